@@ -1,0 +1,126 @@
+//! `greet check`: validate the config, the customer list and every template,
+//! render every occasion for every customer, and list every problem with
+//! `file:line:column`. Sends nothing; exit 2 if anything is wrong.
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+use super::load_config;
+use crate::cli::{CheckArgs, Cli};
+use crate::exit::Exit;
+use crate::pipeline::{Filter, Run, Status};
+use crate::problem::Problem;
+use crate::render::Renderer;
+use crate::{clock, context, customer, report};
+
+pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
+    let mut out = std::io::stdout().lock();
+    let config = match load_config(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            writeln!(out, "{e:#}")?;
+            return Ok(Exit::Invalid);
+        }
+    };
+    let now = clock::now(config.time_zone)?;
+    let date = args.date.unwrap_or_else(|| now.date_naive());
+    let mut problems: Vec<Problem> = Vec::new();
+
+    let renderer = match Renderer::load(&config) {
+        Ok(mut r) => {
+            r.set_globals(context::globals(&config, now.date_naive()));
+            Some(r)
+        }
+        Err(p) => {
+            problems.extend(p);
+            None
+        }
+    };
+    let roster = match customer::scan(&config) {
+        Ok(r) => Some(r),
+        Err(p) => {
+            problems.extend(p);
+            None
+        }
+    };
+    let (mut rendered, mut fallbacks) = (0usize, BTreeMap::<(u64, String, String), BTreeSet<String>>::new());
+    if let (Some(renderer), Some(roster)) = (&renderer, &roster) {
+        problems.extend(roster.problems.iter().cloned());
+        for occasion in config.occasions.values() {
+            let run = Run {
+                config: &config,
+                renderer,
+                roster,
+                occasion,
+                date,
+                now,
+                every_customer: true,
+            };
+            let items = match run.items(&Filter::default()) {
+                Ok(items) => items,
+                Err(p) => {
+                    problems.extend(p);
+                    continue;
+                }
+            };
+            for item in items {
+                match item {
+                    Ok(item) => {
+                        if item.status == Status::Due {
+                            rendered += 1;
+                        }
+                        if item.fell_back {
+                            let wanted = item.customer.language.clone().unwrap_or_else(|| config.default_language.clone());
+                            fallbacks
+                                .entry((item.customer.line, wanted, item.lang.clone()))
+                                .or_default()
+                                .insert(occasion.name.clone());
+                        }
+                    }
+                    Err(p) => {
+                        if !problems.contains(&p) {
+                            problems.push(p);
+                        }
+                    }
+                }
+            }
+        }
+        let file = config.customers.display().to_string();
+        for ((line, wanted, used), occasions) in fallbacks {
+            let occ: Vec<String> = occasions.into_iter().collect();
+            problems.push(
+                Problem::warning(
+                    &file,
+                    format!("no \"{wanted}\" template for {}; this customer is greeted in \"{used}\"", occ.join(", ")),
+                )
+                .at(line, None),
+            );
+        }
+    }
+
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let warnings = problems.len() - errors;
+    for p in &problems {
+        writeln!(out, "{p}")?;
+    }
+    if !cli.quiet {
+        if let Some(roster) = &roster {
+            writeln!(
+                out,
+                "{}: {} read, {} usable",
+                config.customers.display(),
+                report::count(roster.rows as usize, "row", "rows"),
+                roster.valid
+            )?;
+        }
+        writeln!(
+            out,
+            "{} across {} rendered for {date}; {}, {}",
+            report::count(rendered, "greeting", "greetings"),
+            report::count(config.occasions.len(), "occasion", "occasions"),
+            report::count(errors, "error", "errors"),
+            report::count(warnings, "warning", "warnings"),
+        )?;
+    }
+    out.flush()?;
+    Ok(if errors > 0 { Exit::Invalid } else { Exit::Ok })
+}

@@ -1,0 +1,186 @@
+//! `greet preview OCC`: the greetings `send` would send on a date — to the
+//! terminal, as .eml files, or as JSON lines. Never connects to a server and
+//! never writes a ledger.
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::{fail_on, load_config};
+use crate::cli::{Cli, Format, PreviewArgs};
+use crate::exit::{Exit, Halt};
+use crate::message::compose;
+use crate::pipeline::{Filter, Item, Run, Status};
+use crate::render::Renderer;
+use crate::report;
+use crate::{clock, context, customer};
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    customer: &'a str,
+    to: &'a str,
+    name: String,
+    language: &'a str,
+    occasion: &'a str,
+    date: String,
+    occurrence: &'a str,
+    status: Status,
+    subject: Option<&'a str>,
+    text: Option<&'a str>,
+    html: Option<&'a str>,
+    message_id: Option<String>,
+}
+
+/// A file name a person can read: `0001-birthday-maria@example.gr.eml`.
+fn eml_name(index: usize, item: &Item) -> String {
+    let safe: String = item
+        .customer
+        .email
+        .chars()
+        .map(|c| if c.is_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+') { c } else { '_' })
+        .collect();
+    format!("{index:04}-{}-{safe}.eml", item.key.occasion)
+}
+
+enum Sink {
+    Text(Box<dyn Write>),
+    Json(Box<dyn Write>),
+    Eml(PathBuf),
+}
+
+fn open_out(out: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match out {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
+    })
+}
+
+pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
+    let config = load_config(&cli.config)?;
+    let occasion = config.occasion(&args.occasion).map_err(Halt::invalid)?;
+    let now = clock::now(config.time_zone)?;
+    let date = args.date.unwrap_or_else(|| now.date_naive());
+    let mut renderer = Renderer::load(&config).map_err(fail_on)?;
+    renderer.set_globals(context::globals(&config, now.date_naive()));
+    let roster = customer::scan(&config).map_err(fail_on)?;
+    let mut err = std::io::stderr().lock();
+    if !cli.quiet {
+        report::list_head(&roster.problems, &config.customers.display().to_string(), 5, &mut err)?;
+    }
+
+    let mut sink = match args.format {
+        Format::Text => Sink::Text(open_out(args.out.as_deref())?),
+        Format::Json => Sink::Json(open_out(args.out.as_deref())?),
+        Format::Eml => {
+            let dir = args
+                .out
+                .clone()
+                .ok_or_else(|| Halt::invalid("--format eml writes one file per message: name a folder with --out DIR"))?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            Sink::Eml(dir)
+        }
+    };
+
+    let run = Run { config: &config, renderer: &renderer, roster: &roster, occasion, date, now, every_customer: false };
+    let filter = Filter { only: args.only.clone() };
+    let limit = args.limit.unwrap_or(usize::MAX);
+    let (mut due, mut skipped) = (0usize, Vec::<(Status, String)>::new());
+    let mut template_problems = Vec::new();
+    for item in run.items(&filter).map_err(fail_on)? {
+        if due >= limit {
+            break;
+        }
+        let item = match item {
+            Ok(i) => i,
+            Err(p) => {
+                // The same template error hits every customer: report it once.
+                if !template_problems.contains(&p) {
+                    template_problems.push(p);
+                }
+                continue;
+            }
+        };
+        if item.status == Status::Due {
+            due += 1;
+        } else {
+            skipped.push((item.status, format!("{} <{}>", item.customer.full_name(), item.customer.email)));
+        }
+        write_item(&mut sink, &item, &run, due)?;
+    }
+    match &mut sink {
+        Sink::Text(w) => {
+            for (status, who) in &skipped {
+                writeln!(w, "skipped · {who} · {}", status.describe())?;
+            }
+            w.flush()?
+        }
+        Sink::Json(w) => w.flush()?,
+        Sink::Eml(_) => {}
+    }
+    if !template_problems.is_empty() {
+        return Err(fail_on(template_problems));
+    }
+    if !cli.quiet {
+        let mut line = format!(
+            "{} for {} on {date}",
+            report::count(due, "greeting", "greetings"),
+            occasion.name
+        );
+        for status in [Status::OptedOut, Status::Invalid] {
+            let n = skipped.iter().filter(|(s, _)| *s == status).count();
+            if n > 0 {
+                line.push_str(&format!(" · {n} {}", status.describe()));
+            }
+        }
+        if let Sink::Eml(dir) = &sink {
+            line.push_str(&format!(" · written to {}", dir.display()));
+        }
+        writeln!(err, "{line}")?;
+    }
+    Ok(Exit::Ok)
+}
+
+fn write_item(sink: &mut Sink, item: &Item, run: &Run<'_>, index: usize) -> anyhow::Result<()> {
+    let c = &item.customer;
+    match sink {
+        Sink::Text(w) => {
+            let Some(r) = &item.rendered else { return Ok(()) };
+            writeln!(w, "━━ {index} · {} <{}> · {}", c.full_name(), c.email, item.lang)?;
+            writeln!(w, "Subject: {}\n", r.subject)?;
+            writeln!(w, "{}", r.text.trim_end())?;
+            writeln!(w)?;
+        }
+        Sink::Json(w) => {
+            let r = item.rendered.as_ref();
+            let line = JsonLine {
+                customer: &c.key,
+                to: &c.email,
+                name: c.full_name(),
+                language: &item.lang,
+                occasion: &item.key.occasion,
+                date: run.date.to_string(),
+                occurrence: &item.key.occurrence,
+                status: item.status,
+                subject: r.map(|r| r.subject.as_str()),
+                text: r.map(|r| r.text.as_str()),
+                html: r.and_then(|r| r.html.as_deref()),
+                message_id: r.map(|_| item.key.message_id(run.config.sender.domain())),
+            };
+            serde_json::to_writer(&mut *w, &line)?;
+            w.write_all(b"\n")?;
+        }
+        Sink::Eml(dir) => {
+            let Some(r) = &item.rendered else { return Ok(()) };
+            let message = compose(&run.config.sender, &c.full_name(), &c.email, &item.key, r, run.now)
+                .map_err(|e| Halt::invalid(format!("{}:{}: {e}", run.config.customers.display(), c.line)))?;
+            let path = dir.join(eml_name(index, item));
+            std::fs::write(&path, message.formatted())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}

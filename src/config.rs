@@ -1,0 +1,382 @@
+//! `greet.toml` → [`Config`]: checked once, before any work.
+//!
+//! Unknown keys are refused (a typo must not silently fall back to a default),
+//! and every problem is reported as `greet.toml:line:column`.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::problem::{Problem, line_col};
+
+/// The raw file, as serde reads it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default = "default_time_zone")]
+    time_zone: Spanned<String>,
+    #[serde(default = "default_language")]
+    default_language: Spanned<String>,
+    #[serde(default)]
+    leap_day: LeapDay,
+    #[serde(default = "default_templates")]
+    templates: PathBuf,
+    sender: RawSender,
+    customers: RawCustomers,
+    #[serde(default = "default_tiers")]
+    tiers: Vec<Tier>,
+    #[serde(default)]
+    occasions: BTreeMap<String, Spanned<RawOccasion>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSender {
+    name: String,
+    email: Spanned<String>,
+    #[serde(default)]
+    signature: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCustomers {
+    path: PathBuf,
+    #[serde(default)]
+    date_order: DateOrder,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOccasion {
+    kind: OccasionKind,
+    template: Option<String>,
+    segment: Option<Spanned<String>>,
+}
+
+fn default_time_zone() -> Spanned<String> {
+    Spanned::new(0..0, "Europe/Athens".into())
+}
+fn default_language() -> Spanned<String> {
+    Spanned::new(0..0, "en".into())
+}
+fn default_templates() -> PathBuf {
+    PathBuf::from("templates")
+}
+fn default_tiers() -> Vec<Tier> {
+    vec![
+        Tier { name: "new".into(), from_years: 0 },
+        Tier { name: "regular".into(), from_years: 1 },
+        Tier { name: "loyal".into(), from_years: 5 },
+    ]
+}
+
+/// What to do with a 29 February date in a common year.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeapDay {
+    /// Celebrate on 28 February (the usual choice).
+    #[default]
+    Feb28,
+    /// Celebrate on 1 March.
+    Mar1,
+}
+
+/// How to read ambiguous numeric dates such as 03/04/1990.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DateOrder {
+    /// 03/04/1990 is 3 April (Europe, Israel, Armenia).
+    #[default]
+    Dmy,
+    /// 03/04/1990 is 4 March (United States).
+    Mdy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OccasionKind {
+    /// Customers whose birthday falls on the date.
+    Birthday,
+    /// Customers whose `customer_since` month/day is the date, one year or more on.
+    Anniversary,
+    /// Everyone eligible, when the owner runs it.
+    Campaign,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    pub name: String,
+    pub from_years: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Sender {
+    pub name: String,
+    pub email: String,
+    pub signature: String,
+}
+
+impl Sender {
+    /// The domain of the From address: Message-IDs and EHLO use it.
+    pub fn domain(&self) -> &str {
+        self.email.rsplit_once('@').map_or("localhost", |(_, d)| d)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Occasion {
+    pub name: String,
+    pub kind: OccasionKind,
+    pub template: String,
+    /// A Tera expression, true for the customers a campaign should greet.
+    pub segment: Option<String>,
+    /// Where the segment expression starts in greet.toml (line, column).
+    pub segment_at: (u64, u64),
+}
+
+/// The checked configuration; paths are resolved against the config file's folder.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub path: PathBuf,
+    pub time_zone: chrono_tz::Tz,
+    pub default_language: String,
+    pub leap_day: LeapDay,
+    pub templates: PathBuf,
+    pub sender: Sender,
+    pub customers: PathBuf,
+    pub date_order: DateOrder,
+    /// Canonical column name → the header used in the file.
+    pub columns: BTreeMap<String, String>,
+    /// Sorted by `from_years`, ascending.
+    pub tiers: Vec<Tier>,
+    pub occasions: BTreeMap<String, Occasion>,
+}
+
+/// The canonical column names a `[customers.columns]` mapping may name.
+pub const COLUMNS: &[&str] = &[
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "gender",
+    "language",
+    "birthday",
+    "customer_since",
+    "opt_out",
+];
+
+impl Config {
+    /// Read and check the config file. Every problem found is returned, not just the first.
+    pub fn load(path: &Path) -> Result<Config, Vec<Problem>> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let hint = if e.kind() == std::io::ErrorKind::NotFound {
+                " (run `greet init` to create one, or pass --config PATH)"
+            } else {
+                ""
+            };
+            vec![Problem::error(&shown, format!("cannot read the config: {e}{hint}"))]
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parse config text; `path` locates it (for messages and relative paths).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Problem>> {
+        let shown = path.display().to_string();
+        let at = |span: std::ops::Range<usize>, msg: String| {
+            let (l, c) = line_col(text, span.start);
+            Problem::error(&shown, msg).at(l, Some(c))
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().trim_end_matches('\n').to_string();
+            vec![match e.span() {
+                Some(span) => at(span, msg),
+                None => Problem::error(&shown, msg),
+            }]
+        })?;
+        let mut problems = Vec::new();
+        let base = path.parent().unwrap_or(Path::new("."));
+
+        let time_zone = chrono_tz::Tz::from_str(raw.time_zone.get_ref()).unwrap_or_else(|_| {
+            problems.push(at(
+                raw.time_zone.span(),
+                format!(
+                    "time_zone \"{}\" is not an IANA time zone (e.g. \"Europe/Athens\", \"Asia/Jerusalem\", \"Asia/Yerevan\")",
+                    raw.time_zone.get_ref()
+                ),
+            ));
+            chrono_tz::UTC
+        });
+        let lang = raw.default_language.get_ref().trim().to_ascii_lowercase();
+        if !is_language_tag(&lang) {
+            problems.push(at(
+                raw.default_language.span(),
+                format!("default_language \"{lang}\" is not a language code such as el, hy, he or en"),
+            ));
+        }
+        let email = raw.sender.email.get_ref().trim().to_string();
+        if email.parse::<lettre::Address>().is_err() {
+            problems.push(at(
+                raw.sender.email.span(),
+                format!("sender email \"{email}\" is not a valid address"),
+            ));
+        }
+        for canonical in raw.customers.columns.keys() {
+            if !COLUMNS.contains(&canonical.as_str()) {
+                problems.push(Problem::error(
+                    &shown,
+                    format!(
+                        "[customers.columns] names \"{canonical}\", which is not a column greet knows; use one of {}",
+                        COLUMNS.join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut tiers = raw.tiers;
+        tiers.sort_by_key(|t| t.from_years);
+        let mut occasions = BTreeMap::new();
+        for (name, spanned) in raw.occasions {
+            let span = spanned.span();
+            let occ = spanned.into_inner();
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                problems.push(at(
+                    span.clone(),
+                    format!("occasion name \"{name}\" may hold only letters, digits, - and _"),
+                ));
+            }
+            let mut segment_at = (0, 0);
+            if let Some(seg) = &occ.segment {
+                segment_at = line_col(text, seg.span().start);
+                if occ.kind != OccasionKind::Campaign {
+                    problems.push(at(
+                        seg.span(),
+                        format!("occasion \"{name}\": segment is only for kind = \"campaign\""),
+                    ));
+                }
+            }
+            occasions.insert(
+                name.clone(),
+                Occasion {
+                    template: occ.template.unwrap_or_else(|| name.clone()),
+                    name,
+                    kind: occ.kind,
+                    segment: occ.segment.map(Spanned::into_inner),
+                    segment_at,
+                },
+            );
+        }
+        if occasions.is_empty() {
+            problems.push(Problem::error(
+                &shown,
+                "no occasions: add one, e.g. [occasions.birthday] with kind = \"birthday\"",
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Config {
+            path: path.to_path_buf(),
+            time_zone,
+            default_language: lang,
+            leap_day: raw.leap_day,
+            templates: base.join(raw.templates),
+            sender: Sender {
+                name: raw.sender.name,
+                email,
+                signature: raw.sender.signature,
+            },
+            customers: base.join(raw.customers.path),
+            date_order: raw.customers.date_order,
+            columns: raw.customers.columns,
+            tiers,
+            occasions,
+        })
+    }
+
+    /// The occasion by name, or a message listing the ones that exist.
+    pub fn occasion(&self, name: &str) -> Result<&Occasion, String> {
+        self.occasions.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.occasions.keys().map(String::as_str).collect();
+            format!(
+                "{}: no occasion named \"{name}\"; the config has: {}",
+                self.path.display(),
+                known.join(", ")
+            )
+        })
+    }
+
+    /// The loyalty tier for a tenure in whole years.
+    pub fn tier_for(&self, years: u32) -> &str {
+        self.tiers
+            .iter()
+            .rev()
+            .find(|t| years >= t.from_years)
+            .map_or("", |t| t.name.as_str())
+    }
+}
+
+/// A BCP-47 primary language subtag: two or three ASCII letters.
+pub fn is_language_tag(s: &str) -> bool {
+    (2..=3).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[sender]
+name = "Shop"
+email = "hello@shop.gr"
+
+[customers]
+path = "customers.csv"
+
+[occasions.birthday]
+kind = "birthday"
+"#;
+
+    #[test]
+    fn minimal_config_gets_defaults_and_relative_paths() {
+        let c = Config::parse(MINIMAL, Path::new("/srv/shop/greet.toml")).unwrap();
+        assert_eq!(c.time_zone, chrono_tz::Europe::Athens);
+        assert_eq!(c.customers, Path::new("/srv/shop/customers.csv"));
+        assert_eq!(c.templates, Path::new("/srv/shop/templates"));
+        assert_eq!(c.occasions["birthday"].template, "birthday");
+        assert_eq!(c.tier_for(0), "new");
+        assert_eq!(c.tier_for(7), "loyal");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_line_and_column() {
+        let text = MINIMAL.replace("[customers]", "[customers]\npaht = \"x\"");
+        let err = Config::parse(&text, Path::new("greet.toml")).unwrap_err();
+        let shown = err[0].to_string();
+        assert!(shown.starts_with("greet.toml:7:1: "), "{shown}");
+        assert!(shown.contains("paht"), "{shown}");
+    }
+
+    #[test]
+    fn bad_time_zone_is_located() {
+        let text = format!("time_zone = \"Athens\"\n{MINIMAL}");
+        let err = Config::parse(&text, Path::new("greet.toml")).unwrap_err();
+        assert_eq!(err[0].line, Some(1));
+        assert!(err[0].message.contains("IANA"), "{}", err[0]);
+    }
+
+    #[test]
+    fn segment_outside_a_campaign_is_refused() {
+        let text = format!("{MINIMAL}segment = \"{{{{ true }}}}\"\n");
+        let err = Config::parse(&text, Path::new("greet.toml")).unwrap_err();
+        assert!(err[0].message.contains("only for kind = \"campaign\""), "{}", err[0]);
+    }
+}

@@ -1,0 +1,388 @@
+//! The streaming CSV reader and the duplicate scan.
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fs::File;
+use std::io::{BufReader, Read};
+
+use sha2::{Digest, Sha256};
+
+use super::{Customer, Gender, dates, email};
+use crate::config::{COLUMNS, Config, DateOrder, is_language_tag};
+use crate::problem::Problem;
+
+/// Where each known column is, by 0-based field index.
+#[derive(Debug, Default)]
+struct Columns {
+    known: HashMap<&'static str, usize>,
+    /// (index, normalised name) of every other column.
+    extra: Vec<(usize, String)>,
+}
+
+/// `First Name`, `first-name`, `FIRST_NAME` → `firstname`.
+fn squash(header: &str) -> String {
+    header
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '_' | '\u{a0}'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// `Favourite Product` → `favourite_product`: how templates reach extra columns.
+fn extra_name(header: &str) -> String {
+    let mut out = String::new();
+    for c in header.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// Header spellings that mean a known column (after [`squash`]).
+fn alias(squashed: &str) -> Option<&'static str> {
+    Some(match squashed {
+        "id" | "customerid" | "customerkey" | "key" => "id",
+        "email" | "mail" | "emailaddress" => "email",
+        "firstname" | "givenname" | "name" | "forename" => "first_name",
+        "lastname" | "surname" | "familyname" => "last_name",
+        "gender" | "sex" => "gender",
+        "language" | "lang" | "locale" => "language",
+        "birthday" | "birthdate" | "dateofbirth" | "dob" => "birthday",
+        "customersince" | "since" | "firstpurchase" | "joined" => "customer_since",
+        "optout" | "unsubscribed" | "donotemail" => "opt_out",
+        _ => return None,
+    })
+}
+
+impl Columns {
+    fn from_header(
+        header: &csv::StringRecord,
+        mapping: &BTreeMap<String, String>,
+        file: &str,
+    ) -> Result<Columns, Vec<Problem>> {
+        let mut cols = Columns::default();
+        let mut problems = Vec::new();
+        // A config mapping wins over the built-in spellings.
+        let mapped: HashMap<String, &'static str> = mapping
+            .iter()
+            .filter_map(|(canonical, header)| {
+                let c = COLUMNS.iter().find(|c| **c == canonical)?;
+                Some((squash(header), *c))
+            })
+            .collect();
+        for (i, cell) in header.iter().enumerate() {
+            let sq = squash(cell);
+            if sq.is_empty() {
+                continue;
+            }
+            let known = mapped.get(&sq).copied().or_else(|| alias(&sq));
+            match known {
+                Some(name) => {
+                    if let Some(first) = cols.known.insert(name, i) {
+                        problems.push(Problem::error(
+                            file,
+                            format!(
+                                "columns {} and {} both mean {name}; rename or remove one",
+                                first + 1,
+                                i + 1
+                            ),
+                        ).at(1, Some(i as u64 + 1)));
+                    }
+                }
+                None => cols.extra.push((i, extra_name(cell))),
+            }
+        }
+        for required in ["email", "first_name"] {
+            if !cols.known.contains_key(required) {
+                let found: Vec<String> = header.iter().map(|h| format!("\"{h}\"")).collect();
+                problems.push(Problem::error(
+                    file,
+                    format!(
+                        "no {required} column; the columns found are {} — name the column \"{required}\", or map it in greet.toml under [customers.columns]",
+                        found.join(", ")
+                    ),
+                ).at(1, None));
+            }
+        }
+        if problems.is_empty() { Ok(cols) } else { Err(problems) }
+    }
+}
+
+/// Reads customers one row at a time.
+pub struct CustomerReader {
+    file: String,
+    reader: csv::Reader<Box<dyn Read>>,
+    columns: Columns,
+    date_order: DateOrder,
+    record: csv::ByteRecord,
+    /// Warnings found in the current row, handed out before the row itself.
+    pending: Vec<Problem>,
+    queue: VecDeque<Result<Customer, Problem>>,
+}
+
+impl CustomerReader {
+    /// Open the configured list and read its header.
+    pub fn open(config: &Config) -> Result<CustomerReader, Vec<Problem>> {
+        let file = config.customers.display().to_string();
+        let f = File::open(&config.customers)
+            .map_err(|e| vec![Problem::error(&file, format!("cannot read the customer list: {e}"))])?;
+        Self::from_reader(Box::new(BufReader::with_capacity(1 << 16, f)), file, config)
+    }
+
+    pub fn from_reader(
+        input: Box<dyn Read>,
+        file: String,
+        config: &Config,
+    ) -> Result<CustomerReader, Vec<Problem>> {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(input);
+        let header = reader
+            .headers()
+            .map_err(|e| vec![Problem::error(&file, format!("cannot read the header row: {e}")).at(1, None)])?
+            .clone();
+        let columns = Columns::from_header(&header, &config.columns, &file)?;
+        Ok(CustomerReader {
+            file,
+            reader,
+            columns,
+            date_order: config.date_order,
+            record: csv::ByteRecord::new(),
+            pending: Vec::new(),
+            queue: VecDeque::new(),
+        })
+    }
+
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    fn row(&mut self, line: u64) -> Result<Option<Customer>, Problem> {
+        let rec = &self.record;
+        if rec.iter().all(|f| f.iter().all(|b| b.is_ascii_whitespace())) {
+            return Ok(None); // a blank row
+        }
+        let file = &self.file;
+        let at = |i: usize, msg: String| Problem::error(file, msg).at(line, Some(i as u64 + 1));
+        // Every cell is text: invalid UTF-8 and control characters are refused here,
+        // newlines inside a cell are collapsed (with a warning).
+        let mut cells: Vec<String> = Vec::with_capacity(rec.len());
+        for (i, raw) in rec.iter().enumerate() {
+            let text = std::str::from_utf8(raw).map_err(|e| {
+                at(i, format!("bytes that are not UTF-8 at byte {} of the cell; save the list as \"CSV UTF-8\"", e.valid_up_to() + 1))
+            })?;
+            if let Some(c) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+                return Err(at(i, format!("control character U+{:04X} in the cell", c as u32)));
+            }
+            if text.contains(['\n', '\r']) {
+                self.pending.push(
+                    Problem::warning(file, "a line break inside the cell was replaced by a space")
+                        .at(line, Some(i as u64 + 1)),
+                );
+                cells.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+            } else {
+                cells.push(text.to_string());
+            }
+        }
+        let cols = &self.columns;
+        let get = |name: &str| -> (usize, &str) {
+            match cols.known.get(name) {
+                Some(&i) => (i, cells.get(i).map_or("", |s| s.trim())),
+                None => (0, ""),
+            }
+        };
+
+        let (ei, raw_email) = get("email");
+        let addr = email::clean(raw_email);
+        if let Some(why) = email::problem(addr) {
+            return Err(at(ei, why));
+        }
+        let (fi, first_name) = get("first_name");
+        if first_name.is_empty() {
+            return Err(at(fi, "first_name is empty".into()));
+        }
+        let (gi, gender_cell) = get("gender");
+        let gender = Gender::parse(gender_cell).ok_or_else(|| {
+            at(gi, format!("gender \"{gender_cell}\" is not m or f (blank means unknown)"))
+        })?;
+        let (li, lang_cell) = get("language");
+        let language = if lang_cell.is_empty() {
+            None
+        } else {
+            let primary = lang_cell.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+            if !is_language_tag(&primary) {
+                return Err(at(li, format!("language \"{lang_cell}\" is not a language code such as el, hy, he or en")));
+            }
+            Some(primary)
+        };
+        let (bi, bday) = get("birthday");
+        let birthday = if bday.is_empty() {
+            None
+        } else {
+            Some(dates::parse_birthday(bday, self.date_order).map_err(|e| at(bi, format!("birthday {e}")))?)
+        };
+        let (si, since) = get("customer_since");
+        let customer_since = if since.is_empty() {
+            None
+        } else {
+            Some(dates::parse_date(since, self.date_order).map_err(|e| at(si, format!("customer_since {e}")))?)
+        };
+        let (oi, opt) = get("opt_out");
+        let opt_out = match opt.to_lowercase().as_str() {
+            "" | "no" | "n" | "false" | "0" | "όχι" | "οχι" | "לא" | "ոչ" => false,
+            "yes" | "y" | "true" | "1" | "x" | "ναι" | "כן" | "այո" => true,
+            other => {
+                return Err(at(oi, format!("opt_out \"{other}\" is neither yes nor no; this customer is not greeted until it is fixed")));
+            }
+        };
+        let (_, id) = get("id");
+        let key = if id.is_empty() { email::key(addr) } else { id.to_string() };
+        let extra = cols
+            .extra
+            .iter()
+            .map(|(i, name)| (name.clone(), cells.get(*i).map_or("", |s| s.trim()).to_string()))
+            .collect();
+        Ok(Some(Customer {
+            key,
+            line,
+            email: addr.to_string(),
+            first_name: first_name.to_string(),
+            last_name: get("last_name").1.to_string(),
+            gender,
+            language,
+            birthday,
+            customer_since,
+            opt_out,
+            extra,
+        }))
+    }
+}
+
+impl Iterator for CustomerReader {
+    type Item = Result<Customer, Problem>;
+
+    /// Each row yields its warnings (as `Err` problems of severity warning)
+    /// and then the customer, or one error problem.
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.queue.pop_front() {
+                return Some(item);
+            }
+            match self.reader.read_byte_record(&mut self.record) {
+                Ok(false) => return None,
+                Ok(true) => {
+                    let line = self.record.position().map_or(0, |p| p.line());
+                    let row = self.row(line);
+                    let warnings = std::mem::take(&mut self.pending);
+                    match row {
+                        Ok(None) => continue,
+                        Ok(Some(c)) => {
+                            self.queue.extend(warnings.into_iter().map(Err));
+                            self.queue.push_back(Ok(c));
+                        }
+                        Err(p) => self.queue.push_back(Err(p)),
+                    }
+                }
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    let p = Problem::error(&self.file, format!("cannot read the row: {e}"))
+                        .at(line, None);
+                    return Some(Err(p));
+                }
+            }
+        }
+    }
+}
+
+/// A 128-bit digest of a customer key: the duplicate scan keeps these, not the keys.
+pub fn key_digest(key: &str) -> u128 {
+    let d = Sha256::digest(key.as_bytes());
+    u128::from_le_bytes(d[..16].try_into().unwrap_or([0; 16]))
+}
+
+/// What a first pass over the list learned: every problem, and which keys
+/// occur more than once (neither row is greeted until the owner decides).
+#[derive(Debug, Default)]
+pub struct Roster {
+    pub problems: Vec<Problem>,
+    pub duplicates: HashSet<u128>,
+    pub rows: u64,
+    pub valid: u64,
+}
+
+impl Roster {
+    pub fn errors(&self) -> usize {
+        self.problems.iter().filter(|p| p.is_error()).count()
+    }
+}
+
+/// Read the whole list once, keeping only problems and key digests, so memory
+/// grows with the number of customers by 24 bytes or so, not with their data.
+pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
+    let reader = CustomerReader::open(config)?;
+    let file = reader.file().to_string();
+    let mut roster = Roster::default();
+    let mut first_line: HashMap<u128, u64> = HashMap::new();
+    let mut dup_lines: HashMap<u128, (String, Vec<u64>)> = HashMap::new();
+    for item in reader {
+        match item {
+            Ok(c) => {
+                roster.rows += 1;
+                let d = key_digest(&c.key);
+                match first_line.get(&d) {
+                    None => {
+                        first_line.insert(d, c.line);
+                        roster.valid += 1;
+                    }
+                    Some(&first) => {
+                        let entry = dup_lines.entry(d).or_insert_with(|| (c.key.clone(), vec![first]));
+                        entry.1.push(c.line);
+                    }
+                }
+            }
+            Err(p) => {
+                if p.is_error() {
+                    roster.rows += 1;
+                }
+                roster.problems.push(p);
+            }
+        }
+    }
+    let mut dups: Vec<_> = dup_lines.into_iter().collect();
+    dups.sort_by_key(|(_, (_, lines))| lines[0]);
+    for (d, (key, lines)) in dups {
+        roster.valid -= 1;
+        for &line in &lines {
+            let others: Vec<String> = lines.iter().filter(|l| **l != line).map(u64::to_string).collect();
+            roster.problems.push(
+                Problem::error(
+                    &file,
+                    format!(
+                        "customer \"{key}\" appears again on line {}; neither row is greeted until one is removed",
+                        others.join(", ")
+                    ),
+                )
+                .at(line, None),
+            );
+        }
+        roster.duplicates.insert(d);
+    }
+    roster.problems.sort_by_key(|p| p.line);
+    Ok(roster)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_names_are_matched_loosely() {
+        assert_eq!(alias(&squash("First Name")), Some("first_name"));
+        assert_eq!(alias(&squash("\u{feff}E-Mail")), Some("email"));
+        assert_eq!(alias(&squash("CUSTOMER_SINCE")), Some("customer_since"));
+        assert_eq!(extra_name("Favourite Product"), "favourite_product");
+    }
+}

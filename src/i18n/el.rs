@@ -1,0 +1,190 @@
+//! Greek: the vocative case of first names.
+//!
+//! Masculine names change their ending (Σταμάτης → Σταμάτη, Γιώργος → Γιώργο,
+//! Αλέξανδρος → Αλέξανδρε); feminine names do not. The -ος rule depends on
+//! where the stress falls, so the stress mark matters: names stressed on the
+//! third syllable from the end take -ε, the others -ο. Formal names in -ιος
+//! with four or more syllables (Γεώργιος, Δημήτριος) take -ιε.
+//! Κωνσταντίνος → Κωνσταντίνε follows the traditional form the spec asks for.
+use crate::customer::Gender;
+
+/// Names whose vocative is not what the rules give.
+const EXCEPTIONS: &[(&str, &str)] = &[("κωνσταντίνος", "κωνσταντίνε")];
+
+fn is_greek(c: char) -> bool {
+    matches!(c, '\u{0370}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}')
+}
+
+fn is_vowel(c: char) -> bool {
+    "αεηιουωάέήίόύώϊϋΐΰ".contains(c)
+}
+
+fn is_accented(c: char) -> bool {
+    "άέήίόύώΐΰ".contains(c)
+}
+
+/// Syllables as vowel groups (αι, ει, ου, αυ, ευ and ι/υ before a vowel count once).
+/// Returns (number of groups, index from the end of the accented group if any).
+fn stress(word: &str) -> (usize, Option<usize>) {
+    let chars: Vec<char> = word.chars().collect();
+    let mut groups: Vec<bool> = Vec::new(); // accented?
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_vowel(chars[i]) {
+            i += 1;
+            continue;
+        }
+        let mut accented = is_accented(chars[i]);
+        let mut j = i + 1;
+        while j < chars.len() && is_vowel(chars[j]) {
+            let pair: String = [chars[j - 1], chars[j]].iter().collect();
+            let digraph = matches!(
+                pair.as_str(),
+                "αι" | "ει" | "οι" | "ου" | "αυ" | "ευ" | "αί" | "εί" | "οί" | "ού" | "αύ" | "εύ" | "υι"
+            );
+            // ι before an accented vowel is a glide (Γιώργος: two syllables), but an accented ί is a syllable of its own.
+            let glide = matches!(chars[j - 1], 'ι' | 'υ') && is_accented(chars[j]) && !is_accented(chars[j - 1]);
+            if digraph || glide {
+                accented |= is_accented(chars[j]);
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        groups.push(accented);
+        i = j;
+    }
+    let from_end = groups.iter().rev().position(|a| *a);
+    (groups.len(), from_end)
+}
+
+fn vocative_word(word: &str) -> String {
+    let lower = word.to_lowercase();
+    if !lower.chars().any(is_greek) {
+        return word.to_string();
+    }
+    if let Some((_, v)) = EXCEPTIONS.iter().find(|(n, _)| *n == lower) {
+        return recase(word, v);
+    }
+    let voc = if let Some(stem) = lower.strip_suffix('ς').or_else(|| lower.strip_suffix('σ')) {
+        if stem.ends_with(['η', 'ή', 'α', 'ά', 'ε', 'έ']) {
+            // Σταμάτης → Σταμάτη, Ηλίας → Ηλία, Γιωργής → Γιωργή
+            stem.to_string()
+        } else if let Some(base) = stem.strip_suffix('ο').or_else(|| stem.strip_suffix('ό')) {
+            let (syllables, accent) = stress(&lower);
+            if lower.ends_with("ιος") {
+                // Γεώργιος → Γεώργιε, but Στέλιος → Στέλιο, Μάριος → Μάριο
+                if syllables >= 4 { format!("{base}ε") } else { format!("{base}ο") }
+            } else if accent == Some(2) {
+                format!("{base}ε") // Αλέξανδρος → Αλέξανδρε
+            } else if stem.ends_with('ό') {
+                format!("{base}ό") // stress on the ending stays there
+            } else {
+                format!("{base}ο") // Γιώργος → Γιώργο
+            }
+        } else {
+            lower.clone()
+        }
+    } else {
+        lower.clone()
+    };
+    recase(word, &voc)
+}
+
+/// Give `new` the casing of `original`: ΣΤΑΜΑΤΗΣ → ΣΤΑΜΑΤΗ, Σταμάτης → Σταμάτη.
+fn recase(original: &str, new: &str) -> String {
+    let letters: Vec<char> = original.chars().filter(|c| c.is_alphabetic()).collect();
+    let all_upper = letters.len() > 1 && letters.iter().all(|c| c.is_uppercase());
+    if all_upper {
+        // Capital Greek letters drop the stress mark.
+        return new.chars().map(strip_accent).flat_map(char::to_uppercase).collect();
+    }
+    let first_upper = original.chars().next().is_some_and(char::is_uppercase);
+    let mut out = String::with_capacity(new.len());
+    for (i, c) in new.chars().enumerate() {
+        if i == 0 && first_upper {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn strip_accent(c: char) -> char {
+    match c {
+        'ά' => 'α',
+        'έ' => 'ε',
+        'ή' => 'η',
+        'ί' => 'ι',
+        'ό' => 'ο',
+        'ύ' => 'υ',
+        'ώ' => 'ω',
+        'ΐ' => 'ϊ',
+        'ΰ' => 'ϋ',
+        other => other,
+    }
+}
+
+/// The vocative of a (possibly compound) first name. Feminine names and
+/// names in other scripts are returned as written.
+pub fn vocative(name: &str, gender: Gender) -> String {
+    if gender == Gender::Female {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut word = String::new();
+    for c in name.chars() {
+        if c.is_alphabetic() {
+            word.push(c);
+        } else {
+            out.push_str(&vocative_word(&word));
+            word.clear();
+            out.push(c);
+        }
+    }
+    out.push_str(&vocative_word(&word));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masculine_names_take_the_vocative() {
+        let table = [
+            ("Σταμάτης", "Σταμάτη"),
+            ("Δημήτρης", "Δημήτρη"),
+            ("Ηλίας", "Ηλία"),
+            ("Λουκάς", "Λουκά"),
+            ("Κώστας", "Κώστα"),
+            ("Γιώργος", "Γιώργο"),
+            ("Νίκος", "Νίκο"),
+            ("Στέλιος", "Στέλιο"),
+            ("Αλέξανδρος", "Αλέξανδρε"),
+            ("Θεόδωρος", "Θεόδωρε"),
+            ("Απόστολος", "Απόστολε"),
+            ("Γεώργιος", "Γεώργιε"),
+            ("Κωνσταντίνος", "Κωνσταντίνε"),
+            ("Παύλος", "Παύλο"),
+            ("Γιωργής", "Γιωργή"),
+            ("ΣΤΑΜΑΤΗΣ", "ΣΤΑΜΑΤΗ"),
+            ("Γιάννης-Μάριος", "Γιάννη-Μάριο"),
+        ];
+        for (name, want) in table {
+            assert_eq!(vocative(name, Gender::Male), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn feminine_and_foreign_names_are_unchanged() {
+        for name in ["Μαρία", "Ελένη", "Κατερίνα"] {
+            assert_eq!(vocative(name, Gender::Female), name);
+            assert_eq!(vocative(name, Gender::Unknown), name);
+        }
+        for name in ["Stamatis", "דוד", "Արամ", "Nicholas"] {
+            assert_eq!(vocative(name, Gender::Male), name);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! greet: personal greetings for every customer, in their own language.
+//!
+//! The pipeline, in the order data flows through it:
+//!
+//! 1. [`config`]   — `greet.toml` → a checked [`config::Config`]
+//! 2. [`customer`] — the CSV list → [`customer::Customer`]s and located [`problem::Problem`]s, streamed
+//! 3. [`occasion`] — (occasion, customer, date) → is it due, and which occurrence
+//! 4. [`context`]  — what templates see; [`i18n`] holds the pure language rules
+//! 5. [`render`]   — Tera, loaded once → subject, text and HTML
+//! 6. [`message`]  — a standards-correct MIME message with a stable Message-ID
+//!
+//! [`pipeline`] strings stages 2–5 together for one run; [`cmd`] wires the
+//! subcommands; [`exit`] maps outcomes to the exit codes SPEC §6 fixes.
+pub mod cli;
+pub mod clock;
+pub mod cmd;
+pub mod config;
+pub mod context;
+pub mod customer;
+pub mod exit;
+pub mod i18n;
+pub mod message;
+pub mod occasion;
+pub mod pipeline;
+pub mod problem;
+pub mod render;
+pub mod report;
+
+mod assets;
+
+use cli::{Cli, Command};
+use exit::Exit;
+
+/// Run one command line.
+pub fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match &cli.command {
+        Command::Init(args) => cmd::init::run(&cli, args),
+        Command::Check(args) => cmd::check::run(&cli, args),
+        Command::Preview(args) => cmd::preview::run(&cli, args),
+    }
+}

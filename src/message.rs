@@ -1,0 +1,144 @@
+//! Stage 5: a rendered greeting → a standards-correct message (lettre).
+//!
+//! Every header is built through lettre's typed builder, never by parsing
+//! rendered text, so customer data can only ever be a header *value*. The
+//! Message-ID and the MIME boundary derive from the greeting's key: the same
+//! greeting always composes to the same bytes (for a given Date), which is
+//! what lets a preview be compared with what is sent.
+use chrono::DateTime;
+use chrono_tz::Tz;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use sha2::{Digest, Sha256};
+
+use crate::config::Sender;
+use crate::render::{Rendered, header_value};
+
+/// The identity of one greeting: (occasion, customer key, occurrence).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GreetingKey {
+    pub occasion: String,
+    pub customer: String,
+    pub occurrence: String,
+}
+
+impl GreetingKey {
+    fn digest_hex(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [&self.occasion, &self.customer, &self.occurrence] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `<3f2a….birthday.2026-03-14@shop.gr>`: on the sender's domain, the
+    /// same for a deliberate resend of the same greeting.
+    pub fn message_id(&self, domain: &str) -> String {
+        let occ: String = self
+            .occasion
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        format!("<{}.{occ}.{}@{domain}>", self.digest_hex(), self.occurrence)
+    }
+
+    fn boundary(&self) -> String {
+        format!("greet-{}", self.digest_hex())
+    }
+}
+
+/// Compose the message. `date` is the Date header, in the business's time zone.
+pub fn compose(
+    sender: &Sender,
+    to_name: &str,
+    to_email: &str,
+    key: &GreetingKey,
+    rendered: &Rendered,
+    date: DateTime<Tz>,
+) -> Result<Message, String> {
+    let from_addr: Address = sender
+        .email
+        .parse()
+        .map_err(|e| format!("sender address \"{}\": {e}", sender.email))?;
+    let to_addr: Address = to_email
+        .parse()
+        .map_err(|e| format!("address \"{to_email}\": {e}"))?;
+    let display = header_value(to_name);
+    let from_name = header_value(&sender.name);
+    let builder = Message::builder()
+        .from(Mailbox::new((!from_name.is_empty()).then_some(from_name), from_addr))
+        .to(Mailbox::new((!display.is_empty()).then_some(display), to_addr))
+        .subject(header_value(&rendered.subject))
+        .message_id(Some(key.message_id(sender.domain())));
+    let text = SinglePart::plain(rendered.text.clone());
+    let mut message = match &rendered.html {
+        Some(html) => builder.multipart(
+            MultiPart::alternative()
+                .boundary(key.boundary())
+                .singlepart(text)
+                .singlepart(SinglePart::html(html.clone())),
+        ),
+        None => builder.singlepart(text),
+    }
+    .map_err(|e| format!("cannot compose the message: {e}"))?;
+    // lettre writes Date in UTC; the business's own offset reads better and is equally valid.
+    let headers = message.headers_mut();
+    headers.remove_raw("Date");
+    headers.insert_raw(HeaderValue::new(
+        HeaderName::new_from_ascii_str("Date"),
+        date.to_rfc2822(),
+    ));
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn sender() -> Sender {
+        Sender {
+            name: "Φούρνος της Μαρίνας".into(),
+            email: "hello@fournos.example.gr".into(),
+            signature: String::new(),
+        }
+    }
+
+    fn key() -> GreetingKey {
+        GreetingKey {
+            occasion: "birthday".into(),
+            customer: "C001".into(),
+            occurrence: "2026-03-14".into(),
+        }
+    }
+
+    fn date() -> DateTime<Tz> {
+        chrono_tz::Europe::Athens.with_ymd_and_hms(2026, 3, 14, 9, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn message_id_is_stable_and_on_the_sender_domain() {
+        let id = key().message_id("fournos.example.gr");
+        assert_eq!(id, key().message_id("fournos.example.gr"));
+        assert!(id.ends_with(".birthday.2026-03-14@fournos.example.gr>"), "{id}");
+        let other = GreetingKey { customer: "C002".into(), ..key() };
+        assert_ne!(id, other.message_id("fournos.example.gr"));
+    }
+
+    #[test]
+    fn a_name_with_line_breaks_adds_no_header_and_no_recipient() {
+        let r = Rendered {
+            subject: "Hi\r\nBcc: x@evil.example".into(),
+            text: "body".into(),
+            html: None,
+        };
+        let m = compose(&sender(), "Maria\r\nBcc: x@evil.example", "maria@example.gr", &key(), &r, date()).unwrap();
+        let bytes = String::from_utf8(m.formatted()).unwrap();
+        let head = bytes.split("\r\n\r\n").next().unwrap();
+        assert!(!head.lines().any(|l| l.starts_with("Bcc")), "{head}");
+        assert_eq!(m.envelope().to().len(), 1);
+        assert!(head.contains("Date: Sat, 14 Mar 2026 09:00:00 +0200"), "{head}");
+    }
+}

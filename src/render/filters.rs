@@ -1,0 +1,54 @@
+//! The filters greet adds to Tera: `date`, `plural_years`, `vocative`.
+//! They take the language from the template's `lang` unless given `lang=`.
+use chrono::NaiveDate;
+use tera::{Error, Kwargs, State, TeraResult, Tera};
+
+use crate::customer::Gender;
+use crate::i18n::{self, DateStyle};
+
+fn lang(kwargs: &Kwargs, state: &State) -> TeraResult<String> {
+    if let Some(l) = kwargs.get::<String>("lang")? {
+        return Ok(l);
+    }
+    Ok(state.get::<String>("lang")?.unwrap_or_else(|| "en".into()))
+}
+
+/// `{{ occasion.date | date(format="day_month") }}` → "14 Μαρτίου".
+/// Formats: `long` (default, with the year), `day_month`, `iso`.
+fn date(value: &str, kwargs: Kwargs, state: &State) -> TeraResult<String> {
+    let lang = lang(&kwargs, state)?;
+    let format = kwargs.get::<String>("format")?.unwrap_or_else(|| "long".into());
+    // Birthdays without a year come as --MM-DD: show day and month only.
+    let (date, has_year) = match value.strip_prefix("--") {
+        Some(md) => (NaiveDate::parse_from_str(&format!("2000-{md}"), "%Y-%m-%d"), false),
+        None => (NaiveDate::parse_from_str(value, "%Y-%m-%d"), true),
+    };
+    let date = date.map_err(|_| Error::message(format!("date: \"{value}\" is not a YYYY-MM-DD date")))?;
+    Ok(match format.as_str() {
+        "iso" => value.to_string(),
+        "day_month" => i18n::format_date(&lang, date, DateStyle::DayMonth),
+        "long" if has_year => i18n::format_date(&lang, date, DateStyle::Long),
+        "long" => i18n::format_date(&lang, date, DateStyle::DayMonth),
+        other => {
+            return Err(Error::message(format!(
+                "date: format \"{other}\" is not one of long, day_month, iso"
+            )));
+        }
+    })
+}
+
+/// `{{ tenure.years | plural_years }}` → "5 χρόνια".
+fn plural_years(value: i64, kwargs: Kwargs, state: &State) -> TeraResult<String> {
+    Ok(i18n::plural_years(&lang(&kwargs, state)?, value))
+}
+
+/// `{{ name | vocative }}` → "Σταμάτη" (Greek masculine names; others unchanged).
+fn vocative(value: &str, _: Kwargs, _: &State) -> String {
+    i18n::vocative(value, Gender::Male)
+}
+
+pub fn register(tera: &mut Tera) {
+    tera.register_filter("date", date);
+    tera.register_filter("plural_years", plural_years);
+    tera.register_filter("vocative", vocative);
+}

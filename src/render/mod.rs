@@ -1,0 +1,363 @@
+//! Stage 4: Tera, loaded once per run → [`Rendered`] greetings.
+//!
+//! Template files: `<template>.<lang>.txt` (header lines, a blank line, the
+//! plain-text body) and optionally `<template>.<lang>.html` (the HTML
+//! alternative, autoescaped). Files whose name starts with `_` are layouts and
+//! partials for `{% extends %}` / `{% include %}`. Headers are rendered one by
+//! one from the template's own lines, and their values are cleaned of line
+//! breaks afterwards, so no customer value can ever add a header.
+mod filters;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use tera::{Context, ErrorKind, Tera};
+
+use crate::config::Config;
+use crate::problem::Problem;
+
+/// Header lines a text template may set.
+const HEADERS: &[&str] = &["Subject"];
+
+/// Where a registered Tera template came from, to turn Tera's positions
+/// into `file:line:column` of the user's file.
+#[derive(Debug, Clone)]
+struct Origin {
+    file: PathBuf,
+    line_offset: u64,
+    column_offset: i64,
+}
+
+#[derive(Debug, Clone)]
+struct TemplateSet {
+    subject: String,
+    body: String,
+    html: Option<String>,
+}
+
+/// One greeting, rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+pub struct Renderer {
+    tera: Tera,
+    origins: HashMap<String, Origin>,
+    /// (template, lang) → the Tera names to render.
+    sets: HashMap<(String, String), TemplateSet>,
+    default_language: String,
+    config_file: PathBuf,
+}
+
+fn segment_name(occasion: &str) -> String {
+    format!("greet.toml segment of {occasion}")
+}
+
+impl Renderer {
+    /// Load every template in the configured folder, and each campaign's
+    /// segment expression, once. All problems are returned together.
+    pub fn load(config: &Config) -> Result<Renderer, Vec<Problem>> {
+        let dir = &config.templates;
+        let shown = dir.display().to_string();
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            vec![Problem::error(&shown, format!("cannot read the templates folder: {e}"))]
+        })?;
+        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+
+        let mut sources: Vec<(String, String)> = Vec::new();
+        let mut origins = HashMap::new();
+        let mut sets: HashMap<(String, String), TemplateSet> = HashMap::new();
+        let mut problems = Vec::new();
+        let mut htmls = Vec::new();
+        for path in files {
+            let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+                continue;
+            };
+            let is_txt = file_name.ends_with(".txt");
+            let is_html = file_name.ends_with(".html");
+            if !path.is_file() || !(is_txt || is_html) {
+                continue;
+            }
+            let shown_file = path.display().to_string();
+            let text = match std::fs::read_to_string(&path) {
+                Ok(t) => t,
+                Err(e) => {
+                    problems.push(Problem::error(&shown_file, format!("cannot read the template: {e}")));
+                    continue;
+                }
+            };
+            let origin = Origin { file: path.clone(), line_offset: 0, column_offset: 0 };
+            if file_name.starts_with('_') {
+                origins.insert(file_name.clone(), origin);
+                sources.push((file_name, text));
+                continue;
+            }
+            let parts: Vec<&str> = file_name.rsplitn(3, '.').collect();
+            let [_ext, lang, template] = parts.as_slice() else {
+                problems.push(Problem::warning(
+                    &shown_file,
+                    "ignored: template files are named <occasion>.<language>.txt or .html, partials start with _",
+                ));
+                continue;
+            };
+            let key = (template.to_string(), lang.to_string());
+            if is_html {
+                htmls.push((key, file_name.clone()));
+                origins.insert(file_name.clone(), origin);
+                sources.push((file_name, text));
+                continue;
+            }
+            match split_headers(&text, &path) {
+                Ok((headers, body_start)) => {
+                    let body_offset = text[..body_start].matches('\n').count() as u64;
+                    let mut subject = None;
+                    for (line_no, name, value, col) in headers {
+                        let tname = format!("{file_name}#{name}");
+                        origins.insert(
+                            tname.clone(),
+                            Origin { file: path.clone(), line_offset: line_no - 1, column_offset: col as i64 },
+                        );
+                        sources.push((tname.clone(), value));
+                        subject = Some(tname);
+                    }
+                    let Some(subject) = subject else {
+                        problems.push(Problem::error(&shown_file, "no Subject: line before the blank line").at(1, Some(1)));
+                        continue;
+                    };
+                    origins.insert(
+                        file_name.clone(),
+                        Origin { file: path.clone(), line_offset: body_offset, column_offset: 0 },
+                    );
+                    sources.push((file_name.clone(), text[body_start..].to_string()));
+                    sets.insert(key, TemplateSet { subject, body: file_name, html: None });
+                }
+                Err(p) => problems.push(p),
+            }
+        }
+        for (key, name) in htmls {
+            match sets.get_mut(&key) {
+                Some(set) => set.html = Some(name),
+                None => problems.push(Problem::error(
+                    origins[&name].file.display().to_string(),
+                    format!("an HTML template needs its text twin {}.{}.txt (the plain-text part is required)", key.0, key.1),
+                )),
+            }
+        }
+        for occ in config.occasions.values() {
+            if let Some(seg) = &occ.segment {
+                let name = segment_name(&occ.name);
+                // SPEC writes segments as "{{ expr }}"; the bare expression works too.
+                let trimmed = seg.trim();
+                let (expr, lead) = match trimmed.strip_prefix("{{").and_then(|s| s.strip_suffix("}}")) {
+                    Some(inner) => (inner, seg.find("{{").unwrap_or(0) + 2),
+                    None => (trimmed, seg.len() - seg.trim_start().len()),
+                };
+                origins.insert(
+                    name.clone(),
+                    Origin {
+                        file: config.path.clone(),
+                        line_offset: occ.segment_at.0 - 1,
+                        // segment_at is the opening quote; "{% if " adds 6 characters in front.
+                        column_offset: occ.segment_at.1 as i64 + 1 + seg[..lead].chars().count() as i64 - 6,
+                    },
+                );
+                sources.push((name, format!("{{% if {expr} %}}1{{% endif %}}")));
+            }
+        }
+
+        let mut tera = Tera::new();
+        tera.autoescape_on([".html"]);
+        filters::register(&mut tera);
+        if let Err(e) = tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str()))) {
+            // Tera stops at the first broken file: look at each file alone to report them all.
+            let mut found = Vec::new();
+            for (name, src) in &sources {
+                let mut one = Tera::new();
+                filters::register(&mut one);
+                if let Err(e) = one.add_raw_template(name, src)
+                    && matches!(e.kind(), ErrorKind::SyntaxError(_))
+                {
+                    found.push(locate(&e, &origins));
+                }
+            }
+            if found.is_empty() {
+                found.push(locate(&e, &origins));
+            }
+            problems.extend(found);
+        }
+        if problems.iter().any(Problem::is_error) {
+            return Err(problems);
+        }
+        Ok(Renderer {
+            tera,
+            origins,
+            sets,
+            default_language: config.default_language.clone(),
+            config_file: config.path.clone(),
+        })
+    }
+
+    /// The global context: values shared by every greeting of a run.
+    pub fn set_globals(&mut self, globals: Context) {
+        self.tera.global_context().extend(globals);
+    }
+
+    /// The languages a template exists in.
+    pub fn languages(&self, template: &str) -> BTreeSet<&str> {
+        self.sets
+            .keys()
+            .filter(|(t, _)| t == template)
+            .map(|(_, l)| l.as_str())
+            .collect()
+    }
+
+    /// The language to render in: the customer's, else the config default, else en.
+    /// The flag is true when it fell back.
+    pub fn language_for<'a>(&'a self, template: &str, wanted: Option<&'a str>) -> Option<(&'a str, bool)> {
+        let wanted_lang = wanted.unwrap_or(&self.default_language);
+        let has = |l: &str| self.sets.contains_key(&(template.to_string(), l.to_string()));
+        if has(wanted_lang) {
+            return Some((wanted_lang, false));
+        }
+        [self.default_language.as_str(), "en"]
+            .into_iter()
+            .find(|l| has(l))
+            .map(|l| (l, true))
+    }
+
+    /// Does this campaign's segment expression select the customer?
+    pub fn in_segment(&self, occasion: &str, ctx: &Context) -> Result<bool, Problem> {
+        let name = segment_name(occasion);
+        if !self.tera.contains_template(&name) {
+            return Ok(true);
+        }
+        let out = self.tera.render(&name, ctx).map_err(|e| locate(&e, &self.origins))?;
+        Ok(out == "1")
+    }
+
+    /// Render one greeting in `lang` (from [`Renderer::language_for`]).
+    pub fn render(&self, template: &str, lang: &str, ctx: &Context) -> Result<Rendered, Problem> {
+        let set = self.sets.get(&(template.to_string(), lang.to_string())).ok_or_else(|| {
+            Problem::error(
+                self.config_file.display().to_string(),
+                format!("no template {template}.{lang}.txt"),
+            )
+        })?;
+        let r = |name: &str| self.tera.render(name, ctx).map_err(|e| locate(&e, &self.origins));
+        Ok(Rendered {
+            subject: header_value(&r(&set.subject)?),
+            text: r(&set.body)?,
+            html: set.html.as_deref().map(r).transpose()?,
+        })
+    }
+}
+
+/// Split a text template into its header lines and the byte offset of the body.
+/// Returns (line number, header name, value source, column where the value starts).
+#[allow(clippy::type_complexity)]
+fn split_headers(text: &str, path: &Path) -> Result<(Vec<(u64, String, String, u64)>, usize), Problem> {
+    let shown = path.display().to_string();
+    let mut headers = Vec::new();
+    let mut offset = 0;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let line_no = i as u64 + 1;
+        offset += line.len();
+        let content = line.trim_end_matches(['\n', '\r']);
+        if content.trim().is_empty() {
+            return Ok((headers, offset));
+        }
+        let Some((name, value)) = content.split_once(':') else {
+            return Err(Problem::error(
+                &shown,
+                "expected a header line such as \"Subject: ...\", then a blank line, then the body",
+            )
+            .at(line_no, Some(1)));
+        };
+        let Some(known) = HEADERS.iter().find(|h| h.eq_ignore_ascii_case(name.trim())) else {
+            return Err(Problem::error(
+                &shown,
+                format!("unknown header \"{}\"; a template may set: {}", name.trim(), HEADERS.join(", ")),
+            )
+            .at(line_no, Some(1)));
+        };
+        let lead = value.len() - value.trim_start().len();
+        let col = (name.chars().count() + 1 + value[..lead].chars().count()) as u64;
+        headers.push((line_no, known.to_string(), value.trim().to_string(), col));
+    }
+    Err(Problem::error(&shown, "no blank line after the header lines, so there is no body").at(1, Some(1)))
+}
+
+/// Clean a rendered header value: it is one line of text, whatever the data held.
+/// Line breaks and tabs become spaces, NUL and bidi overrides are dropped, and
+/// `=?` is broken so no encoded-word can be smuggled in.
+pub fn header_value(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .collect();
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ").replace("=?", "= ?")
+}
+
+/// Turn a Tera error into `file:line:column: message`, using the innermost
+/// located report (so the user sees the template, line and variable).
+fn locate(err: &tera::Error, origins: &HashMap<String, Origin>) -> Problem {
+    let report = match err.kind() {
+        ErrorKind::SyntaxError(r) | ErrorKind::RenderingError(r) => Some(r),
+        _ => None,
+    };
+    match report {
+        Some(r) => {
+            let (file, line, col) = match origins.get(r.filename()) {
+                Some(o) => {
+                    let span = r.span();
+                    let col_extra = if span.start_line == 1 { o.column_offset } else { 0 };
+                    (
+                        o.file.display().to_string(),
+                        span.start_line as u64 + o.line_offset,
+                        (span.start_col as i64 + 1 + col_extra).max(1) as u64,
+                    )
+                }
+                None => (r.filename().to_string(), r.span().start_line as u64, r.span().start_col as u64 + 1),
+            };
+            let mut msg = r.message().to_string();
+            let mut source = std::error::Error::source(err);
+            while let Some(s) = source {
+                msg = format!("{msg}: {s}");
+                source = s.source();
+            }
+            Problem::error(file, msg).at(line, Some(col))
+        }
+        None => Problem::error("templates", err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_cannot_carry_line_breaks_or_encoded_words() {
+        assert_eq!(header_value("Maria\r\nBcc: x@evil"), "Maria Bcc: x@evil");
+        assert!(!header_value("=?utf-8?b?QmNjOg==?=").contains("=?"));
+        assert_eq!(header_value("a\u{202e}b\0c"), "abc");
+    }
+
+    #[test]
+    fn headers_are_split_from_the_body() {
+        let text = "Subject: Hi {{ name }}\n\nDear {{ name }},\n";
+        let (headers, start) = split_headers(text, Path::new("t.en.txt")).unwrap();
+        assert_eq!(headers, vec![(1, "Subject".to_string(), "Hi {{ name }}".to_string(), 9)]);
+        assert_eq!(&text[start..], "Dear {{ name }},\n");
+    }
+
+    #[test]
+    fn a_template_without_a_blank_line_is_refused() {
+        let err = split_headers("Subject: x\nbody", Path::new("t.en.txt")).unwrap_err();
+        assert!(err.message.contains("expected a header line"), "{err}");
+    }
+}
