@@ -69,9 +69,18 @@ fn default_templates() -> PathBuf {
 }
 fn default_tiers() -> Vec<Tier> {
     vec![
-        Tier { name: "new".into(), from_years: 0 },
-        Tier { name: "regular".into(), from_years: 1 },
-        Tier { name: "loyal".into(), from_years: 5 },
+        Tier {
+            name: "new".into(),
+            from_years: 0,
+        },
+        Tier {
+            name: "regular".into(),
+            from_years: 1,
+        },
+        Tier {
+            name: "loyal".into(),
+            from_years: 5,
+        },
     ]
 }
 
@@ -181,7 +190,10 @@ impl Config {
             } else {
                 ""
             };
-            vec![Problem::error(&shown, format!("cannot read the config: {e}{hint}"))]
+            vec![Problem::error(
+                &shown,
+                format!("cannot read the config: {e}{hint}"),
+            )]
         })?;
         Self::parse(&text, path)
     }
@@ -217,7 +229,9 @@ impl Config {
         if !is_language_tag(&lang) {
             problems.push(at(
                 raw.default_language.span(),
-                format!("default_language \"{lang}\" is not a language code such as el, hy, he or en"),
+                format!(
+                    "default_language \"{lang}\" is not a language code such as el, hy, he or en"
+                ),
             ));
         }
         let email = raw.sender.email.get_ref().trim().to_string();
@@ -377,6 +391,10 @@ kind = "birthday"
     fn segment_outside_a_campaign_is_refused() {
         let text = format!("{MINIMAL}segment = \"{{{{ true }}}}\"\n");
         let err = Config::parse(&text, Path::new("greet.toml")).unwrap_err();
-        assert!(err[0].message.contains("only for kind = \"campaign\""), "{}", err[0]);
+        assert!(
+            err[0].message.contains("only for kind = \"campaign\""),
+            "{}",
+            err[0]
+        );
     }
 }

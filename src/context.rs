@@ -57,22 +57,38 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
     customer.insert("gender".into(), text(c.gender.code()));
     customer.insert(
         "language".into(),
-        Value::from(c.language.clone().unwrap_or_else(|| config.default_language.clone())),
+        Value::from(
+            c.language
+                .clone()
+                .unwrap_or_else(|| config.default_language.clone()),
+        ),
     );
     customer.insert("birthday".into(), Value::from(c.birthday.map(|b| b.iso())));
-    customer.insert("customer_since".into(), Value::from(c.customer_since.map(|d| d.to_string())));
+    customer.insert(
+        "customer_since".into(),
+        Value::from(c.customer_since.map(|d| d.to_string())),
+    );
     customer.insert("extra".into(), Value::from(extra));
     ctx.insert_value("customer", Value::from(customer));
 
     ctx.insert_value("name", text(&c.first_name));
-    ctx.insert_value("vocative", Value::from(i18n::vocative(&c.first_name, c.gender)));
-    ctx.insert_value("salutation", Value::from(i18n::salutation(g.lang, &c.first_name, c.gender)));
+    ctx.insert_value(
+        "vocative",
+        Value::from(i18n::vocative(&c.first_name, c.gender)),
+    );
+    ctx.insert_value(
+        "salutation",
+        Value::from(i18n::salutation(g.lang, &c.first_name, c.gender)),
+    );
 
     let (years, months) = c.customer_since.map_or((0, 0), |s| tenure(s, g.date));
     let mut ten = Map::new();
     ten.insert("years".into(), Value::from(years));
     ten.insert("months".into(), Value::from(months));
-    ten.insert("since".into(), Value::from(c.customer_since.map(|d| d.to_string())));
+    ten.insert(
+        "since".into(),
+        Value::from(c.customer_since.map(|d| d.to_string())),
+    );
     ctx.insert_value("tenure", Value::from(ten));
     ctx.insert_value("tier", text(config.tier_for(years)));
     ctx.insert_value("age", Value::from(g.due.age));

@@ -30,7 +30,10 @@ impl GreetingKey {
             h.update(part.as_bytes());
             h.update([0]);
         }
-        h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+        h.finalize()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// `<3f2a….birthday.2026-03-14@shop.gr>`: on the sender's domain, the
@@ -68,8 +71,14 @@ pub fn compose(
     let display = header_value(to_name);
     let from_name = header_value(&sender.name);
     let builder = Message::builder()
-        .from(Mailbox::new((!from_name.is_empty()).then_some(from_name), from_addr))
-        .to(Mailbox::new((!display.is_empty()).then_some(display), to_addr))
+        .from(Mailbox::new(
+            (!from_name.is_empty()).then_some(from_name),
+            from_addr,
+        ))
+        .to(Mailbox::new(
+            (!display.is_empty()).then_some(display),
+            to_addr,
+        ))
         .subject(header_value(&rendered.subject))
         .message_id(Some(key.message_id(sender.domain())));
     let text = SinglePart::plain(rendered.text.clone());
@@ -115,15 +124,23 @@ mod tests {
     }
 
     fn date() -> DateTime<Tz> {
-        chrono_tz::Europe::Athens.with_ymd_and_hms(2026, 3, 14, 9, 0, 0).unwrap()
+        chrono_tz::Europe::Athens
+            .with_ymd_and_hms(2026, 3, 14, 9, 0, 0)
+            .unwrap()
     }
 
     #[test]
     fn message_id_is_stable_and_on_the_sender_domain() {
         let id = key().message_id("fournos.example.gr");
         assert_eq!(id, key().message_id("fournos.example.gr"));
-        assert!(id.ends_with(".birthday.2026-03-14@fournos.example.gr>"), "{id}");
-        let other = GreetingKey { customer: "C002".into(), ..key() };
+        assert!(
+            id.ends_with(".birthday.2026-03-14@fournos.example.gr>"),
+            "{id}"
+        );
+        let other = GreetingKey {
+            customer: "C002".into(),
+            ..key()
+        };
         assert_ne!(id, other.message_id("fournos.example.gr"));
     }
 
@@ -134,11 +151,22 @@ mod tests {
             text: "body".into(),
             html: None,
         };
-        let m = compose(&sender(), "Maria\r\nBcc: x@evil.example", "maria@example.gr", &key(), &r, date()).unwrap();
+        let m = compose(
+            &sender(),
+            "Maria\r\nBcc: x@evil.example",
+            "maria@example.gr",
+            &key(),
+            &r,
+            date(),
+        )
+        .unwrap();
         let bytes = String::from_utf8(m.formatted()).unwrap();
         let head = bytes.split("\r\n\r\n").next().unwrap();
         assert!(!head.lines().any(|l| l.starts_with("Bcc")), "{head}");
         assert_eq!(m.envelope().to().len(), 1);
-        assert!(head.contains("Date: Sat, 14 Mar 2026 09:00:00 +0200"), "{head}");
+        assert!(
+            head.contains("Date: Sat, 14 Mar 2026 09:00:00 +0200"),
+            "{head}"
+        );
     }
 }

@@ -29,7 +29,12 @@ pub fn celebrated_in(year: i32, month: u32, day: u32, leap: LeapDay) -> Option<N
 
 /// Is `customer` due for `occasion` on `date`? Opt-outs are decided elsewhere
 /// (they are shown as skipped, not silently dropped).
-pub fn due_on(occasion: &Occasion, customer: &Customer, date: NaiveDate, leap: LeapDay) -> Option<Due> {
+pub fn due_on(
+    occasion: &Occasion,
+    customer: &Customer,
+    date: NaiveDate,
+    leap: LeapDay,
+) -> Option<Due> {
     match occasion.kind {
         OccasionKind::Birthday => {
             let b = customer.birthday?;
@@ -37,7 +42,10 @@ pub fn due_on(occasion: &Occasion, customer: &Customer, date: NaiveDate, leap: L
                 return None;
             }
             let age = b.year.and_then(|y| u32::try_from(date.year() - y).ok());
-            Some(Due { occurrence: date.to_string(), age })
+            Some(Due {
+                occurrence: date.to_string(),
+                age,
+            })
         }
         OccasionKind::Anniversary => {
             let since = customer.customer_since?;
@@ -47,9 +55,15 @@ pub fn due_on(occasion: &Occasion, customer: &Customer, date: NaiveDate, leap: L
             if celebrated_in(date.year(), since.month(), since.day(), leap)? != date {
                 return None;
             }
-            Some(Due { occurrence: date.to_string(), age: None })
+            Some(Due {
+                occurrence: date.to_string(),
+                age: None,
+            })
         }
-        OccasionKind::Campaign => Some(Due { occurrence: date.year().to_string(), age: None }),
+        OccasionKind::Campaign => Some(Due {
+            occurrence: date.year().to_string(),
+            age: None,
+        }),
     }
 }
 
@@ -105,7 +119,10 @@ mod tests {
     fn leap_day_birthdays_are_greeted_exactly_once_a_year() {
         let c = born(2, 29, Some(1992));
         let b = occ(OccasionKind::Birthday);
-        for (leap, common_day) in [(LeapDay::Feb28, d(2027, 2, 28)), (LeapDay::Mar1, d(2027, 3, 1))] {
+        for (leap, common_day) in [
+            (LeapDay::Feb28, d(2027, 2, 28)),
+            (LeapDay::Mar1, d(2027, 3, 1)),
+        ] {
             let days: Vec<NaiveDate> = d(2027, 1, 1)
                 .iter_days()
                 .take(365)
@@ -124,8 +141,18 @@ mod tests {
     #[test]
     fn age_only_when_the_year_is_known() {
         let b = occ(OccasionKind::Birthday);
-        assert_eq!(due_on(&b, &born(3, 14, Some(1985)), d(2026, 3, 14), LeapDay::Feb28).unwrap().age, Some(41));
-        assert_eq!(due_on(&b, &born(3, 14, None), d(2026, 3, 14), LeapDay::Feb28).unwrap().age, None);
+        assert_eq!(
+            due_on(&b, &born(3, 14, Some(1985)), d(2026, 3, 14), LeapDay::Feb28)
+                .unwrap()
+                .age,
+            Some(41)
+        );
+        assert_eq!(
+            due_on(&b, &born(3, 14, None), d(2026, 3, 14), LeapDay::Feb28)
+                .unwrap()
+                .age,
+            None
+        );
     }
 
     #[test]
@@ -146,7 +173,12 @@ mod tests {
 
     #[test]
     fn campaigns_key_on_the_year() {
-        let due = due_on(&occ(OccasionKind::Campaign), &born(1, 1, None), d(2026, 12, 20), LeapDay::Feb28);
+        let due = due_on(
+            &occ(OccasionKind::Campaign),
+            &born(1, 1, None),
+            d(2026, 12, 20),
+            LeapDay::Feb28,
+        );
         assert_eq!(due.unwrap().occurrence, "2026");
     }
 }

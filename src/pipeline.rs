@@ -118,7 +118,10 @@ impl Run<'_> {
                 self.config.templates.display().to_string(),
                 format!(
                     "no template for occasion \"{}\": add {}.{}.txt (or {}.en.txt)",
-                    self.occasion.name, self.occasion.template, self.config.default_language, self.occasion.template
+                    self.occasion.name,
+                    self.occasion.template,
+                    self.config.default_language,
+                    self.occasion.template
                 ),
             ));
         };
@@ -130,7 +133,14 @@ impl Run<'_> {
         } else {
             Status::Due
         };
-        let mut item = Item { key, customer, lang, fell_back, status, rendered: None };
+        let mut item = Item {
+            key,
+            customer,
+            lang,
+            fell_back,
+            status,
+            rendered: None,
+        };
         let greeting = Greeting {
             customer: &item.customer,
             occasion: self.occasion,
@@ -146,7 +156,10 @@ impl Run<'_> {
         if status != Status::Due {
             return Ok(Some(item));
         }
-        item.rendered = Some(self.renderer.render(&self.occasion.template, &item.lang, &ctx)?);
+        item.rendered = Some(
+            self.renderer
+                .render(&self.occasion.template, &item.lang, &ctx)?,
+        );
         Ok(Some(item))
     }
 }

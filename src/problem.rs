@@ -83,7 +83,8 @@ mod tests {
 
     #[test]
     fn displays_location_first() {
-        let p = Problem::error("customers.csv", "birthday \"31/02/1990\" is not a date").at(14, Some(3));
+        let p = Problem::error("customers.csv", "birthday \"31/02/1990\" is not a date")
+            .at(14, Some(3));
         assert_eq!(
             p.to_string(),
             "customers.csv:14:3: birthday \"31/02/1990\" is not a date"

@@ -42,7 +42,10 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
             None
         }
     };
-    let (mut rendered, mut fallbacks) = (0usize, BTreeMap::<(u64, String, String), BTreeSet<String>>::new());
+    let (mut rendered, mut fallbacks) = (
+        0usize,
+        BTreeMap::<(u64, String, String), BTreeSet<String>>::new(),
+    );
     if let (Some(renderer), Some(roster)) = (&renderer, &roster) {
         problems.extend(roster.problems.iter().cloned());
         for occasion in config.occasions.values() {
@@ -69,7 +72,11 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
                             rendered += 1;
                         }
                         if item.fell_back {
-                            let wanted = item.customer.language.clone().unwrap_or_else(|| config.default_language.clone());
+                            let wanted = item
+                                .customer
+                                .language
+                                .clone()
+                                .unwrap_or_else(|| config.default_language.clone());
                             fallbacks
                                 .entry((item.customer.line, wanted, item.lang.clone()))
                                 .or_default()
@@ -90,7 +97,10 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
             problems.push(
                 Problem::warning(
                     &file,
-                    format!("no \"{wanted}\" template for {}; this customer is greeted in \"{used}\"", occ.join(", ")),
+                    format!(
+                        "no \"{wanted}\" template for {}; this customer is greeted in \"{used}\"",
+                        occ.join(", ")
+                    ),
                 )
                 .at(line, None),
             );

@@ -39,7 +39,13 @@ fn eml_name(index: usize, item: &Item) -> String {
         .customer
         .email
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+') { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{index:04}-{}-{safe}.eml", item.key.occasion)
 }
@@ -69,24 +75,41 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     let roster = customer::scan(&config).map_err(fail_on)?;
     let mut err = std::io::stderr().lock();
     if !cli.quiet {
-        report::list_head(&roster.problems, &config.customers.display().to_string(), 5, &mut err)?;
+        report::list_head(
+            &roster.problems,
+            &config.customers.display().to_string(),
+            5,
+            &mut err,
+        )?;
     }
 
     let mut sink = match args.format {
         Format::Text => Sink::Text(open_out(args.out.as_deref())?),
         Format::Json => Sink::Json(open_out(args.out.as_deref())?),
         Format::Eml => {
-            let dir = args
-                .out
-                .clone()
-                .ok_or_else(|| Halt::invalid("--format eml writes one file per message: name a folder with --out DIR"))?;
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let dir = args.out.clone().ok_or_else(|| {
+                Halt::invalid(
+                    "--format eml writes one file per message: name a folder with --out DIR",
+                )
+            })?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             Sink::Eml(dir)
         }
     };
 
-    let run = Run { config: &config, renderer: &renderer, roster: &roster, occasion, date, now, every_customer: false };
-    let filter = Filter { only: args.only.clone() };
+    let run = Run {
+        config: &config,
+        renderer: &renderer,
+        roster: &roster,
+        occasion,
+        date,
+        now,
+        every_customer: false,
+    };
+    let filter = Filter {
+        only: args.only.clone(),
+    };
     let limit = args.limit.unwrap_or(usize::MAX);
     let (mut due, mut skipped) = (0usize, Vec::<(Status, String)>::new());
     let mut template_problems = Vec::new();
@@ -107,7 +130,10 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
         if item.status == Status::Due {
             due += 1;
         } else {
-            skipped.push((item.status, format!("{} <{}>", item.customer.full_name(), item.customer.email)));
+            skipped.push((
+                item.status,
+                format!("{} <{}>", item.customer.full_name(), item.customer.email),
+            ));
         }
         write_item(&mut sink, &item, &run, due)?;
     }
@@ -148,8 +174,16 @@ fn write_item(sink: &mut Sink, item: &Item, run: &Run<'_>, index: usize) -> anyh
     let c = &item.customer;
     match sink {
         Sink::Text(w) => {
-            let Some(r) = &item.rendered else { return Ok(()) };
-            writeln!(w, "━━ {index} · {} <{}> · {}", c.full_name(), c.email, item.lang)?;
+            let Some(r) = &item.rendered else {
+                return Ok(());
+            };
+            writeln!(
+                w,
+                "━━ {index} · {} <{}> · {}",
+                c.full_name(),
+                c.email,
+                item.lang
+            )?;
             writeln!(w, "Subject: {}\n", r.subject)?;
             writeln!(w, "{}", r.text.trim_end())?;
             writeln!(w)?;
@@ -174,9 +208,24 @@ fn write_item(sink: &mut Sink, item: &Item, run: &Run<'_>, index: usize) -> anyh
             w.write_all(b"\n")?;
         }
         Sink::Eml(dir) => {
-            let Some(r) = &item.rendered else { return Ok(()) };
-            let message = compose(&run.config.sender, &c.full_name(), &c.email, &item.key, r, run.now)
-                .map_err(|e| Halt::invalid(format!("{}:{}: {e}", run.config.customers.display(), c.line)))?;
+            let Some(r) = &item.rendered else {
+                return Ok(());
+            };
+            let message = compose(
+                &run.config.sender,
+                &c.full_name(),
+                &c.email,
+                &item.key,
+                r,
+                run.now,
+            )
+            .map_err(|e| {
+                Halt::invalid(format!(
+                    "{}:{}: {e}",
+                    run.config.customers.display(),
+                    c.line
+                ))
+            })?;
             let path = dir.join(eml_name(index, item));
             std::fs::write(&path, message.formatted())
                 .with_context(|| format!("cannot write {}", path.display()))?;

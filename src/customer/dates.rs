@@ -25,9 +25,11 @@ impl Birthday {
 /// A full date: `YYYY-MM-DD`, `DD/MM/YYYY`, `D/M/YYYY`, `DD.MM.YYYY`, `DD-MM-YYYY`.
 pub fn parse_date(s: &str, order: DateOrder) -> Result<NaiveDate, String> {
     match parse_birthday(s, order)? {
-        Birthday { year: Some(y), month, day } => {
-            NaiveDate::from_ymd_opt(y, month, day).ok_or_else(|| impossible(s))
-        }
+        Birthday {
+            year: Some(y),
+            month,
+            day,
+        } => NaiveDate::from_ymd_opt(y, month, day).ok_or_else(|| impossible(s)),
         Birthday { year: None, .. } => Err(format!("\"{s}\" has no year")),
     }
 }
@@ -62,7 +64,11 @@ pub fn parse_birthday(s: &str, order: DateOrder) -> Result<Birthday, String> {
                 // Two-digit years: the most recent past century (a birthday is never in the future).
                 2 => {
                     let now = chrono::Utc::now().year() % 100;
-                    if y_num <= now { 2000 + y_num } else { 1900 + y_num }
+                    if y_num <= now {
+                        2000 + y_num
+                    } else {
+                        1900 + y_num
+                    }
                 }
                 _ => return Err(not_a_date(s)),
             };
@@ -99,7 +105,9 @@ fn checked(s: &str, year: Option<i32>, month: u32, day: u32) -> Result<Birthday,
 }
 
 fn not_a_date(s: &str) -> String {
-    format!("\"{s}\" is not a date (use YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY; --MM-DD or DD/MM without a year)")
+    format!(
+        "\"{s}\" is not a date (use YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY; --MM-DD or DD/MM without a year)"
+    )
 }
 
 fn impossible(s: &str) -> String {
@@ -116,16 +124,38 @@ mod tests {
 
     #[test]
     fn reads_the_common_forms() {
-        let want = Birthday { year: Some(1985), month: 3, day: 14 };
-        for s in ["1985-03-14", "14/03/1985", "14/3/1985", "14.03.1985", "14-03-1985", " 1985-03-14T00:00:00+02:00 "] {
+        let want = Birthday {
+            year: Some(1985),
+            month: 3,
+            day: 14,
+        };
+        for s in [
+            "1985-03-14",
+            "14/03/1985",
+            "14/3/1985",
+            "14.03.1985",
+            "14-03-1985",
+            " 1985-03-14T00:00:00+02:00 ",
+        ] {
             assert_eq!(bd(s), Ok(want), "{s}");
         }
-        assert_eq!(bd("4/3/85"), Ok(Birthday { year: Some(1985), month: 3, day: 4 }));
+        assert_eq!(
+            bd("4/3/85"),
+            Ok(Birthday {
+                year: Some(1985),
+                month: 3,
+                day: 4
+            })
+        );
     }
 
     #[test]
     fn reads_birthdays_without_year() {
-        let want = Birthday { year: None, month: 3, day: 14 };
+        let want = Birthday {
+            year: None,
+            month: 3,
+            day: 14,
+        };
         for s in ["--03-14", "14/03", "14.03", "14.03."] {
             assert_eq!(bd(s), Ok(want), "{s}");
         }
@@ -135,12 +165,22 @@ mod tests {
     #[test]
     fn ambiguous_dates_follow_the_configured_order() {
         assert_eq!(bd("03/04/1990").unwrap().month, 4);
-        assert_eq!(parse_birthday("03/04/1990", DateOrder::Mdy).unwrap().month, 3);
+        assert_eq!(
+            parse_birthday("03/04/1990", DateOrder::Mdy).unwrap().month,
+            3
+        );
     }
 
     #[test]
     fn impossible_dates_are_refused() {
-        for s in ["31/02/1990", "29/02/2023", "2023-02-29", "00/01/1990", "--13-01", "32.01."] {
+        for s in [
+            "31/02/1990",
+            "29/02/2023",
+            "2023-02-29",
+            "00/01/1990",
+            "--13-01",
+            "32.01.",
+        ] {
             assert!(bd(s).is_err(), "{s}");
         }
         assert!(parse_date("29/02/2024", DateOrder::Dmy).is_ok());
@@ -150,6 +190,10 @@ mod tests {
     fn garbage_is_refused_with_the_accepted_forms_named() {
         let err = bd("next tuesday").unwrap_err();
         assert!(err.contains("YYYY-MM-DD"), "{err}");
-        assert!(parse_date("14/03", DateOrder::Dmy).unwrap_err().contains("no year"));
+        assert!(
+            parse_date("14/03", DateOrder::Dmy)
+                .unwrap_err()
+                .contains("no year")
+        );
     }
 }

@@ -44,7 +44,9 @@ pub fn problem(addr: &str) -> Option<String> {
         return Some(format!("email \"{addr}\": domain \"{domain}\" has no dot"));
     }
     if domain.split('.').any(str::is_empty) {
-        return Some(format!("email \"{addr}\": domain \"{domain}\" has an empty part (..)"));
+        return Some(format!(
+            "email \"{addr}\": domain \"{domain}\" has an empty part (..)"
+        ));
     }
     if addr.parse::<lettre::Address>().is_err() {
         return Some(format!("email \"{addr}\" is not a valid address"));
@@ -64,7 +66,12 @@ mod tests {
 
     #[test]
     fn accepts_real_addresses() {
-        for a in ["maria@example.gr", "o'brien@example.com", "eleni@παράδειγμα.ελ", "a.b+c@x.co.il"] {
+        for a in [
+            "maria@example.gr",
+            "o'brien@example.com",
+            "eleni@παράδειγμα.ελ",
+            "a.b+c@x.co.il",
+        ] {
             assert_eq!(problem(a), None, "{a}");
         }
     }

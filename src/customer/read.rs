@@ -30,7 +30,10 @@ fn squash(header: &str) -> String {
 /// `Favourite Product` → `favourite_product`: how templates reach extra columns.
 fn extra_name(header: &str) -> String {
     let mut out = String::new();
-    for c in header.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}').chars() {
+    for c in header
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+        .chars()
+    {
         if c.is_alphanumeric() {
             out.extend(c.to_lowercase());
         } else if !out.ends_with('_') {
@@ -81,14 +84,17 @@ impl Columns {
             match known {
                 Some(name) => {
                     if let Some(first) = cols.known.insert(name, i) {
-                        problems.push(Problem::error(
-                            file,
-                            format!(
-                                "columns {} and {} both mean {name}; rename or remove one",
-                                first + 1,
-                                i + 1
-                            ),
-                        ).at(1, Some(i as u64 + 1)));
+                        problems.push(
+                            Problem::error(
+                                file,
+                                format!(
+                                    "columns {} and {} both mean {name}; rename or remove one",
+                                    first + 1,
+                                    i + 1
+                                ),
+                            )
+                            .at(1, Some(i as u64 + 1)),
+                        );
                     }
                 }
                 None => cols.extra.push((i, extra_name(cell))),
@@ -106,7 +112,11 @@ impl Columns {
                 ).at(1, None));
             }
         }
-        if problems.is_empty() { Ok(cols) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(cols)
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -126,8 +136,12 @@ impl CustomerReader {
     /// Open the configured list and read its header.
     pub fn open(config: &Config) -> Result<CustomerReader, Vec<Problem>> {
         let file = config.customers.display().to_string();
-        let f = File::open(&config.customers)
-            .map_err(|e| vec![Problem::error(&file, format!("cannot read the customer list: {e}"))])?;
+        let f = File::open(&config.customers).map_err(|e| {
+            vec![Problem::error(
+                &file,
+                format!("cannot read the customer list: {e}"),
+            )]
+        })?;
         Self::from_reader(Box::new(BufReader::with_capacity(1 << 16, f)), file, config)
     }
 
@@ -142,7 +156,9 @@ impl CustomerReader {
             .from_reader(input);
         let header = reader
             .headers()
-            .map_err(|e| vec![Problem::error(&file, format!("cannot read the header row: {e}")).at(1, None)])?
+            .map_err(|e| {
+                vec![Problem::error(&file, format!("cannot read the header row: {e}")).at(1, None)]
+            })?
             .clone();
         let columns = Columns::from_header(&header, &config.columns, &file)?;
         Ok(CustomerReader {
@@ -162,7 +178,10 @@ impl CustomerReader {
 
     fn row(&mut self, line: u64) -> Result<Option<Customer>, Problem> {
         let rec = &self.record;
-        if rec.iter().all(|f| f.iter().all(|b| b.is_ascii_whitespace())) {
+        if rec
+            .iter()
+            .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
+        {
             return Ok(None); // a blank row
         }
         let file = &self.file;
@@ -174,8 +193,14 @@ impl CustomerReader {
             let text = std::str::from_utf8(raw).map_err(|e| {
                 at(i, format!("bytes that are not UTF-8 at byte {} of the cell; save the list as \"CSV UTF-8\"", e.valid_up_to() + 1))
             })?;
-            if let Some(c) = text.chars().find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-                return Err(at(i, format!("control character U+{:04X} in the cell", c as u32)));
+            if let Some(c) = text
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                return Err(at(
+                    i,
+                    format!("control character U+{:04X} in the cell", c as u32),
+                ));
             }
             if text.contains(['\n', '\r']) {
                 self.pending.push(
@@ -206,15 +231,27 @@ impl CustomerReader {
         }
         let (gi, gender_cell) = get("gender");
         let gender = Gender::parse(gender_cell).ok_or_else(|| {
-            at(gi, format!("gender \"{gender_cell}\" is not m or f (blank means unknown)"))
+            at(
+                gi,
+                format!("gender \"{gender_cell}\" is not m or f (blank means unknown)"),
+            )
         })?;
         let (li, lang_cell) = get("language");
         let language = if lang_cell.is_empty() {
             None
         } else {
-            let primary = lang_cell.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+            let primary = lang_cell
+                .split(['-', '_'])
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
             if !is_language_tag(&primary) {
-                return Err(at(li, format!("language \"{lang_cell}\" is not a language code such as el, hy, he or en")));
+                return Err(at(
+                    li,
+                    format!(
+                        "language \"{lang_cell}\" is not a language code such as el, hy, he or en"
+                    ),
+                ));
             }
             Some(primary)
         };
@@ -222,28 +259,48 @@ impl CustomerReader {
         let birthday = if bday.is_empty() {
             None
         } else {
-            Some(dates::parse_birthday(bday, self.date_order).map_err(|e| at(bi, format!("birthday {e}")))?)
+            Some(
+                dates::parse_birthday(bday, self.date_order)
+                    .map_err(|e| at(bi, format!("birthday {e}")))?,
+            )
         };
         let (si, since) = get("customer_since");
         let customer_since = if since.is_empty() {
             None
         } else {
-            Some(dates::parse_date(since, self.date_order).map_err(|e| at(si, format!("customer_since {e}")))?)
+            Some(
+                dates::parse_date(since, self.date_order)
+                    .map_err(|e| at(si, format!("customer_since {e}")))?,
+            )
         };
         let (oi, opt) = get("opt_out");
         let opt_out = match opt.to_lowercase().as_str() {
             "" | "no" | "n" | "false" | "0" | "όχι" | "οχι" | "לא" | "ոչ" => false,
             "yes" | "y" | "true" | "1" | "x" | "ναι" | "כן" | "այո" => true,
             other => {
-                return Err(at(oi, format!("opt_out \"{other}\" is neither yes nor no; this customer is not greeted until it is fixed")));
+                return Err(at(
+                    oi,
+                    format!(
+                        "opt_out \"{other}\" is neither yes nor no; this customer is not greeted until it is fixed"
+                    ),
+                ));
             }
         };
         let (_, id) = get("id");
-        let key = if id.is_empty() { email::key(addr) } else { id.to_string() };
+        let key = if id.is_empty() {
+            email::key(addr)
+        } else {
+            id.to_string()
+        };
         let extra = cols
             .extra
             .iter()
-            .map(|(i, name)| (name.clone(), cells.get(*i).map_or("", |s| s.trim()).to_string()))
+            .map(|(i, name)| {
+                (
+                    name.clone(),
+                    cells.get(*i).map_or("", |s| s.trim()).to_string(),
+                )
+            })
             .collect();
         Ok(Some(Customer {
             key,
@@ -338,7 +395,9 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
                         roster.valid += 1;
                     }
                     Some(&first) => {
-                        let entry = dup_lines.entry(d).or_insert_with(|| (c.key.clone(), vec![first]));
+                        let entry = dup_lines
+                            .entry(d)
+                            .or_insert_with(|| (c.key.clone(), vec![first]));
                         entry.1.push(c.line);
                     }
                 }
@@ -356,7 +415,11 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     for (d, (key, lines)) in dups {
         roster.valid -= 1;
         for &line in &lines {
-            let others: Vec<String> = lines.iter().filter(|l| **l != line).map(u64::to_string).collect();
+            let others: Vec<String> = lines
+                .iter()
+                .filter(|l| **l != line)
+                .map(u64::to_string)
+                .collect();
             roster.problems.push(
                 Problem::error(
                     &file,

@@ -40,10 +40,23 @@ fn stress(word: &str) -> (usize, Option<usize>) {
             let pair: String = [chars[j - 1], chars[j]].iter().collect();
             let digraph = matches!(
                 pair.as_str(),
-                "αι" | "ει" | "οι" | "ου" | "αυ" | "ευ" | "αί" | "εί" | "οί" | "ού" | "αύ" | "εύ" | "υι"
+                "αι" | "ει"
+                    | "οι"
+                    | "ου"
+                    | "αυ"
+                    | "ευ"
+                    | "αί"
+                    | "εί"
+                    | "οί"
+                    | "ού"
+                    | "αύ"
+                    | "εύ"
+                    | "υι"
             );
             // ι before an accented vowel is a glide (Γιώργος: two syllables), but an accented ί is a syllable of its own.
-            let glide = matches!(chars[j - 1], 'ι' | 'υ') && is_accented(chars[j]) && !is_accented(chars[j - 1]);
+            let glide = matches!(chars[j - 1], 'ι' | 'υ')
+                && is_accented(chars[j])
+                && !is_accented(chars[j - 1]);
             if digraph || glide {
                 accented |= is_accented(chars[j]);
                 j += 1;
@@ -74,7 +87,11 @@ fn vocative_word(word: &str) -> String {
             let (syllables, accent) = stress(&lower);
             if lower.ends_with("ιος") {
                 // Γεώργιος → Γεώργιε, but Στέλιος → Στέλιο, Μάριος → Μάριο
-                if syllables >= 4 { format!("{base}ε") } else { format!("{base}ο") }
+                if syllables >= 4 {
+                    format!("{base}ε")
+                } else {
+                    format!("{base}ο")
+                }
             } else if accent == Some(2) {
                 format!("{base}ε") // Αλέξανδρος → Αλέξανδρε
             } else if stem.ends_with('ό') {
@@ -97,7 +114,11 @@ fn recase(original: &str, new: &str) -> String {
     let all_upper = letters.len() > 1 && letters.iter().all(|c| c.is_uppercase());
     if all_upper {
         // Capital Greek letters drop the stress mark.
-        return new.chars().map(strip_accent).flat_map(char::to_uppercase).collect();
+        return new
+            .chars()
+            .map(strip_accent)
+            .flat_map(char::to_uppercase)
+            .collect();
     }
     let first_upper = original.chars().next().is_some_and(char::is_uppercase);
     let mut out = String::with_capacity(new.len());

@@ -66,20 +66,60 @@ pub fn plural_years(lang: &str, n: i64) -> String {
 /// Armenian use the genitive, Hebrew the prefixed form.
 fn month_in_date(lang: &str, month: u32) -> &'static str {
     const EL: [&str; 12] = [
-        "Ιανουαρίου", "Φεβρουαρίου", "Μαρτίου", "Απριλίου", "Μαΐου", "Ιουνίου",
-        "Ιουλίου", "Αυγούστου", "Σεπτεμβρίου", "Οκτωβρίου", "Νοεμβρίου", "Δεκεμβρίου",
+        "Ιανουαρίου",
+        "Φεβρουαρίου",
+        "Μαρτίου",
+        "Απριλίου",
+        "Μαΐου",
+        "Ιουνίου",
+        "Ιουλίου",
+        "Αυγούστου",
+        "Σεπτεμβρίου",
+        "Οκτωβρίου",
+        "Νοεμβρίου",
+        "Δεκεμβρίου",
     ];
     const HE: [&str; 12] = [
-        "בינואר", "בפברואר", "במרץ", "באפריל", "במאי", "ביוני",
-        "ביולי", "באוגוסט", "בספטמבר", "באוקטובר", "בנובמבר", "בדצמבר",
+        "בינואר",
+        "בפברואר",
+        "במרץ",
+        "באפריל",
+        "במאי",
+        "ביוני",
+        "ביולי",
+        "באוגוסט",
+        "בספטמבר",
+        "באוקטובר",
+        "בנובמבר",
+        "בדצמבר",
     ];
     const HY: [&str; 12] = [
-        "հունվարի", "փետրվարի", "մարտի", "ապրիլի", "մայիսի", "հունիսի",
-        "հուլիսի", "օգոստոսի", "սեպտեմբերի", "հոկտեմբերի", "նոյեմբերի", "դեկտեմբերի",
+        "հունվարի",
+        "փետրվարի",
+        "մարտի",
+        "ապրիլի",
+        "մայիսի",
+        "հունիսի",
+        "հուլիսի",
+        "օգոստոսի",
+        "սեպտեմբերի",
+        "հոկտեմբերի",
+        "նոյեմբերի",
+        "դեկտեմբերի",
     ];
     const EN: [&str; 12] = [
-        "January", "February", "March", "April", "May", "June",
-        "July", "August", "September", "October", "November", "December",
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
     ];
     let i = (month.clamp(1, 12) - 1) as usize;
     match lang {
@@ -114,7 +154,10 @@ mod tests {
 
     #[test]
     fn salutations_follow_language_and_gender() {
-        assert_eq!(salutation("el", "Σταμάτης", Gender::Male), "Αγαπητέ Σταμάτη");
+        assert_eq!(
+            salutation("el", "Σταμάτης", Gender::Male),
+            "Αγαπητέ Σταμάτη"
+        );
         assert_eq!(salutation("el", "Μαρία", Gender::Female), "Αγαπητή Μαρία");
         assert_eq!(salutation("he", "דוד", Gender::Male), "דוד היקר");
         assert_eq!(salutation("he", "שרה", Gender::Female), "שרה היקרה");

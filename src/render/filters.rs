@@ -1,7 +1,7 @@
 //! The filters greet adds to Tera: `date`, `plural_years`, `vocative`.
 //! They take the language from the template's `lang` unless given `lang=`.
 use chrono::NaiveDate;
-use tera::{Error, Kwargs, State, TeraResult, Tera};
+use tera::{Error, Kwargs, State, Tera, TeraResult};
 
 use crate::customer::Gender;
 use crate::i18n::{self, DateStyle};
@@ -17,13 +17,19 @@ fn lang(kwargs: &Kwargs, state: &State) -> TeraResult<String> {
 /// Formats: `long` (default, with the year), `day_month`, `iso`.
 fn date(value: &str, kwargs: Kwargs, state: &State) -> TeraResult<String> {
     let lang = lang(&kwargs, state)?;
-    let format = kwargs.get::<String>("format")?.unwrap_or_else(|| "long".into());
+    let format = kwargs
+        .get::<String>("format")?
+        .unwrap_or_else(|| "long".into());
     // Birthdays without a year come as --MM-DD: show day and month only.
     let (date, has_year) = match value.strip_prefix("--") {
-        Some(md) => (NaiveDate::parse_from_str(&format!("2000-{md}"), "%Y-%m-%d"), false),
+        Some(md) => (
+            NaiveDate::parse_from_str(&format!("2000-{md}"), "%Y-%m-%d"),
+            false,
+        ),
         None => (NaiveDate::parse_from_str(value, "%Y-%m-%d"), true),
     };
-    let date = date.map_err(|_| Error::message(format!("date: \"{value}\" is not a YYYY-MM-DD date")))?;
+    let date =
+        date.map_err(|_| Error::message(format!("date: \"{value}\" is not a YYYY-MM-DD date")))?;
     Ok(match format.as_str() {
         "iso" => value.to_string(),
         "day_month" => i18n::format_date(&lang, date, DateStyle::DayMonth),

@@ -63,7 +63,10 @@ impl Renderer {
         let dir = &config.templates;
         let shown = dir.display().to_string();
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            vec![Problem::error(&shown, format!("cannot read the templates folder: {e}"))]
+            vec![Problem::error(
+                &shown,
+                format!("cannot read the templates folder: {e}"),
+            )]
         })?;
         let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         files.sort();
@@ -74,7 +77,11 @@ impl Renderer {
         let mut problems = Vec::new();
         let mut htmls = Vec::new();
         for path in files {
-            let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            let Some(file_name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
                 continue;
             };
             let is_txt = file_name.ends_with(".txt");
@@ -86,11 +93,18 @@ impl Renderer {
             let text = match std::fs::read_to_string(&path) {
                 Ok(t) => t,
                 Err(e) => {
-                    problems.push(Problem::error(&shown_file, format!("cannot read the template: {e}")));
+                    problems.push(Problem::error(
+                        &shown_file,
+                        format!("cannot read the template: {e}"),
+                    ));
                     continue;
                 }
             };
-            let origin = Origin { file: path.clone(), line_offset: 0, column_offset: 0 };
+            let origin = Origin {
+                file: path.clone(),
+                line_offset: 0,
+                column_offset: 0,
+            };
             if file_name.starts_with('_') {
                 origins.insert(file_name.clone(), origin);
                 sources.push((file_name, text));
@@ -119,21 +133,39 @@ impl Renderer {
                         let tname = format!("{file_name}#{name}");
                         origins.insert(
                             tname.clone(),
-                            Origin { file: path.clone(), line_offset: line_no - 1, column_offset: col as i64 },
+                            Origin {
+                                file: path.clone(),
+                                line_offset: line_no - 1,
+                                column_offset: col as i64,
+                            },
                         );
                         sources.push((tname.clone(), value));
                         subject = Some(tname);
                     }
                     let Some(subject) = subject else {
-                        problems.push(Problem::error(&shown_file, "no Subject: line before the blank line").at(1, Some(1)));
+                        problems.push(
+                            Problem::error(&shown_file, "no Subject: line before the blank line")
+                                .at(1, Some(1)),
+                        );
                         continue;
                     };
                     origins.insert(
                         file_name.clone(),
-                        Origin { file: path.clone(), line_offset: body_offset, column_offset: 0 },
+                        Origin {
+                            file: path.clone(),
+                            line_offset: body_offset,
+                            column_offset: 0,
+                        },
                     );
                     sources.push((file_name.clone(), text[body_start..].to_string()));
-                    sets.insert(key, TemplateSet { subject, body: file_name, html: None });
+                    sets.insert(
+                        key,
+                        TemplateSet {
+                            subject,
+                            body: file_name,
+                            html: None,
+                        },
+                    );
                 }
                 Err(p) => problems.push(p),
             }
@@ -152,7 +184,10 @@ impl Renderer {
                 let name = segment_name(&occ.name);
                 // SPEC writes segments as "{{ expr }}"; the bare expression works too.
                 let trimmed = seg.trim();
-                let (expr, lead) = match trimmed.strip_prefix("{{").and_then(|s| s.strip_suffix("}}")) {
+                let (expr, lead) = match trimmed
+                    .strip_prefix("{{")
+                    .and_then(|s| s.strip_suffix("}}"))
+                {
                     Some(inner) => (inner, seg.find("{{").unwrap_or(0) + 2),
                     None => (trimmed, seg.len() - seg.trim_start().len()),
                 };
@@ -162,7 +197,10 @@ impl Renderer {
                         file: config.path.clone(),
                         line_offset: occ.segment_at.0 - 1,
                         // segment_at is the opening quote; "{% if " adds 6 characters in front.
-                        column_offset: occ.segment_at.1 as i64 + 1 + seg[..lead].chars().count() as i64 - 6,
+                        column_offset: occ.segment_at.1 as i64
+                            + 1
+                            + seg[..lead].chars().count() as i64
+                            - 6,
                     },
                 );
                 sources.push((name, format!("{{% if {expr} %}}1{{% endif %}}")));
@@ -172,7 +210,9 @@ impl Renderer {
         let mut tera = Tera::new();
         tera.autoescape_on([".html"]);
         filters::register(&mut tera);
-        if let Err(e) = tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str()))) {
+        if let Err(e) =
+            tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+        {
             // Tera stops at the first broken file: look at each file alone to report them all.
             let mut found = Vec::new();
             for (name, src) in &sources {
@@ -217,9 +257,16 @@ impl Renderer {
 
     /// The language to render in: the customer's, else the config default, else en.
     /// The flag is true when it fell back.
-    pub fn language_for<'a>(&'a self, template: &str, wanted: Option<&'a str>) -> Option<(&'a str, bool)> {
+    pub fn language_for<'a>(
+        &'a self,
+        template: &str,
+        wanted: Option<&'a str>,
+    ) -> Option<(&'a str, bool)> {
         let wanted_lang = wanted.unwrap_or(&self.default_language);
-        let has = |l: &str| self.sets.contains_key(&(template.to_string(), l.to_string()));
+        let has = |l: &str| {
+            self.sets
+                .contains_key(&(template.to_string(), l.to_string()))
+        };
         if has(wanted_lang) {
             return Some((wanted_lang, false));
         }
@@ -235,19 +282,29 @@ impl Renderer {
         if !self.tera.contains_template(&name) {
             return Ok(true);
         }
-        let out = self.tera.render(&name, ctx).map_err(|e| locate(&e, &self.origins))?;
+        let out = self
+            .tera
+            .render(&name, ctx)
+            .map_err(|e| locate(&e, &self.origins))?;
         Ok(out == "1")
     }
 
     /// Render one greeting in `lang` (from [`Renderer::language_for`]).
     pub fn render(&self, template: &str, lang: &str, ctx: &Context) -> Result<Rendered, Problem> {
-        let set = self.sets.get(&(template.to_string(), lang.to_string())).ok_or_else(|| {
-            Problem::error(
-                self.config_file.display().to_string(),
-                format!("no template {template}.{lang}.txt"),
-            )
-        })?;
-        let r = |name: &str| self.tera.render(name, ctx).map_err(|e| locate(&e, &self.origins));
+        let set = self
+            .sets
+            .get(&(template.to_string(), lang.to_string()))
+            .ok_or_else(|| {
+                Problem::error(
+                    self.config_file.display().to_string(),
+                    format!("no template {template}.{lang}.txt"),
+                )
+            })?;
+        let r = |name: &str| {
+            self.tera
+                .render(name, ctx)
+                .map_err(|e| locate(&e, &self.origins))
+        };
         Ok(Rendered {
             subject: header_value(&r(&set.subject)?),
             text: r(&set.body)?,
@@ -259,7 +316,10 @@ impl Renderer {
 /// Split a text template into its header lines and the byte offset of the body.
 /// Returns (line number, header name, value source, column where the value starts).
 #[allow(clippy::type_complexity)]
-fn split_headers(text: &str, path: &Path) -> Result<(Vec<(u64, String, String, u64)>, usize), Problem> {
+fn split_headers(
+    text: &str,
+    path: &Path,
+) -> Result<(Vec<(u64, String, String, u64)>, usize), Problem> {
     let shown = path.display().to_string();
     let mut headers = Vec::new();
     let mut offset = 0;
@@ -280,7 +340,11 @@ fn split_headers(text: &str, path: &Path) -> Result<(Vec<(u64, String, String, u
         let Some(known) = HEADERS.iter().find(|h| h.eq_ignore_ascii_case(name.trim())) else {
             return Err(Problem::error(
                 &shown,
-                format!("unknown header \"{}\"; a template may set: {}", name.trim(), HEADERS.join(", ")),
+                format!(
+                    "unknown header \"{}\"; a template may set: {}",
+                    name.trim(),
+                    HEADERS.join(", ")
+                ),
             )
             .at(line_no, Some(1)));
         };
@@ -288,7 +352,11 @@ fn split_headers(text: &str, path: &Path) -> Result<(Vec<(u64, String, String, u
         let col = (name.chars().count() + 1 + value[..lead].chars().count()) as u64;
         headers.push((line_no, known.to_string(), value.trim().to_string(), col));
     }
-    Err(Problem::error(&shown, "no blank line after the header lines, so there is no body").at(1, Some(1)))
+    Err(Problem::error(
+        &shown,
+        "no blank line after the header lines, so there is no body",
+    )
+    .at(1, Some(1)))
 }
 
 /// Clean a rendered header value: it is one line of text, whatever the data held.
@@ -298,9 +366,15 @@ pub fn header_value(raw: &str) -> String {
     let cleaned: String = raw
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| {
+            !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        })
         .collect();
-    cleaned.split_whitespace().collect::<Vec<_>>().join(" ").replace("=?", "= ?")
+    cleaned
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("=?", "= ?")
 }
 
 /// Turn a Tera error into `file:line:column: message`, using the innermost
@@ -315,14 +389,22 @@ fn locate(err: &tera::Error, origins: &HashMap<String, Origin>) -> Problem {
             let (file, line, col) = match origins.get(r.filename()) {
                 Some(o) => {
                     let span = r.span();
-                    let col_extra = if span.start_line == 1 { o.column_offset } else { 0 };
+                    let col_extra = if span.start_line == 1 {
+                        o.column_offset
+                    } else {
+                        0
+                    };
                     (
                         o.file.display().to_string(),
                         span.start_line as u64 + o.line_offset,
                         (span.start_col as i64 + 1 + col_extra).max(1) as u64,
                     )
                 }
-                None => (r.filename().to_string(), r.span().start_line as u64, r.span().start_col as u64 + 1),
+                None => (
+                    r.filename().to_string(),
+                    r.span().start_line as u64,
+                    r.span().start_col as u64 + 1,
+                ),
             };
             let mut msg = r.message().to_string();
             let mut source = std::error::Error::source(err);
@@ -351,7 +433,10 @@ mod tests {
     fn headers_are_split_from_the_body() {
         let text = "Subject: Hi {{ name }}\n\nDear {{ name }},\n";
         let (headers, start) = split_headers(text, Path::new("t.en.txt")).unwrap();
-        assert_eq!(headers, vec![(1, "Subject".to_string(), "Hi {{ name }}".to_string(), 9)]);
+        assert_eq!(
+            headers,
+            vec![(1, "Subject".to_string(), "Hi {{ name }}".to_string(), 9)]
+        );
         assert_eq!(&text[start..], "Dear {{ name }},\n");
     }
 

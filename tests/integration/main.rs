@@ -1,0 +1,8 @@
+//! The one integration-test binary: every test runs the real `greet` binary
+//! on real files in a temporary folder, with the environment scrubbed.
+mod support;
+
+mod check;
+mod init;
+mod preview;
+mod render;

@@ -1,0 +1,310 @@
+//! `greet preview`: who is due on a date, and what each of them would receive.
+use crate::support::{HEADER, Shop, due_names};
+
+fn json(shop: &Shop, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut full = vec!["preview"];
+    full.extend_from_slice(args);
+    full.extend_from_slice(&["--format", "json"]);
+    shop.run(&full).expect(0).json()
+}
+
+#[test]
+fn christmas_greets_every_sample_customer_in_their_own_language() {
+    let shop = Shop::samples();
+    let lines = json(&shop, &["christmas"]);
+    let due: Vec<_> = lines.iter().filter(|l| l["status"] == "due").collect();
+    assert!(due.len() >= 15, "{}", due.len());
+    let langs: std::collections::BTreeSet<&str> = due
+        .iter()
+        .map(|l| l["language"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        langs.into_iter().collect::<Vec<_>>(),
+        ["el", "en", "he", "hy"]
+    );
+    for l in &due {
+        let text = l["text"].as_str().unwrap();
+        let subject = l["subject"].as_str().unwrap();
+        assert!(
+            !subject.is_empty() && !subject.contains('\n'),
+            "{subject:?}"
+        );
+        let marker = match l["language"].as_str().unwrap() {
+            "el" => "Χριστούγεννα",
+            "he" => "חג",
+            "hy" => "Ծնունդ",
+            _ => "Christmas",
+        };
+        assert!(
+            text.contains(marker) || subject.contains(marker),
+            "{}: {subject} / {text}",
+            l["language"]
+        );
+        assert!(
+            l["html"].as_str().unwrap().contains("<html"),
+            "christmas has an HTML part"
+        );
+    }
+    // Exactly one sample customer opted out, and they are listed as skipped, not silently dropped.
+    let opted: Vec<_> = lines
+        .iter()
+        .filter(|l| l["status"] == "opted_out")
+        .collect();
+    assert_eq!(opted.len(), 1);
+    assert!(opted[0]["text"].is_null());
+}
+
+#[test]
+fn json_lines_carry_the_fields_the_spec_lists() {
+    let shop = Shop::samples();
+    let lines = json(&shop, &["christmas", "--limit", "1"]);
+    let l = &lines[0];
+    for field in [
+        "customer", "to", "language", "occasion", "date", "subject", "text", "html", "status",
+    ] {
+        assert!(l.get(field).is_some(), "missing {field} in {l}");
+    }
+    assert_eq!(l["occasion"], "christmas");
+    assert_eq!(l["date"], "2026-12-20");
+    assert_eq!(l["occurrence"], "2026");
+    assert!(
+        l["message_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("@fournos-marinas.example.gr>")
+    );
+}
+
+#[test]
+fn birthday_on_a_date_shows_exactly_the_customers_born_that_day() {
+    let shop = Shop::samples();
+    let lines = json(&shop, &["birthday", "--date", "2026-03-14"]);
+    // The sample list has three customers born on 14 March (in three languages).
+    let csv = shop.read("customers.csv");
+    let born_14_march: Vec<String> = csv
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            let b = f.get(6)?;
+            (b.ends_with("-03-14") || b.starts_with("14/03")).then(|| f[2].to_string())
+        })
+        .collect();
+    assert_eq!(born_14_march.len(), 3, "{csv}");
+    assert_eq!(due_names(&lines), born_14_march);
+    let langs: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .map(|l| l["language"].as_str().unwrap())
+        .collect();
+    assert_eq!(langs.len(), 3, "three languages");
+    for l in &lines {
+        assert_eq!(l["date"], "2026-03-14");
+        assert_eq!(l["occurrence"], "2026-03-14");
+    }
+}
+
+#[test]
+fn without_a_date_today_is_taken_in_the_configured_time_zone_not_the_hosts() {
+    // 23:30 UTC on 13 March is already 14 March in Athens (and still the 13th in
+    // Los Angeles, the host TZ the test harness sets).
+    let mut shop = Shop::with_customers(&format!(
+        "{HEADER}1,anna@example.gr,Άννα,Π,f,el,1990-03-14,2015-01-01,,\n2,bob@example.com,Bob,B,m,en,1990-03-13,2015-01-01,,\n"
+    ));
+    shop.now = "2026-03-13T23:30:00Z".into();
+    let lines = json(&shop, &["birthday"]);
+    assert_eq!(due_names(&lines), ["Άννα"]);
+    assert_eq!(lines[0]["date"], "2026-03-14");
+
+    shop.edit("greet.toml", "Europe/Athens", "America/New_York");
+    let lines = json(&shop, &["birthday"]);
+    assert_eq!(due_names(&lines), ["Bob"]);
+}
+
+#[test]
+fn leap_day_birthdays_follow_the_configured_policy() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,leap@example.gr,Λεωνίδας,Λ,m,el,1992-02-29,2015-01-01,,\n"
+    ));
+    let due_on =
+        |shop: &Shop, date: &str| !due_names(&json(shop, &["birthday", "--date", date])).is_empty();
+    // feb28 (the sample's policy)
+    assert!(due_on(&shop, "2027-02-28"));
+    assert!(!due_on(&shop, "2027-03-01"));
+    assert!(due_on(&shop, "2028-02-29"));
+    assert!(!due_on(&shop, "2028-02-28"));
+    shop.edit("greet.toml", "leap_day = \"feb28\"", "leap_day = \"mar1\"");
+    assert!(!due_on(&shop, "2027-02-28"));
+    assert!(due_on(&shop, "2027-03-01"));
+    assert!(due_on(&shop, "2028-02-29"));
+    assert!(!due_on(&shop, "2028-03-01"));
+}
+
+#[test]
+fn a_language_without_templates_falls_back_to_the_default_then_english() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,pierre@example.fr,Pierre,D,m,fr,1990-03-14,2015-01-01,,\n2,blank@example.gr,Νίκος,Ν,m,,1990-03-14,2015-01-01,,\n"
+    ));
+    let lines = json(&shop, &["birthday", "--date", "2026-03-14"]);
+    assert_eq!(lines[0]["language"], "el", "fr → the config default (el)");
+    assert_eq!(lines[1]["language"], "el", "blank → the config default");
+    // With English as the default and no templates in it, the order is customer → default → en.
+    shop.edit(
+        "greet.toml",
+        "default_language = \"el\"",
+        "default_language = \"de\"",
+    );
+    let lines = json(&shop, &["birthday", "--date", "2026-03-14"]);
+    assert_eq!(lines[0]["language"], "en");
+    assert!(lines[0]["text"].as_str().unwrap().contains("Pierre"));
+}
+
+#[test]
+fn bad_rows_are_reported_with_location_while_good_rows_still_preview() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,maria@example.gr,Μαρία,Κ,f,el,1985-03-14,2015-01-01,,\n\
+         2,broken@,Γιώργος,Π,m,el,1985-03-14,2015-01-01,,\n\
+         3,eleni@example.gr,Ελένη,Μ,f,el,31/02/1990,2015-01-01,,\n\
+         4,nikos@example.gr,Νίκος,Α,m,el,14/03/1980,2015-01-01,,\n"
+    ));
+    let run = shop
+        .run(&[
+            "preview",
+            "birthday",
+            "--date",
+            "2026-03-14",
+            "--format",
+            "json",
+        ])
+        .expect(0);
+    assert_eq!(due_names(&run.json()), ["Μαρία", "Νίκος"]);
+    let err = run.stderr();
+    assert!(
+        err.contains("customers.csv:3:2: email \"broken@\" has no domain"),
+        "{err}"
+    );
+    assert!(
+        err.contains("customers.csv:4:7: birthday \"31/02/1990\" is not a date that exists"),
+        "{err}"
+    );
+    assert!(err.contains("2 rows not greeted"), "{err}");
+}
+
+#[test]
+fn duplicate_customers_are_reported_on_both_lines_and_neither_is_greeted() {
+    let shop = Shop::with_customers(
+        "email,first_name,birthday\nMaria@Example.GR,Μαρία,1985-03-14\nmaria@example.gr,Μαρία,1985-03-14\nnikos@example.gr,Νίκος,1980-03-14\n",
+    );
+    let run = shop
+        .run(&[
+            "preview",
+            "birthday",
+            "--date",
+            "2026-03-14",
+            "--format",
+            "json",
+        ])
+        .expect(0);
+    let lines = run.json();
+    assert_eq!(due_names(&lines), ["Νίκος"]);
+    assert_eq!(lines.iter().filter(|l| l["status"] == "invalid").count(), 2);
+    let err = run.stderr();
+    assert!(
+        err.contains("customers.csv:2: customer \"maria@example.gr\" appears again on line 3"),
+        "{err}"
+    );
+    assert!(
+        err.contains("customers.csv:3: customer \"maria@example.gr\" appears again on line 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn only_and_limit_narrow_the_run() {
+    let shop = Shop::samples();
+    let all = due_names(&json(&shop, &["christmas"]));
+    let limited = due_names(&json(&shop, &["christmas", "--limit", "2"]));
+    assert_eq!(limited, all[..2]);
+    let first = json(&shop, &["christmas", "--limit", "1"]);
+    let to = first[0]["to"].as_str().unwrap().to_uppercase();
+    let only = json(&shop, &["christmas", "--only", &to]);
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0]["to"], first[0]["to"]);
+}
+
+#[test]
+fn preview_writes_nothing_but_its_output() {
+    let shop = Shop::samples();
+    let before: Vec<_> = std::fs::read_dir(shop.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    shop.run(&["preview", "christmas"]).expect(0);
+    shop.run(&["preview", "christmas", "--format", "json"])
+        .expect(0);
+    let after: Vec<_> = std::fs::read_dir(shop.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before.len(), after.len(), "no ledger or other file appears");
+}
+
+#[test]
+fn text_preview_shows_each_greeting_and_who_is_skipped() {
+    let shop = Shop::samples();
+    let out = shop.run(&["preview", "christmas"]).expect(0);
+    let text = out.stdout();
+    assert!(text.contains("Subject: "), "{text}");
+    assert!(
+        text.contains("skipped · ") && text.contains("opted out"),
+        "{text}"
+    );
+    assert!(
+        out.stderr()
+            .contains("greetings for christmas on 2026-12-20"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn an_unknown_occasion_is_bad_usage_and_names_the_known_ones() {
+    let shop = Shop::samples();
+    let out = shop.run(&["preview", "xmas"]).expect(2);
+    assert!(
+        out.stderr().contains("no occasion named \"xmas\"") && out.stderr().contains("christmas"),
+        "{}",
+        out.stderr()
+    );
+}
+
+#[test]
+fn a_broken_pipe_ends_quietly() {
+    use std::io::Read;
+    // Enough customers that the output outgrows the pipe's buffer.
+    let mut csv = String::from(HEADER);
+    for i in 0..3000 {
+        csv.push_str(&format!(
+            "{i},c{i}@example.gr,Γιώργος,Π,m,el,1990-01-01,2015-01-01,,\n"
+        ));
+    }
+    let shop = Shop::with_customers(&csv);
+    let mut child = shop
+        .command(&["preview", "christmas"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(!err.contains("error"), "{err}");
+    assert_eq!(status.code(), Some(0));
+}

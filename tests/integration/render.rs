@@ -1,0 +1,260 @@
+//! What a greeting looks like: per-language snapshots, standards-correct
+//! .eml files, and customer data that stays data.
+use crate::support::{HEADER, Shop};
+
+/// The sample customer with this first name, previewed alone as text.
+fn preview_of(shop: &Shop, occasion: &str, date: &str, email: &str) -> String {
+    shop.run(&["preview", occasion, "--date", date, "--only", email])
+        .expect(0)
+        .stdout()
+}
+
+fn sample_email(shop: &Shop, first_name: &str) -> String {
+    let csv = shop.read("customers.csv");
+    csv.lines()
+        .find(|l| l.split(',').nth(2) == Some(first_name))
+        .and_then(|l| l.split(',').nth(1))
+        .unwrap_or_else(|| panic!("no sample customer named {first_name}"))
+        .to_string()
+}
+
+#[test]
+fn greetings_in_each_language_and_gender_match_their_snapshots() {
+    let shop = Shop::samples();
+    let csv = shop.read("customers.csv");
+    // One customer per (language, gender) present in the samples.
+    let mut seen = std::collections::BTreeSet::new();
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (email, lang, gender, opt) = (f[1], f[5], f[4], f[8]);
+        if opt == "yes" || !seen.insert((lang.to_string(), gender.to_string())) {
+            continue;
+        }
+        let label = format!(
+            "{}-{}",
+            if lang.is_empty() { "default" } else { lang },
+            if gender.is_empty() { "unknown" } else { gender }
+        );
+        let christmas = preview_of(&shop, "christmas", "2026-12-20", email);
+        insta::assert_snapshot!(format!("christmas-{label}"), christmas);
+    }
+    assert!(seen.len() >= 8, "{seen:?}");
+}
+
+#[test]
+fn html_greetings_match_their_snapshots() {
+    let shop = Shop::samples();
+    for name in ["Σταμάτης", "שרה"] {
+        let email = sample_email(&shop, name);
+        let out = shop
+            .run(&["preview", "christmas", "--only", &email, "--format", "json"])
+            .expect(0)
+            .json();
+        let html = out[0]["html"].as_str().unwrap().to_string();
+        let lang = out[0]["language"].as_str().unwrap().to_string();
+        assert!(html.contains(&format!("lang=\"{lang}\"")), "{html}");
+        insta::assert_snapshot!(format!("christmas-html-{lang}"), html);
+    }
+}
+
+#[test]
+fn eml_files_parse_back_with_correct_utf8_and_headers() {
+    let shop = Shop::samples();
+    let out = shop
+        .run(&["preview", "christmas", "--format", "eml", "--out", "batch"])
+        .expect(0);
+    let mut files: Vec<_> = std::fs::read_dir(shop.path("batch"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 15, "{}", out.stderr());
+    let name = files[0].file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        name.starts_with("0001-christmas-") && name.ends_with(".eml"),
+        "{name}"
+    );
+    let json = shop
+        .run(&["preview", "christmas", "--format", "json"])
+        .expect(0)
+        .json();
+    let due: Vec<_> = json.iter().filter(|l| l["status"] == "due").collect();
+    assert_eq!(files.len(), due.len());
+    for (file, expected) in files.iter().zip(due) {
+        let bytes = std::fs::read(file).unwrap();
+        let raw = String::from_utf8_lossy(&bytes);
+        assert!(
+            raw.contains("\r\nDate: Sun, 20 Dec 2026 09:00:00 +0200\r\n")
+                || raw.starts_with("Date:"),
+            "{raw}"
+        );
+        let msg = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+        assert_eq!(
+            msg.subject(),
+            expected["subject"].as_str(),
+            "{}",
+            file.display()
+        );
+        let text = msg.body_text(0).unwrap();
+        assert_eq!(
+            text.trim_end(),
+            expected["text"].as_str().unwrap().trim_end()
+        );
+        let html = msg.body_html(0).unwrap();
+        assert_eq!(
+            html.trim_end(),
+            expected["html"].as_str().unwrap().trim_end()
+        );
+        let to = msg.to().unwrap().first().unwrap();
+        assert_eq!(to.address(), expected["to"].as_str());
+        assert_eq!(
+            msg.message_id().map(|m| format!("<{m}>")),
+            expected["message_id"].as_str().map(String::from)
+        );
+        assert!(
+            msg.from()
+                .unwrap()
+                .first()
+                .unwrap()
+                .name()
+                .unwrap()
+                .contains("Φούρνος")
+        );
+        assert!(raw.contains("charset=utf-8"), "{raw}");
+    }
+}
+
+#[test]
+fn a_name_with_line_breaks_or_encoded_words_cannot_add_a_header() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,maria@example.gr,\"Maria\r\nBcc: x@evil.example\",\"=?utf-8?b?QmNjOiB4QGV2aWwuZXhhbXBsZQ==?=\",f,en,1985-03-14,2015-01-01,,\n"
+    ));
+    let out = shop
+        .run(&[
+            "preview",
+            "birthday",
+            "--date",
+            "2026-03-14",
+            "--format",
+            "eml",
+            "--out",
+            "batch",
+        ])
+        .expect(0);
+    assert!(
+        out.stderr().contains("line break inside the cell"),
+        "{}",
+        out.stderr()
+    );
+    let file = std::fs::read_dir(shop.path("batch"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let bytes = std::fs::read(file).unwrap();
+    let raw = String::from_utf8_lossy(&bytes);
+    let head = raw.split("\r\n\r\n").next().unwrap();
+    assert!(!head.to_ascii_lowercase().contains("\nbcc"), "{head}");
+    let msg = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    assert!(msg.bcc().is_none());
+    assert_eq!(msg.to().unwrap().iter().count(), 1);
+    let to = msg.to().unwrap().first().unwrap();
+    assert_eq!(to.address(), Some("maria@example.gr"));
+    assert!(!to.name().unwrap_or_default().contains('\n'));
+    // The encoded-word in the last name reaches no header as an encoded-word.
+    assert!(
+        !msg.to()
+            .unwrap()
+            .first()
+            .unwrap()
+            .name()
+            .unwrap_or_default()
+            .contains("Bcc: x@evil"),
+        "{head}"
+    );
+}
+
+#[test]
+fn customer_data_is_never_template_code_and_is_escaped_in_html() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,mary@example.com,\"{{{{ 7*7 }}}} {{% raw %}}\",\"<b>Mary</b> & Co\",f,en,1985-12-01,2015-01-01,,\n"
+    ));
+    let lines = shop
+        .run(&["preview", "christmas", "--format", "json"])
+        .expect(0)
+        .json();
+    let text = lines[0]["text"].as_str().unwrap();
+    assert!(text.contains("{{ 7*7 }} {% raw %}"), "{text}");
+    assert!(!text.contains("49"), "{text}");
+    let html = lines[0]["html"].as_str().unwrap();
+    assert!(html.contains("{{ 7*7 }}"), "{html}");
+    assert_eq!(lines[0]["name"], "{{ 7*7 }} {% raw %} <b>Mary</b> & Co");
+    assert!(!html.contains("<b>Mary</b>"), "HTML-escaped: {html}");
+}
+
+#[test]
+fn a_broken_template_stops_preview_with_file_line_and_column() {
+    let shop = Shop::samples();
+    let path = "templates/christmas.en.txt";
+    let text = shop.read(path);
+    shop.write(
+        path,
+        &text.replacen(
+            "{{ salutation }}",
+            "{{ salutation }} {{ favourite_colour }}",
+            1,
+        ),
+    );
+    let out = shop
+        .run(&["preview", "christmas", "--format", "json"])
+        .expect(2);
+    let err = out.stderr();
+    let line = text
+        .lines()
+        .position(|l| l.contains("{{ salutation }}"))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("templates/christmas.en.txt:{line}:")),
+        "{err}"
+    );
+    assert!(err.contains("favourite_colour"), "{err}");
+
+    shop.write(path, &text.replacen("{{ salutation }}", "{% if %}", 1));
+    let err = shop.run(&["preview", "christmas"]).expect(2).stderr();
+    assert!(
+        err.contains(&format!("templates/christmas.en.txt:{line}:")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_campaign_segment_selects_customers_by_expression() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,old@example.gr,Γιώργος,Π,m,el,1985-03-14,2010-01-01,,\n2,new@example.gr,Ελένη,Μ,f,el,1985-03-14,2025-01-01,,\n"
+    ));
+    let toml = shop.read("greet.toml");
+    shop.write("greet.toml", &format!("{toml}\n[occasions.thanks]\nkind = \"campaign\"\ntemplate = \"christmas\"\nsegment = \"{{{{ tenure.years >= 5 }}}}\"\n"));
+    let lines = shop
+        .run(&["preview", "thanks", "--format", "json"])
+        .expect(0)
+        .json();
+    assert_eq!(crate::support::due_names(&lines), ["Γιώργος"]);
+
+    // A broken segment is located in greet.toml.
+    let toml = shop.read("greet.toml");
+    shop.write(
+        "greet.toml",
+        &toml.replace("tenure.years >= 5", "tenure.yeers >= 5"),
+    );
+    let err = shop.run(&["preview", "thanks"]).expect(2).stderr();
+    let line = shop
+        .read("greet.toml")
+        .lines()
+        .position(|l| l.contains("yeers"))
+        .unwrap()
+        + 1;
+    assert!(err.contains(&format!("greet.toml:{line}:")), "{err}");
+    assert!(err.contains("yeers"), "{err}");
+}

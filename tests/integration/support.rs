@@ -1,0 +1,132 @@
+//! A temporary shop: the repository's samples and templates copied into a
+//! temp dir, and the built binary run there with a controlled environment
+//! (host TZ deliberately far from Athens, the clock pinned by GREET_NOW).
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+pub struct Shop {
+    pub dir: tempfile::TempDir,
+    pub now: String,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+impl Shop {
+    /// The sample shop from `samples/`, with the shipped templates.
+    pub fn samples() -> Shop {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["greet.toml", "customers.csv"] {
+            std::fs::copy(Path::new(REPO).join("samples").join(f), dir.path().join(f)).unwrap();
+        }
+        copy_dir(
+            &Path::new(REPO).join("templates"),
+            &dir.path().join("templates"),
+        );
+        Shop {
+            dir,
+            now: "2026-12-20T09:00:00+02:00".into(),
+        }
+    }
+
+    /// The sample config and templates with this customer list.
+    pub fn with_customers(csv: &str) -> Shop {
+        let shop = Shop::samples();
+        shop.write("customers.csv", csv);
+        shop
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// Replace text in a file of the shop (e.g. a config value).
+    pub fn edit(&self, rel: &str, from: &str, to: &str) {
+        let text = self.read(rel);
+        assert!(text.contains(from), "{rel} does not contain {from:?}");
+        self.write(rel, &text.replacen(from, to, 1));
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_greet"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("TZ", "America/Los_Angeles")
+            .env("LANG", "C.UTF-8")
+            .env("NO_COLOR", "1")
+            .env("GREET_NOW", &self.now);
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = self.command(args).output().unwrap();
+        Run(output)
+    }
+}
+
+/// What a run of the binary printed, and how it exited.
+pub struct Run(pub Output);
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.0.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8(self.0.stdout.clone()).unwrap()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8(self.0.stderr.clone()).unwrap()
+    }
+    /// Assert the exit code, showing both streams when it differs.
+    pub fn expect(self, code: i32) -> Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    /// JSON lines from stdout.
+    pub fn json(&self) -> Vec<serde_json::Value> {
+        self.stdout()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+/// The first name of every greeting with status "due" in JSON preview output.
+pub fn due_names(lines: &[serde_json::Value]) -> Vec<String> {
+    lines
+        .iter()
+        .filter(|l| l["status"] == "due")
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A minimal customer list header used by tests that write their own rows.
+pub const HEADER: &str =
+    "id,email,first_name,last_name,gender,language,birthday,customer_since,opt_out,favourite\n";
