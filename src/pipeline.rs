@@ -1,6 +1,10 @@
 //! The steps `preview`, `check` (and `send`) share: for one occasion and one
 //! date, stream the customer list and yield each greeting rendered, or the
 //! reason it is skipped.
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+
 use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -73,23 +77,102 @@ pub struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Stream the list again (the roster pass already reported its problems),
-    /// yielding greetings in file order.
-    pub fn items(
-        &self,
-        filter: &Filter,
-    ) -> Result<impl Iterator<Item = Result<Item, Problem>> + '_, Vec<Problem>> {
-        let reader = CustomerReader::open(self.config)?;
+    /// Stream the list again (the roster pass already reported its problems)
+    /// and hand each greeting, in file order, to `sink` together with what
+    /// `encode` made of it. Rendering and `encode` run on worker threads, in
+    /// bounded batches, so memory stays flat however long the list is. `sink`
+    /// returns `false` to stop early (e.g. `--limit`).
+    pub fn for_each<E, S>(&self, filter: &Filter, encode: E, mut sink: S) -> anyhow::Result<()>
+    where
+        E: Fn(&Item) -> anyhow::Result<Vec<u8>> + Sync,
+        S: FnMut(Result<(Item, Vec<u8>), Problem>) -> anyhow::Result<bool>,
+    {
+        const BATCH: usize = 256;
+        type Batch = (u64, Vec<Customer>);
+        type Done = (u64, Vec<Result<(Item, Vec<u8>), Problem>>);
+
+        let reader = CustomerReader::open(self.config).map_err(crate::cmd::fail_on)?;
         let only = filter.only.as_deref().map(email::key);
-        Ok(reader.filter_map(move |row| {
-            let customer = row.ok()?;
-            if let Some(only) = &only
-                && email::key(&customer.email) != *only
-            {
-                return None;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
+        let stop = AtomicBool::new(false);
+        let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers * 2);
+        let work_rx = Mutex::new(work_rx);
+        let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<Done>>(workers * 2);
+
+        std::thread::scope(|scope| -> anyhow::Result<()> {
+            let stop = &stop;
+            scope.spawn(move || {
+                let mut seq = 0;
+                let mut batch = Vec::with_capacity(BATCH);
+                for row in reader {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let Ok(customer) = row else { continue };
+                    if only
+                        .as_ref()
+                        .is_some_and(|o| email::key(&customer.email) != *o)
+                    {
+                        continue;
+                    }
+                    batch.push(customer);
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        if work_tx.send((seq, full)).is_err() {
+                            return;
+                        }
+                        seq += 1;
+                    }
+                }
+                let _ = work_tx.send((seq, batch));
+            });
+            for _ in 0..workers {
+                let (work_rx, done_tx, encode) = (&work_rx, done_tx.clone(), &encode);
+                scope.spawn(move || {
+                    loop {
+                        let next = work_rx
+                            .lock()
+                            .map_err(|_| ())
+                            .and_then(|rx| rx.recv().map_err(|_| ()));
+                        let Ok((seq, customers)) = next else { return };
+                        let done = customers
+                            .into_iter()
+                            .filter_map(|c| self.item(c).transpose())
+                            .map(|r| match r {
+                                Ok(item) => encode(&item).map(|bytes| Ok((item, bytes))),
+                                Err(p) => Ok(Err(p)),
+                            })
+                            .collect::<anyhow::Result<Vec<_>>>()
+                            .map(|results| (seq, results));
+                        if done_tx.send(done).is_err() {
+                            return;
+                        }
+                    }
+                });
             }
-            self.item(customer).transpose()
-        }))
+            drop(done_tx);
+            // Put batches back in file order as they arrive.
+            let mut waiting = BTreeMap::new();
+            let mut next = 0u64;
+            let result = (|| {
+                for done in &done_rx {
+                    let (seq, results) = done?;
+                    waiting.insert(seq, results);
+                    while let Some(results) = waiting.remove(&next) {
+                        next += 1;
+                        for r in results {
+                            if !sink(r)? {
+                                return Ok(());
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            stop.store(true, Ordering::Relaxed);
+            drop(done_rx); // unblocks workers waiting to hand in a batch
+            result
+        })
     }
 
     /// The greeting for one customer, if they are due on the run's date.

@@ -58,37 +58,41 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
                 now,
                 every_customer: true,
             };
-            let items = match run.items(&Filter::default()) {
-                Ok(items) => items,
-                Err(p) => {
-                    problems.extend(p);
-                    continue;
-                }
-            };
-            for item in items {
-                match item {
-                    Ok(item) => {
-                        if item.status == Status::Due {
-                            rendered += 1;
+            let checked = run.for_each(
+                &Filter::default(),
+                |_| Ok(Vec::new()),
+                |result| {
+                    match result {
+                        Ok((item, _)) => {
+                            if item.status == Status::Due {
+                                rendered += 1;
+                            }
+                            if item.fell_back {
+                                let wanted = item
+                                    .customer
+                                    .language
+                                    .clone()
+                                    .unwrap_or_else(|| config.default_language.clone());
+                                fallbacks
+                                    .entry((item.customer.line, wanted, item.lang.clone()))
+                                    .or_default()
+                                    .insert(occasion.name.clone());
+                            }
                         }
-                        if item.fell_back {
-                            let wanted = item
-                                .customer
-                                .language
-                                .clone()
-                                .unwrap_or_else(|| config.default_language.clone());
-                            fallbacks
-                                .entry((item.customer.line, wanted, item.lang.clone()))
-                                .or_default()
-                                .insert(occasion.name.clone());
-                        }
-                    }
-                    Err(p) => {
-                        if !problems.contains(&p) {
-                            problems.push(p);
+                        Err(p) => {
+                            if !problems.contains(&p) {
+                                problems.push(p);
+                            }
                         }
                     }
-                }
+                    Ok(true)
+                },
+            );
+            if let Err(e) = checked {
+                problems.push(Problem::error(
+                    config.customers.display().to_string(),
+                    format!("{e:#}"),
+                ));
             }
         }
         let file = config.customers.display().to_string();

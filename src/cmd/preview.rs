@@ -113,30 +113,34 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     let limit = args.limit.unwrap_or(usize::MAX);
     let (mut due, mut skipped) = (0usize, Vec::<(Status, String)>::new());
     let mut template_problems = Vec::new();
-    for item in run.items(&filter).map_err(fail_on)? {
-        if due >= limit {
-            break;
-        }
-        let item = match item {
-            Ok(i) => i,
-            Err(p) => {
-                // The same template error hits every customer: report it once.
-                if !template_problems.contains(&p) {
-                    template_problems.push(p);
+    let format = args.format;
+    run.for_each(
+        &filter,
+        |item| encode(format, item, &run),
+        |result| {
+            let (item, bytes) = match result {
+                Ok(pair) => pair,
+                Err(p) => {
+                    // The same template error hits every customer: report it once.
+                    if !template_problems.contains(&p) {
+                        template_problems.push(p);
+                    }
+                    return Ok(true);
                 }
-                continue;
+            };
+            if item.status == Status::Due {
+                if due >= limit {
+                    return Ok(false);
+                }
+                due += 1;
+            } else {
+                let who = format!("{} <{}>", item.customer.full_name(), item.customer.email);
+                skipped.push((item.status, who));
             }
-        };
-        if item.status == Status::Due {
-            due += 1;
-        } else {
-            skipped.push((
-                item.status,
-                format!("{} <{}>", item.customer.full_name(), item.customer.email),
-            ));
-        }
-        write_item(&mut sink, &item, &run, due)?;
-    }
+            write_item(&mut sink, &item, &bytes, due)?;
+            Ok(true)
+        },
+    )?;
     match &mut sink {
         Sink::Text(w) => {
             for (status, who) in &skipped {
@@ -170,26 +174,21 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
-fn write_item(sink: &mut Sink, item: &Item, run: &Run<'_>, index: usize) -> anyhow::Result<()> {
+/// Runs on the worker threads: everything that does not depend on the
+/// greeting's position in the output.
+fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>> {
     let c = &item.customer;
-    match sink {
-        Sink::Text(w) => {
-            let Some(r) = &item.rendered else {
-                return Ok(());
-            };
-            writeln!(
-                w,
-                "━━ {index} · {} <{}> · {}",
-                c.full_name(),
-                c.email,
-                item.lang
-            )?;
-            writeln!(w, "Subject: {}\n", r.subject)?;
-            writeln!(w, "{}", r.text.trim_end())?;
-            writeln!(w)?;
+    let r = item.rendered.as_ref();
+    let mut out = Vec::new();
+    match format {
+        Format::Text => {
+            if let Some(r) = r {
+                writeln!(out, "{} <{}> · {}", c.full_name(), c.email, item.lang)?;
+                writeln!(out, "Subject: {}\n", r.subject)?;
+                writeln!(out, "{}\n", r.text.trim_end())?;
+            }
         }
-        Sink::Json(w) => {
-            let r = item.rendered.as_ref();
+        Format::Json => {
             let line = JsonLine {
                 customer: &c.key,
                 to: &c.email,
@@ -204,31 +203,48 @@ fn write_item(sink: &mut Sink, item: &Item, run: &Run<'_>, index: usize) -> anyh
                 html: r.and_then(|r| r.html.as_deref()),
                 message_id: r.map(|_| item.key.message_id(run.config.sender.domain())),
             };
-            serde_json::to_writer(&mut *w, &line)?;
-            w.write_all(b"\n")?;
+            serde_json::to_writer(&mut out, &line)?;
+            out.push(b'\n');
         }
+        Format::Eml => {
+            if let Some(r) = r {
+                let message = compose(
+                    &run.config.sender,
+                    &c.full_name(),
+                    &c.email,
+                    &item.key,
+                    r,
+                    run.now,
+                )
+                .map_err(|e| {
+                    Halt::invalid(format!(
+                        "{}:{}: {e}",
+                        run.config.customers.display(),
+                        c.line
+                    ))
+                })?;
+                out = message.formatted();
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyhow::Result<()> {
+    match sink {
+        Sink::Text(w) => {
+            if item.rendered.is_some() {
+                write!(w, "━━ {index} · ")?;
+                w.write_all(bytes)?;
+            }
+        }
+        Sink::Json(w) => w.write_all(bytes)?,
         Sink::Eml(dir) => {
-            let Some(r) = &item.rendered else {
-                return Ok(());
-            };
-            let message = compose(
-                &run.config.sender,
-                &c.full_name(),
-                &c.email,
-                &item.key,
-                r,
-                run.now,
-            )
-            .map_err(|e| {
-                Halt::invalid(format!(
-                    "{}:{}: {e}",
-                    run.config.customers.display(),
-                    c.line
-                ))
-            })?;
-            let path = dir.join(eml_name(index, item));
-            std::fs::write(&path, message.formatted())
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            if item.rendered.is_some() {
+                let path = dir.join(eml_name(index, item));
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
         }
     }
     Ok(())

@@ -123,7 +123,7 @@ impl Columns {
 /// Reads customers one row at a time.
 pub struct CustomerReader {
     file: String,
-    reader: csv::Reader<Box<dyn Read>>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     columns: Columns,
     date_order: DateOrder,
     record: csv::ByteRecord,
@@ -146,7 +146,7 @@ impl CustomerReader {
     }
 
     pub fn from_reader(
-        input: Box<dyn Read>,
+        input: Box<dyn Read + Send>,
         file: String,
         config: &Config,
     ) -> Result<CustomerReader, Vec<Problem>> {

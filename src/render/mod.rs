@@ -46,10 +46,12 @@ pub struct Rendered {
 pub struct Renderer {
     tera: Tera,
     origins: HashMap<String, Origin>,
-    /// (template, lang) → the Tera names to render.
-    sets: HashMap<(String, String), TemplateSet>,
+    /// template → lang → the Tera names to render.
+    sets: HashMap<String, HashMap<String, TemplateSet>>,
     default_language: String,
     config_file: PathBuf,
+    /// occasion → the Tera name of its segment expression.
+    segments: HashMap<String, String>,
 }
 
 fn segment_name(occasion: &str) -> String {
@@ -232,10 +234,20 @@ impl Renderer {
         if problems.iter().any(Problem::is_error) {
             return Err(problems);
         }
+        let mut by_template: HashMap<String, HashMap<String, TemplateSet>> = HashMap::new();
+        for ((template, lang), set) in sets {
+            by_template.entry(template).or_default().insert(lang, set);
+        }
         Ok(Renderer {
             tera,
             origins,
-            sets,
+            sets: by_template,
+            segments: config
+                .occasions
+                .values()
+                .filter(|o| o.segment.is_some())
+                .map(|o| (o.name.clone(), segment_name(&o.name)))
+                .collect(),
             default_language: config.default_language.clone(),
             config_file: config.path.clone(),
         })
@@ -249,10 +261,9 @@ impl Renderer {
     /// The languages a template exists in.
     pub fn languages(&self, template: &str) -> BTreeSet<&str> {
         self.sets
-            .keys()
-            .filter(|(t, _)| t == template)
-            .map(|(_, l)| l.as_str())
-            .collect()
+            .get(template)
+            .map(|langs| langs.keys().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// The language to render in: the customer's, else the config default, else en.
@@ -263,10 +274,8 @@ impl Renderer {
         wanted: Option<&'a str>,
     ) -> Option<(&'a str, bool)> {
         let wanted_lang = wanted.unwrap_or(&self.default_language);
-        let has = |l: &str| {
-            self.sets
-                .contains_key(&(template.to_string(), l.to_string()))
-        };
+        let langs = self.sets.get(template)?;
+        let has = |l: &str| langs.contains_key(l);
         if has(wanted_lang) {
             return Some((wanted_lang, false));
         }
@@ -278,13 +287,12 @@ impl Renderer {
 
     /// Does this campaign's segment expression select the customer?
     pub fn in_segment(&self, occasion: &str, ctx: &Context) -> Result<bool, Problem> {
-        let name = segment_name(occasion);
-        if !self.tera.contains_template(&name) {
+        let Some(name) = self.segments.get(occasion) else {
             return Ok(true);
-        }
+        };
         let out = self
             .tera
-            .render(&name, ctx)
+            .render(name, ctx)
             .map_err(|e| locate(&e, &self.origins))?;
         Ok(out == "1")
     }
@@ -293,7 +301,8 @@ impl Renderer {
     pub fn render(&self, template: &str, lang: &str, ctx: &Context) -> Result<Rendered, Problem> {
         let set = self
             .sets
-            .get(&(template.to_string(), lang.to_string()))
+            .get(template)
+            .and_then(|langs| langs.get(lang))
             .ok_or_else(|| {
                 Problem::error(
                     self.config_file.display().to_string(),
