@@ -37,7 +37,21 @@ struct RawSender {
     name: String,
     email: Spanned<String>,
     #[serde(default)]
-    signature: String,
+    signature: RawSignature,
+}
+
+/// `signature = "…"`, or one per language: `[sender.signature]` with `el = "…"`, `en = "…"`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSignature {
+    One(String),
+    PerLanguage(BTreeMap<String, String>),
+}
+
+impl Default for RawSignature {
+    fn default() -> Self {
+        RawSignature::One(String::new())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,10 +142,19 @@ pub struct Tier {
 pub struct Sender {
     pub name: String,
     pub email: String,
-    pub signature: String,
+    /// Language → signature; the key "" holds a signature for every language.
+    pub signature: BTreeMap<String, String>,
 }
 
 impl Sender {
+    /// The signature in `lang`, else the one for all languages, else in `fallback`.
+    pub fn signature_for(&self, lang: &str, fallback: &str) -> &str {
+        [lang, "", fallback]
+            .iter()
+            .find_map(|l| self.signature.get(*l))
+            .map_or("", String::as_str)
+    }
+
     /// The domain of the From address: Message-IDs and EHLO use it.
     pub fn domain(&self) -> &str {
         self.email.rsplit_once('@').map_or("localhost", |(_, d)| d)
@@ -306,7 +329,10 @@ impl Config {
             sender: Sender {
                 name: raw.sender.name,
                 email,
-                signature: raw.sender.signature,
+                signature: match raw.sender.signature {
+                    RawSignature::One(s) => BTreeMap::from([(String::new(), s)]),
+                    RawSignature::PerLanguage(m) => m,
+                },
             },
             customers: base.join(raw.customers.path),
             date_order: raw.customers.date_order,
@@ -368,6 +394,18 @@ kind = "birthday"
         assert_eq!(c.occasions["birthday"].template, "birthday");
         assert_eq!(c.tier_for(0), "new");
         assert_eq!(c.tier_for(7), "loyal");
+        assert_eq!(c.sender.signature_for("el", "el"), "");
+    }
+
+    #[test]
+    fn signature_may_be_given_per_language() {
+        let text = MINIMAL.replace(
+            "email = \"hello@shop.gr\"",
+            "email = \"hello@shop.gr\"\n[sender.signature]\nel = \"Μαρίνα\"\nen = \"Marina\"",
+        );
+        let c = Config::parse(&text, Path::new("greet.toml")).unwrap();
+        assert_eq!(c.sender.signature_for("en", "el"), "Marina");
+        assert_eq!(c.sender.signature_for("he", "el"), "Μαρίνα");
     }
 
     #[test]

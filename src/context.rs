@@ -12,13 +12,8 @@ use crate::occasion::{Due, tenure};
 
 /// Values that are the same for every greeting of a run; set once as Tera's
 /// global context so each greeting builds only its own part.
-pub fn globals(config: &Config, today: NaiveDate) -> Context {
+pub fn globals(today: NaiveDate) -> Context {
     let mut ctx = Context::new();
-    let mut sender = Map::new();
-    sender.insert("name".into(), config.sender.name.as_str().into());
-    sender.insert("email".into(), config.sender.email.as_str().into());
-    sender.insert("signature".into(), config.sender.signature.as_str().into());
-    ctx.insert_value("sender", Value::from(sender));
     ctx.insert("today", &today.to_string());
     ctx
 }
@@ -99,6 +94,16 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
     occ.insert("date".into(), Value::from(g.date.to_string()));
     occ.insert("belated".into(), Value::from(g.belated));
     ctx.insert_value("occasion", Value::from(occ));
+
+    // The sender is per greeting because the signature is in the greeting's language.
+    let mut sender = Map::new();
+    sender.insert("name".into(), text(&config.sender.name));
+    sender.insert("email".into(), text(&config.sender.email));
+    let signature = config
+        .sender
+        .signature_for(g.lang, &config.default_language);
+    sender.insert("signature".into(), text(signature));
+    ctx.insert_value("sender", Value::from(sender));
 
     ctx.insert_value("lang", text(g.lang));
     ctx.insert_value("dir", text(i18n::direction(g.lang)));

@@ -111,7 +111,7 @@ mod tests {
         Sender {
             name: "Φούρνος της Μαρίνας".into(),
             email: "hello@fournos.example.gr".into(),
-            signature: String::new(),
+            signature: Default::default(),
         }
     }
 

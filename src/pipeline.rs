@@ -3,7 +3,7 @@
 //! reason it is skipped.
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
@@ -96,7 +96,9 @@ impl Run<'_> {
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
         let stop = AtomicBool::new(false);
         let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers * 2);
-        let work_rx = Mutex::new(work_rx);
+        // Shared by the workers only: when the last one stops, the reader's
+        // next send fails and it stops too (no thread is left blocked).
+        let work_rx = Arc::new(Mutex::new(work_rx));
         let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<Done>>(workers * 2);
 
         std::thread::scope(|scope| -> anyhow::Result<()> {
@@ -127,7 +129,7 @@ impl Run<'_> {
                 let _ = work_tx.send((seq, batch));
             });
             for _ in 0..workers {
-                let (work_rx, done_tx, encode) = (&work_rx, done_tx.clone(), &encode);
+                let (work_rx, done_tx, encode) = (Arc::clone(&work_rx), done_tx.clone(), &encode);
                 scope.spawn(move || {
                     loop {
                         let next = work_rx
@@ -151,6 +153,7 @@ impl Run<'_> {
                 });
             }
             drop(done_tx);
+            drop(work_rx);
             // Put batches back in file order as they arrive.
             let mut waiting = BTreeMap::new();
             let mut next = 0u64;

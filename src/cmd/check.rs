@@ -27,7 +27,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
 
     let renderer = match Renderer::load(&config) {
         Ok(mut r) => {
-            r.set_globals(context::globals(&config, now.date_naive()));
+            r.set_globals(context::globals(now.date_naive()));
             Some(r)
         }
         Err(p) => {
@@ -46,8 +46,10 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
         0usize,
         BTreeMap::<(u64, String, String), BTreeSet<String>>::new(),
     );
-    if let (Some(renderer), Some(roster)) = (&renderer, &roster) {
+    if let Some(roster) = &roster {
         problems.extend(roster.problems.iter().cloned());
+    }
+    if let (Some(renderer), Some(roster)) = (&renderer, &roster) {
         for occasion in config.occasions.values() {
             let run = Run {
                 config: &config,

@@ -21,7 +21,8 @@ use crate::{clock, context, customer};
 struct JsonLine<'a> {
     customer: &'a str,
     to: &'a str,
-    name: String,
+    name: &'a str,
+    full_name: String,
     language: &'a str,
     occasion: &'a str,
     date: String,
@@ -71,9 +72,20 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     let now = clock::now(config.time_zone)?;
     let date = args.date.unwrap_or_else(|| now.date_naive());
     let mut renderer = Renderer::load(&config).map_err(fail_on)?;
-    renderer.set_globals(context::globals(&config, now.date_naive()));
+    renderer.set_globals(context::globals(now.date_naive()));
     let roster = customer::scan(&config).map_err(fail_on)?;
     let mut err = std::io::stderr().lock();
+    if cli.verbose {
+        writeln!(
+            err,
+            "config {} · time zone {} · now {} · templates {} · customers {}",
+            config.path.display(),
+            config.time_zone,
+            now.format("%Y-%m-%d %H:%M %:z"),
+            config.templates.display(),
+            config.customers.display()
+        )?;
+    }
     if !cli.quiet {
         report::list_head(
             &roster.problems,
@@ -192,7 +204,8 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
             let line = JsonLine {
                 customer: &c.key,
                 to: &c.email,
-                name: c.full_name(),
+                name: &c.first_name,
+                full_name: c.full_name(),
                 language: &item.lang,
                 occasion: &item.key.occasion,
                 date: run.date.to_string(),

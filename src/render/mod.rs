@@ -26,6 +26,8 @@ struct Origin {
     file: PathBuf,
     line_offset: u64,
     column_offset: i64,
+    /// The text registered with Tera, to quote the part an error points at.
+    source: String,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +108,7 @@ impl Renderer {
                 file: path.clone(),
                 line_offset: 0,
                 column_offset: 0,
+                source: String::new(),
             };
             if file_name.starts_with('_') {
                 origins.insert(file_name.clone(), origin);
@@ -139,6 +142,7 @@ impl Renderer {
                                 file: path.clone(),
                                 line_offset: line_no - 1,
                                 column_offset: col as i64,
+                                source: String::new(),
                             },
                         );
                         sources.push((tname.clone(), value));
@@ -157,6 +161,7 @@ impl Renderer {
                             file: path.clone(),
                             line_offset: body_offset,
                             column_offset: 0,
+                            source: String::new(),
                         },
                     );
                     sources.push((file_name.clone(), text[body_start..].to_string()));
@@ -198,17 +203,22 @@ impl Renderer {
                     Origin {
                         file: config.path.clone(),
                         line_offset: occ.segment_at.0 - 1,
-                        // segment_at is the opening quote; "{% if " adds 6 characters in front.
-                        column_offset: occ.segment_at.1 as i64
-                            + 1
-                            + seg[..lead].chars().count() as i64
+                        // segment_at is the opening quote's column; `lead` characters of the
+                        // value come before the expression, and "{% if " adds 6 in front of it.
+                        column_offset: occ.segment_at.1 as i64 + seg[..lead].chars().count() as i64
                             - 6,
+                        source: String::new(),
                     },
                 );
                 sources.push((name, format!("{{% if {expr} %}}1{{% endif %}}")));
             }
         }
 
+        for (name, src) in &sources {
+            if let Some(o) = origins.get_mut(name) {
+                o.source = src.clone();
+            }
+        }
         let mut tera = Tera::new();
         tera.autoescape_on([".html"]);
         filters::register(&mut tera);
@@ -226,8 +236,13 @@ impl Renderer {
                     found.push(locate(&e, &origins));
                 }
             }
+            for p in locate_all(&e, &origins) {
+                if !found.contains(&p) {
+                    found.push(p);
+                }
+            }
             if found.is_empty() {
-                found.push(locate(&e, &origins));
+                found.push(Problem::error(&shown, e.to_string()));
             }
             problems.extend(found);
         }
@@ -389,42 +404,86 @@ pub fn header_value(raw: &str) -> String {
 /// Turn a Tera error into `file:line:column: message`, using the innermost
 /// located report (so the user sees the template, line and variable).
 fn locate(err: &tera::Error, origins: &HashMap<String, Origin>) -> Problem {
-    let report = match err.kind() {
-        ErrorKind::SyntaxError(r) | ErrorKind::RenderingError(r) => Some(r),
-        _ => None,
-    };
-    match report {
-        Some(r) => {
-            let (file, line, col) = match origins.get(r.filename()) {
-                Some(o) => {
-                    let span = r.span();
-                    let col_extra = if span.start_line == 1 {
-                        o.column_offset
-                    } else {
-                        0
-                    };
-                    (
-                        o.file.display().to_string(),
-                        span.start_line as u64 + o.line_offset,
-                        (span.start_col as i64 + 1 + col_extra).max(1) as u64,
-                    )
-                }
-                None => (
-                    r.filename().to_string(),
-                    r.span().start_line as u64,
-                    r.span().start_col as u64 + 1,
-                ),
-            };
-            let mut msg = r.message().to_string();
-            let mut source = std::error::Error::source(err);
-            while let Some(s) = source {
-                msg = format!("{msg}: {s}");
-                source = s.source();
-            }
-            Problem::error(file, msg).at(line, Some(col))
+    locate_all(err, origins)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Problem::error("templates", err.to_string()))
+}
+
+/// Map a position in a registered Tera template back to the user's file.
+/// `col` is 1-based.
+fn place(name: &str, line: u64, col: u64, origins: &HashMap<String, Origin>) -> (String, u64, u64) {
+    match origins.get(name) {
+        Some(o) => {
+            let extra = if line == 1 { o.column_offset } else { 0 };
+            (
+                o.file.display().to_string(),
+                line + o.line_offset,
+                (col as i64 + extra).max(1) as u64,
+            )
         }
-        None => Problem::error("templates", err.to_string()),
+        None => (name.to_string(), line, col),
     }
+}
+
+/// The text a single-line span covers, if short enough to quote.
+fn quote(source: &str, span: &tera::Span) -> Option<String> {
+    if span.start_line != span.end_line || span.end_col <= span.start_col {
+        return None;
+    }
+    let line = source.lines().nth(span.start_line.checked_sub(1)?)?;
+    let text: String = line
+        .chars()
+        .skip(span.start_col)
+        .take(span.end_col - span.start_col)
+        .collect();
+    (!text.trim().is_empty() && text.chars().count() <= 60).then(|| text.trim().to_string())
+}
+
+/// Every located problem in a Tera error. Syntax and rendering errors carry
+/// one span; load-time checks (unknown filter, test or function) come as
+/// text reports (`error: …` then ` --> name:line:col`), one per use.
+fn locate_all(err: &tera::Error, origins: &HashMap<String, Origin>) -> Vec<Problem> {
+    if let ErrorKind::SyntaxError(r) | ErrorKind::RenderingError(r) = err.kind() {
+        let span = r.span();
+        let (file, line, col) = place(
+            r.filename(),
+            span.start_line as u64,
+            span.start_col as u64 + 1,
+            origins,
+        );
+        let mut msg = r.message().to_string();
+        if let Some(quoted) = origins
+            .get(r.filename())
+            .and_then(|o| quote(&o.source, span))
+        {
+            msg = format!("{msg} (in `{quoted}`)");
+        }
+        let mut source = std::error::Error::source(err);
+        while let Some(s) = source {
+            msg = format!("{msg}: {s}");
+            source = s.source();
+        }
+        return vec![Problem::error(file, msg).at(line, Some(col))];
+    }
+    let text = err.to_string();
+    let mut found = Vec::new();
+    let mut message: Option<&str> = None;
+    for line in text.lines() {
+        if let Some(m) = line.strip_prefix("error: ") {
+            message = Some(m.trim());
+        } else if let (Some(m), Some(at)) = (message, line.trim_start().strip_prefix("--> ")) {
+            let mut parts = at.rsplitn(3, ':');
+            let col = parts.next().and_then(|c| c.trim().parse().ok());
+            let row = parts.next().and_then(|l| l.trim().parse().ok());
+            if let (Some(col), Some(row), Some(name)) = (col, row, parts.next()) {
+                let (file, line, col) = place(name.trim(), row, col, origins);
+                found.push(Problem::error(file, m).at(line, Some(col)));
+            }
+            message = None;
+        }
+    }
+    found
 }
 
 #[cfg(test)]

