@@ -79,7 +79,7 @@ pub struct Run<'a> {
 impl Run<'_> {
     /// Stream the list again (the roster pass already reported its problems)
     /// and hand each greeting, in file order, to `sink` together with what
-    /// `encode` made of it. Rendering and `encode` run on worker threads, in
+    /// `encode` made of it (the item's `rendered` is emptied by then). Rendering and `encode` run on worker threads, in
     /// bounded batches, so memory stays flat however long the list is. `sink`
     /// returns `false` to stop early (e.g. `--limit`).
     pub fn for_each<E, S>(&self, filter: &Filter, encode: E, mut sink: S) -> anyhow::Result<()>
@@ -87,7 +87,7 @@ impl Run<'_> {
         E: Fn(&Item) -> anyhow::Result<Vec<u8>> + Sync,
         S: FnMut(Result<(Item, Vec<u8>), Problem>) -> anyhow::Result<bool>,
     {
-        const BATCH: usize = 256;
+        const BATCH: usize = 64;
         type Batch = (u64, Vec<Customer>);
         type Done = (u64, Vec<Result<(Item, Vec<u8>), Problem>>);
 
@@ -95,11 +95,11 @@ impl Run<'_> {
         let only = filter.only.as_deref().map(email::key);
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
         let stop = AtomicBool::new(false);
-        let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers * 2);
+        let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers);
         // Shared by the workers only: when the last one stops, the reader's
         // next send fails and it stops too (no thread is left blocked).
         let work_rx = Arc::new(Mutex::new(work_rx));
-        let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<Done>>(workers * 2);
+        let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<Done>>(workers);
 
         std::thread::scope(|scope| -> anyhow::Result<()> {
             let stop = &stop;
@@ -141,7 +141,11 @@ impl Run<'_> {
                             .into_iter()
                             .filter_map(|c| self.item(c).transpose())
                             .map(|r| match r {
-                                Ok(item) => encode(&item).map(|bytes| Ok((item, bytes))),
+                                Ok(mut item) => encode(&item).map(|bytes| {
+                                    // Encoded: the rendered text need not wait in the queue too.
+                                    item.rendered = None;
+                                    Ok((item, bytes))
+                                }),
                                 Err(p) => Ok(Err(p)),
                             })
                             .collect::<anyhow::Result<Vec<_>>>()
@@ -212,7 +216,9 @@ impl Run<'_> {
             ));
         };
         let lang = lang.to_string();
-        let status = if self.roster.duplicates.contains(&key_digest(&customer.key)) {
+        let duplicated = !self.roster.duplicates.is_empty()
+            && self.roster.duplicates.contains(&key_digest(&customer.key));
+        let status = if duplicated {
             Status::Invalid
         } else if customer.opt_out {
             Status::OptedOut

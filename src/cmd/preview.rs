@@ -246,14 +246,14 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
 fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyhow::Result<()> {
     match sink {
         Sink::Text(w) => {
-            if item.rendered.is_some() {
+            if item.status == Status::Due {
                 write!(w, "━━ {index} · ")?;
                 w.write_all(bytes)?;
             }
         }
         Sink::Json(w) => w.write_all(bytes)?,
         Sink::Eml(dir) => {
-            if item.rendered.is_some() {
+            if item.status == Status::Due {
                 let path = dir.join(eml_name(index, item));
                 std::fs::write(&path, bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?;

@@ -376,31 +376,22 @@ impl Roster {
     }
 }
 
-/// Read the whole list once, keeping only problems and key digests, so memory
-/// grows with the number of customers by 24 bytes or so, not with their data.
+/// Read the whole list once, keeping only problems and a 24-byte record per
+/// customer (key digest, line), so memory grows with the number of customers,
+/// not with their data. The records are sorted to find duplicates and dropped
+/// before any greeting is rendered. Only when duplicates exist is the list
+/// read a third time, to name their keys.
 pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     let reader = CustomerReader::open(config)?;
     let file = reader.file().to_string();
     let mut roster = Roster::default();
-    let mut first_line: HashMap<u128, u64> = HashMap::new();
-    let mut dup_lines: HashMap<u128, (String, Vec<u64>)> = HashMap::new();
+    let mut seen: Vec<([u64; 2], u32)> = Vec::new();
     for item in reader {
         match item {
             Ok(c) => {
                 roster.rows += 1;
                 let d = key_digest(&c.key);
-                match first_line.get(&d) {
-                    None => {
-                        first_line.insert(d, c.line);
-                        roster.valid += 1;
-                    }
-                    Some(&first) => {
-                        let entry = dup_lines
-                            .entry(d)
-                            .or_insert_with(|| (c.key.clone(), vec![first]));
-                        entry.1.push(c.line);
-                    }
-                }
+                seen.push(([d as u64, (d >> 64) as u64], c.line as u32));
             }
             Err(p) => {
                 if p.is_error() {
@@ -410,10 +401,38 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
             }
         }
     }
-    let mut dups: Vec<_> = dup_lines.into_iter().collect();
-    dups.sort_by_key(|(_, (_, lines))| lines[0]);
-    for (d, (key, lines)) in dups {
-        roster.valid -= 1;
+    roster.valid = seen.len() as u64;
+    seen.sort_unstable();
+    // digest → every line it is on, for keys that occur more than once.
+    let mut dups: HashMap<u128, Vec<u64>> = HashMap::new();
+    for pair in seen.windows(2) {
+        if pair[0].0 == pair[1].0 {
+            let d = u128::from(pair[0].0[0]) | (u128::from(pair[0].0[1]) << 64);
+            let lines = dups.entry(d).or_default();
+            if lines.is_empty() {
+                lines.push(u64::from(pair[0].1));
+            }
+            lines.push(u64::from(pair[1].1));
+        }
+    }
+    drop(seen);
+    if dups.is_empty() {
+        roster.problems.sort_by_key(|p| p.line);
+        return Ok(roster);
+    }
+    // Name the duplicated keys: one more read, only in this rare case.
+    let mut keys: HashMap<u128, String> = HashMap::new();
+    for c in CustomerReader::open(config)?.flatten() {
+        let d = key_digest(&c.key);
+        if dups.contains_key(&d) {
+            keys.entry(d).or_insert(c.key);
+        }
+    }
+    let mut dups: Vec<(u128, Vec<u64>)> = dups.into_iter().collect();
+    dups.sort_by_key(|(_, lines)| lines[0]);
+    for (d, lines) in dups {
+        let key = keys.get(&d).map_or("", String::as_str);
+        roster.valid -= lines.len() as u64;
         for &line in &lines {
             let others: Vec<String> = lines
                 .iter()
