@@ -18,6 +18,46 @@ pub fn globals(today: NaiveDate) -> Context {
     ctx
 }
 
+/// Values that are the same for every greeting of one occasion on one day,
+/// built once (a Tera map clones as a reference count).
+#[derive(Debug, Clone)]
+pub struct Shared {
+    occasion: Value,
+    /// Template language → the `sender` map, with the signature in that language.
+    senders: std::collections::HashMap<String, Value>,
+}
+
+impl Shared {
+    pub fn new<'l>(
+        config: &Config,
+        occasion: &Occasion,
+        date: NaiveDate,
+        belated: bool,
+        languages: impl IntoIterator<Item = &'l str>,
+    ) -> Shared {
+        let mut occ = Map::new();
+        occ.insert("name".into(), text(&occasion.name));
+        occ.insert("kind".into(), Value::from_serializable(&occasion.kind));
+        occ.insert("date".into(), Value::from(date.to_string()));
+        occ.insert("belated".into(), Value::from(belated));
+        let senders = languages
+            .into_iter()
+            .map(|lang| {
+                let mut sender = Map::new();
+                sender.insert("name".into(), text(&config.sender.name));
+                sender.insert("email".into(), text(&config.sender.email));
+                let signature = config.sender.signature_for(lang, &config.default_language);
+                sender.insert("signature".into(), text(signature));
+                (lang.to_string(), Value::from(sender))
+            })
+            .collect();
+        Shared {
+            occasion: Value::from(occ),
+            senders,
+        }
+    }
+}
+
 /// Everything a template sees about one greeting.
 #[derive(Debug, Clone, Copy)]
 pub struct Greeting<'a> {
@@ -25,7 +65,7 @@ pub struct Greeting<'a> {
     pub occasion: &'a Occasion,
     pub date: NaiveDate,
     pub due: &'a Due,
-    pub belated: bool,
+    pub shared: &'a Shared,
     /// The template language chosen for this customer (after fallback).
     pub lang: &'a str,
 }
@@ -88,22 +128,11 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
     ctx.insert_value("tier", text(config.tier_for(years)));
     ctx.insert_value("age", Value::from(g.due.age));
 
-    let mut occ = Map::new();
-    occ.insert("name".into(), text(&g.occasion.name));
-    occ.insert("kind".into(), Value::from_serializable(&g.occasion.kind));
-    occ.insert("date".into(), Value::from(g.date.to_string()));
-    occ.insert("belated".into(), Value::from(g.belated));
-    ctx.insert_value("occasion", Value::from(occ));
-
-    // The sender is per greeting because the signature is in the greeting's language.
-    let mut sender = Map::new();
-    sender.insert("name".into(), text(&config.sender.name));
-    sender.insert("email".into(), text(&config.sender.email));
-    let signature = config
-        .sender
-        .signature_for(g.lang, &config.default_language);
-    sender.insert("signature".into(), text(signature));
-    ctx.insert_value("sender", Value::from(sender));
+    ctx.insert_value("occasion", g.shared.occasion.clone());
+    // The signature is in the greeting's language.
+    if let Some(sender) = g.shared.senders.get(g.lang) {
+        ctx.insert_value("sender", sender.clone());
+    }
 
     ctx.insert_value("lang", text(g.lang));
     ctx.insert_value("dir", text(i18n::direction(g.lang)));

@@ -19,6 +19,7 @@ pub mod context;
 pub mod customer;
 pub mod exit;
 pub mod i18n;
+pub mod jsonl;
 pub mod message;
 pub mod occasion;
 pub mod pipeline;

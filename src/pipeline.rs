@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
-use serde::Serialize;
 
 use crate::config::{Config, Occasion};
 use crate::context::{self, Greeting};
@@ -18,8 +17,7 @@ use crate::problem::Problem;
 use crate::render::{Rendered, Renderer};
 
 /// What happens to a customer who is due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Will be greeted.
     Due,
@@ -34,6 +32,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// The JSON name: `due`, `opted_out`, `already_sent`, `invalid`, `uncertain`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Due => "due",
+            Status::OptedOut => "opted_out",
+            Status::AlreadySent => "already_sent",
+            Status::Invalid => "invalid",
+            Status::Uncertain => "uncertain",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Status::Due => "due",
@@ -74,9 +83,37 @@ pub struct Run<'a> {
     pub now: DateTime<Tz>,
     /// Render for every customer, as if each were due (what `check` does).
     pub every_customer: bool,
+    shared: context::Shared,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    pub fn new(
+        config: &'a Config,
+        renderer: &'a Renderer,
+        roster: &'a Roster,
+        occasion: &'a Occasion,
+        date: NaiveDate,
+        now: DateTime<Tz>,
+    ) -> Run<'a> {
+        let shared = context::Shared::new(
+            config,
+            occasion,
+            date,
+            false,
+            renderer.languages(&occasion.template),
+        );
+        Run {
+            config,
+            renderer,
+            roster,
+            occasion,
+            date,
+            now,
+            every_customer: false,
+            shared,
+        }
+    }
+
     /// Stream the list again (the roster pass already reported its problems)
     /// and hand each greeting, in file order, to `sink` together with what
     /// `encode` made of it (the item's `rendered` is emptied by then). Rendering and `encode` run on worker threads, in
@@ -238,7 +275,7 @@ impl Run<'_> {
             occasion: self.occasion,
             date: self.date,
             due: &due,
-            belated: false,
+            shared: &self.shared,
             lang: &item.lang,
         };
         let ctx = context::context(self.config, &greeting);

@@ -51,15 +51,8 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     }
     if let (Some(renderer), Some(roster)) = (&renderer, &roster) {
         for occasion in config.occasions.values() {
-            let run = Run {
-                config: &config,
-                renderer,
-                roster,
-                occasion,
-                date,
-                now,
-                every_customer: true,
-            };
+            let mut run = Run::new(&config, renderer, roster, occasion, date, now);
+            run.every_customer = true;
             let checked = run.for_each(
                 &Filter::default(),
                 |_| Ok(Vec::new()),

@@ -6,7 +6,6 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use serde::Serialize;
 
 use super::{fail_on, load_config};
 use crate::cli::{Cli, Format, PreviewArgs};
@@ -15,24 +14,7 @@ use crate::message::compose;
 use crate::pipeline::{Filter, Item, Run, Status};
 use crate::render::Renderer;
 use crate::report;
-use crate::{clock, context, customer};
-
-#[derive(Serialize)]
-struct JsonLine<'a> {
-    customer: &'a str,
-    to: &'a str,
-    name: &'a str,
-    full_name: String,
-    language: &'a str,
-    occasion: &'a str,
-    date: String,
-    occurrence: &'a str,
-    status: Status,
-    subject: Option<&'a str>,
-    text: Option<&'a str>,
-    html: Option<&'a str>,
-    message_id: Option<String>,
-}
+use crate::{clock, context, customer, jsonl};
 
 /// A file name a person can read: `0001-birthday-maria@example.gr.eml`.
 fn eml_name(index: usize, item: &Item) -> String {
@@ -110,15 +92,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
         }
     };
 
-    let run = Run {
-        config: &config,
-        renderer: &renderer,
-        roster: &roster,
-        occasion,
-        date,
-        now,
-        every_customer: false,
-    };
+    let run = Run::new(&config, &renderer, &roster, occasion, date, now);
     let filter = Filter {
         only: args.only.clone(),
     };
@@ -201,23 +175,25 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
             }
         }
         Format::Json => {
-            let line = JsonLine {
-                customer: &c.key,
-                to: &c.email,
-                name: &c.first_name,
-                full_name: c.full_name(),
-                language: &item.lang,
-                occasion: &item.key.occasion,
-                date: run.date.to_string(),
-                occurrence: &item.key.occurrence,
-                status: item.status,
-                subject: r.map(|r| r.subject.as_str()),
-                text: r.map(|r| r.text.as_str()),
-                html: r.and_then(|r| r.html.as_deref()),
-                message_id: r.map(|_| item.key.message_id(run.config.sender.domain())),
-            };
-            serde_json::to_writer(&mut out, &line)?;
-            out.push(b'\n');
+            jsonl::Object::new(&mut out)
+                .str("customer", &c.key)
+                .str("to", &c.email)
+                .str("name", &c.first_name)
+                .str("full_name", &c.full_name())
+                .str("language", &item.lang)
+                .str("occasion", &item.key.occasion)
+                .str("date", &run.date.to_string())
+                .str("occurrence", &item.key.occurrence)
+                .str("status", item.status.code())
+                .opt("subject", r.map(|r| r.subject.as_str()))
+                .opt("text", r.map(|r| r.text.as_str()))
+                .opt("html", r.and_then(|r| r.html.as_deref()))
+                .opt(
+                    "message_id",
+                    r.map(|_| item.key.message_id(run.config.sender.domain()))
+                        .as_deref(),
+                )
+                .end();
         }
         Format::Eml => {
             if let Some(r) = r {
