@@ -22,6 +22,7 @@ pub mod i18n;
 pub mod jsonl;
 pub mod message;
 pub mod occasion;
+pub mod parallel;
 pub mod pipeline;
 pub mod problem;
 pub mod render;

@@ -1,16 +1,12 @@
 //! The steps `preview`, `check` (and `send`) share: for one occasion and one
 //! date, stream the customer list and yield each greeting rendered, or the
 //! reason it is skipped.
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
-
 use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
 
 use crate::config::{Config, Occasion};
 use crate::context::{self, Greeting};
-use crate::customer::{Customer, CustomerReader, Roster, email, key_digest};
+use crate::customer::{Customer, CustomerReader, RawRow, Roster, email, key_digest};
 use crate::message::GreetingKey;
 use crate::occasion::{Due, due_on};
 use crate::problem::Problem;
@@ -124,98 +120,34 @@ impl<'a> Run<'a> {
         E: Fn(&Item) -> anyhow::Result<Vec<u8>> + Sync,
         S: FnMut(Result<(Item, Vec<u8>), Problem>) -> anyhow::Result<bool>,
     {
-        const BATCH: usize = 64;
-        type Batch = (u64, Vec<Customer>);
-        type Done = (u64, Vec<Result<(Item, Vec<u8>), Problem>>);
-
         let reader = CustomerReader::open(self.config).map_err(crate::cmd::fail_on)?;
+        let (parser, rows) = reader.into_raw();
         let only = filter.only.as_deref().map(email::key);
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
-        let stop = AtomicBool::new(false);
-        let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers);
-        // Shared by the workers only: when the last one stops, the reader's
-        // next send fails and it stops too (no thread is left blocked).
-        let work_rx = Arc::new(Mutex::new(work_rx));
-        let (done_tx, done_rx) = mpsc::sync_channel::<anyhow::Result<Done>>(workers);
-
-        std::thread::scope(|scope| -> anyhow::Result<()> {
-            let stop = &stop;
-            scope.spawn(move || {
-                let mut seq = 0;
-                let mut batch = Vec::with_capacity(BATCH);
-                for row in reader {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let Ok(customer) = row else { continue };
-                    if only
-                        .as_ref()
-                        .is_some_and(|o| email::key(&customer.email) != *o)
-                    {
-                        continue;
-                    }
-                    batch.push(customer);
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        if work_tx.send((seq, full)).is_err() {
-                            return;
-                        }
-                        seq += 1;
-                    }
-                }
-                let _ = work_tx.send((seq, batch));
-            });
-            for _ in 0..workers {
-                let (work_rx, done_tx, encode) = (Arc::clone(&work_rx), done_tx.clone(), &encode);
-                scope.spawn(move || {
-                    loop {
-                        let next = work_rx
-                            .lock()
-                            .map_err(|_| ())
-                            .and_then(|rx| rx.recv().map_err(|_| ()));
-                        let Ok((seq, customers)) = next else { return };
-                        let done = customers
-                            .into_iter()
-                            .filter_map(|c| self.item(c).transpose())
-                            .map(|r| match r {
-                                Ok(mut item) => encode(&item).map(|bytes| {
-                                    // Encoded: the rendered text need not wait in the queue too.
-                                    item.rendered = None;
-                                    Ok((item, bytes))
-                                }),
-                                Err(p) => Ok(Err(p)),
-                            })
-                            .collect::<anyhow::Result<Vec<_>>>()
-                            .map(|results| (seq, results));
-                        if done_tx.send(done).is_err() {
-                            return;
-                        }
-                    }
-                });
+        let work = |row: Result<RawRow, Problem>| -> anyhow::Result<Option<_>> {
+            // Row problems were reported by the roster pass; here they are skipped.
+            let Ok(Some(customer)) = row.and_then(|row| parser.parse(&row, &mut Vec::new())) else {
+                return Ok(None);
+            };
+            if only
+                .as_ref()
+                .is_some_and(|o| email::key(&customer.email) != *o)
+            {
+                return Ok(None);
             }
-            drop(done_tx);
-            drop(work_rx);
-            // Put batches back in file order as they arrive.
-            let mut waiting = BTreeMap::new();
-            let mut next = 0u64;
-            let result = (|| {
-                for done in &done_rx {
-                    let (seq, results) = done?;
-                    waiting.insert(seq, results);
-                    while let Some(results) = waiting.remove(&next) {
-                        next += 1;
-                        for r in results {
-                            if !sink(r)? {
-                                return Ok(());
-                            }
-                        }
-                    }
+            match self.item(customer) {
+                Ok(None) => Ok(None),
+                Err(p) => Ok(Some(Err(p))),
+                Ok(Some(mut item)) => {
+                    let bytes = encode(&item)?;
+                    // Encoded: the rendered text need not wait in the queue too.
+                    item.rendered = None;
+                    Ok(Some(Ok((item, bytes))))
                 }
-                Ok(())
-            })();
-            stop.store(true, Ordering::Relaxed);
-            drop(done_rx); // unblocks workers waiting to hand in a batch
-            result
+            }
+        };
+        crate::parallel::ordered_map(rows, work, |out| match out {
+            Some(result) => sink(result),
+            None => Ok(true),
         })
     }
 

@@ -1,4 +1,5 @@
 //! The streaming CSV reader and the duplicate scan.
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -10,7 +11,7 @@ use crate::config::{COLUMNS, Config, DateOrder, is_language_tag};
 use crate::problem::Problem;
 
 /// Where each known column is, by 0-based field index.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Columns {
     known: HashMap<&'static str, usize>,
     /// (index, normalised name) of every other column.
@@ -120,16 +121,55 @@ impl Columns {
     }
 }
 
-/// Reads customers one row at a time.
-pub struct CustomerReader {
+/// Turns one raw row into a customer. Shared by the threads that parse.
+#[derive(Debug, Clone)]
+pub struct RowParser {
     file: String,
-    reader: csv::Reader<Box<dyn Read + Send>>,
     columns: Columns,
     date_order: DateOrder,
+}
+
+/// One row as the CSV reader found it: its line and its bytes.
+#[derive(Debug)]
+pub struct RawRow {
+    pub line: u64,
     record: csv::ByteRecord,
-    /// Warnings found in the current row, handed out before the row itself.
-    pending: Vec<Problem>,
+}
+
+/// Reads customers one row at a time.
+pub struct CustomerReader {
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    parser: RowParser,
     queue: VecDeque<Result<Customer, Problem>>,
+}
+
+/// The raw rows of a list, for parsing elsewhere (e.g. on worker threads).
+pub struct RawRows {
+    reader: csv::Reader<Box<dyn Read + Send>>,
+    file: String,
+}
+
+impl Iterator for RawRows {
+    type Item = Result<RawRow, Problem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut record = csv::ByteRecord::new();
+        match self.reader.read_byte_record(&mut record) {
+            Ok(false) => None,
+            Ok(true) => {
+                let line = record.position().map_or(0, |p| p.line());
+                Some(Ok(RawRow { line, record }))
+            }
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                Some(Err(Problem::error(
+                    &self.file,
+                    format!("cannot read the row: {e}"),
+                )
+                .at(line, None)))
+            }
+        }
+    }
 }
 
 impl CustomerReader {
@@ -162,22 +202,41 @@ impl CustomerReader {
             .clone();
         let columns = Columns::from_header(&header, &config.columns, &file)?;
         Ok(CustomerReader {
-            file,
             reader,
-            columns,
-            date_order: config.date_order,
-            record: csv::ByteRecord::new(),
-            pending: Vec::new(),
+            parser: RowParser {
+                file,
+                columns,
+                date_order: config.date_order,
+            },
             queue: VecDeque::new(),
         })
     }
 
     pub fn file(&self) -> &str {
-        &self.file
+        &self.parser.file
     }
 
-    fn row(&mut self, line: u64) -> Result<Option<Customer>, Problem> {
-        let rec = &self.record;
+    /// Split into the row parser and the raw rows, to parse on other threads.
+    pub fn into_raw(self) -> (RowParser, RawRows) {
+        let file = self.parser.file.clone();
+        (
+            self.parser,
+            RawRows {
+                reader: self.reader,
+                file,
+            },
+        )
+    }
+}
+
+impl RowParser {
+    /// Parse one row: `Ok(None)` for a blank row; warnings are pushed to `warnings`.
+    pub fn parse(
+        &self,
+        row: &RawRow,
+        warnings: &mut Vec<Problem>,
+    ) -> Result<Option<Customer>, Problem> {
+        let (rec, line) = (&row.record, row.line);
         if rec
             .iter()
             .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
@@ -188,7 +247,7 @@ impl CustomerReader {
         let at = |i: usize, msg: String| Problem::error(file, msg).at(line, Some(i as u64 + 1));
         // Every cell is text: invalid UTF-8 and control characters are refused here,
         // newlines inside a cell are collapsed (with a warning).
-        let mut cells: Vec<String> = Vec::with_capacity(rec.len());
+        let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(rec.len());
         for (i, raw) in rec.iter().enumerate() {
             let text = std::str::from_utf8(raw).map_err(|e| {
                 at(i, format!("bytes that are not UTF-8 at byte {} of the cell; save the list as \"CSV UTF-8\"", e.valid_up_to() + 1))
@@ -203,19 +262,21 @@ impl CustomerReader {
                 ));
             }
             if text.contains(['\n', '\r']) {
-                self.pending.push(
+                warnings.push(
                     Problem::warning(file, "a line break inside the cell was replaced by a space")
                         .at(line, Some(i as u64 + 1)),
                 );
-                cells.push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+                cells.push(Cow::Owned(
+                    text.split_whitespace().collect::<Vec<_>>().join(" "),
+                ));
             } else {
-                cells.push(text.to_string());
+                cells.push(Cow::Borrowed(text));
             }
         }
         let cols = &self.columns;
         let get = |name: &str| -> (usize, &str) {
             match cols.known.get(name) {
-                Some(&i) => (i, cells.get(i).map_or("", |s| s.trim())),
+                Some(&i) => (i, cells.get(i).map_or("", |s| s.as_ref().trim())),
                 None => (0, ""),
             }
         };
@@ -298,7 +359,7 @@ impl CustomerReader {
             .map(|(i, name)| {
                 (
                     name.clone(),
-                    cells.get(*i).map_or("", |s| s.trim()).to_string(),
+                    cells.get(*i).map_or("", |s| s.as_ref().trim()).to_string(),
                 )
             })
             .collect();
@@ -328,13 +389,13 @@ impl Iterator for CustomerReader {
             if let Some(item) = self.queue.pop_front() {
                 return Some(item);
             }
-            match self.reader.read_byte_record(&mut self.record) {
+            let mut record = csv::ByteRecord::new();
+            match self.reader.read_byte_record(&mut record) {
                 Ok(false) => return None,
                 Ok(true) => {
-                    let line = self.record.position().map_or(0, |p| p.line());
-                    let row = self.row(line);
-                    let warnings = std::mem::take(&mut self.pending);
-                    match row {
+                    let line = record.position().map_or(0, |p| p.line());
+                    let mut warnings = Vec::new();
+                    match self.parser.parse(&RawRow { line, record }, &mut warnings) {
                         Ok(None) => continue,
                         Ok(Some(c)) => {
                             self.queue.extend(warnings.into_iter().map(Err));
@@ -345,7 +406,7 @@ impl Iterator for CustomerReader {
                 }
                 Err(e) => {
                     let line = e.position().map_or(0, |p| p.line());
-                    let p = Problem::error(&self.file, format!("cannot read the row: {e}"))
+                    let p = Problem::error(&self.parser.file, format!("cannot read the row: {e}"))
                         .at(line, None);
                     return Some(Err(p));
                 }
@@ -376,6 +437,9 @@ impl Roster {
     }
 }
 
+/// What the scan keeps of one row: its key digest and line, nothing (blank), or its problem.
+type RowOutcome = Result<Option<(u128, u32)>, Problem>;
+
 /// Read the whole list once, keeping only problems and a 24-byte record per
 /// customer (key digest, line), so memory grows with the number of customers,
 /// not with their data. The records are sorted to find duplicates and dropped
@@ -384,23 +448,33 @@ impl Roster {
 pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     let reader = CustomerReader::open(config)?;
     let file = reader.file().to_string();
+    let (parser, rows) = reader.into_raw();
     let mut roster = Roster::default();
     let mut seen: Vec<([u64; 2], u32)> = Vec::new();
-    for item in reader {
-        match item {
-            Ok(c) => {
+    // Parsing runs on every core; results come back in file order.
+    let parse = |row: Result<RawRow, Problem>| {
+        let mut warnings = Vec::new();
+        let outcome = row.and_then(|row| parser.parse(&row, &mut warnings));
+        let outcome = outcome.map(|c| c.map(|c| (key_digest(&c.key), c.line as u32)));
+        Ok((warnings, outcome))
+    };
+    let collect = |(warnings, outcome): (Vec<Problem>, RowOutcome)| {
+        roster.problems.extend(warnings);
+        match outcome {
+            Ok(None) => {}
+            Ok(Some((d, line))) => {
                 roster.rows += 1;
-                let d = key_digest(&c.key);
-                seen.push(([d as u64, (d >> 64) as u64], c.line as u32));
+                seen.push(([d as u64, (d >> 64) as u64], line));
             }
             Err(p) => {
-                if p.is_error() {
-                    roster.rows += 1;
-                }
+                roster.rows += 1;
                 roster.problems.push(p);
             }
         }
-    }
+        Ok(true)
+    };
+    crate::parallel::ordered_map(rows, parse, collect)
+        .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
     roster.valid = seen.len() as u64;
     seen.sort_unstable();
     // digest → every line it is on, for keys that occur more than once.

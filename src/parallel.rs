@@ -1,0 +1,134 @@
+//! An ordered parallel map with bounded memory, on scoped threads.
+//!
+//! One thread pulls items from the input in small batches, workers (one per
+//! core) apply `f`, and the caller's thread hands the results to `sink` in
+//! input order. Channels are bounded, so memory holds a few batches whatever
+//! the input's length. `sink` returns `false` to stop early; every thread
+//! then winds down (the workers' last handle on the queue drops, which
+//! unblocks the reader).
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+
+const BATCH: usize = 64;
+
+pub fn ordered_map<I, F, O, S>(input: I, f: F, mut sink: S) -> anyhow::Result<()>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+    F: Fn(I::Item) -> anyhow::Result<O> + Sync,
+    O: Send,
+    S: FnMut(O) -> anyhow::Result<bool>,
+{
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
+    let stop = AtomicBool::new(false);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<I::Item>)>(workers);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::sync_channel::<(u64, anyhow::Result<Vec<O>>)>(workers);
+
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        let stop = &stop;
+        scope.spawn(move || {
+            let mut seq = 0;
+            let mut batch = Vec::with_capacity(BATCH);
+            for item in input {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                batch.push(item);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if work_tx.send((seq, full)).is_err() {
+                        return;
+                    }
+                    seq += 1;
+                }
+            }
+            let _ = work_tx.send((seq, batch));
+        });
+        for _ in 0..workers {
+            let (work_rx, done_tx, f) = (Arc::clone(&work_rx), done_tx.clone(), &f);
+            scope.spawn(move || {
+                loop {
+                    let next = work_rx
+                        .lock()
+                        .map_err(|_| ())
+                        .and_then(|rx| rx.recv().map_err(|_| ()));
+                    let Ok((seq, items)) = next else { return };
+                    let results = items.into_iter().map(f).collect();
+                    if done_tx.send((seq, results)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        drop(work_rx);
+        let mut waiting = BTreeMap::new();
+        let mut next = 0u64;
+        let result = (|| {
+            for (seq, results) in &done_rx {
+                waiting.insert(seq, results?);
+                while let Some(results) = waiting.remove(&next) {
+                    next += 1;
+                    for r in results {
+                        if !sink(r)? {
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::Relaxed);
+        drop(done_rx);
+        result
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_come_back_in_input_order() {
+        let mut seen = Vec::new();
+        ordered_map(
+            0..10_000u32,
+            |i| Ok(i * 2),
+            |o| {
+                seen.push(o);
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..10_000).map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn stopping_early_ends_every_thread() {
+        let mut n = 0;
+        ordered_map(0..1_000_000u32, Ok, |_| {
+            n += 1;
+            Ok(n < 10)
+        })
+        .unwrap();
+        assert_eq!(n, 10);
+    }
+
+    #[test]
+    fn an_error_in_a_worker_reaches_the_caller() {
+        let r = ordered_map(
+            0..1000u32,
+            |i| {
+                if i == 500 {
+                    anyhow::bail!("bad {i}")
+                } else {
+                    Ok(i)
+                }
+            },
+            |_| Ok(true),
+        );
+        assert_eq!(r.unwrap_err().to_string(), "bad 500");
+    }
+}
