@@ -99,10 +99,8 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
         ),
     );
     customer.insert("birthday".into(), Value::from(c.birthday.map(|b| b.iso())));
-    customer.insert(
-        "customer_since".into(),
-        Value::from(c.customer_since.map(|d| d.to_string())),
-    );
+    let since = Value::from(c.customer_since.map(|d| d.to_string()));
+    customer.insert("customer_since".into(), since.clone());
     customer.insert("extra".into(), Value::from(extra));
     ctx.insert_value("customer", Value::from(customer));
 
@@ -120,10 +118,7 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
     let mut ten = Map::new();
     ten.insert("years".into(), Value::from(years));
     ten.insert("months".into(), Value::from(months));
-    ten.insert(
-        "since".into(),
-        Value::from(c.customer_since.map(|d| d.to_string())),
-    );
+    ten.insert("since".into(), since);
     ctx.insert_value("tenure", Value::from(ten));
     ctx.insert_value("tier", text(config.tier_for(years)));
     ctx.insert_value("age", Value::from(g.due.age));

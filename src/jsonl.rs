@@ -22,10 +22,13 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
             let quote = q.wrapping_sub(ONES) & !q & HIGH;
             let b = x ^ (ONES * u64::from(b'\\'));
             let backslash = b.wrapping_sub(ONES) & !b & HIGH;
-            if control | quote | backslash == 0 {
+            let hits = control | quote | backslash;
+            if hits == 0 {
                 i += 8;
                 continue;
             }
+            // The lowest flagged byte is exact (false flags only appear above a true one).
+            i += (hits.trailing_zeros() / 8) as usize;
         }
         let byte = bytes[i];
         let escaped: Option<&[u8]> = match byte {

@@ -79,6 +79,8 @@ pub struct Run<'a> {
     pub now: DateTime<Tz>,
     /// Render for every customer, as if each were due (what `check` does).
     pub every_customer: bool,
+    /// `date` as YYYY-MM-DD, formatted once.
+    pub date_text: String,
     shared: context::Shared,
 }
 
@@ -106,6 +108,7 @@ impl<'a> Run<'a> {
             date,
             now,
             every_customer: false,
+            date_text: date.to_string(),
             shared,
         }
     }

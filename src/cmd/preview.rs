@@ -165,7 +165,10 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
 fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>> {
     let c = &item.customer;
     let r = item.rendered.as_ref();
-    let mut out = Vec::new();
+    let size = r.map_or(0, |r| {
+        r.subject.len() + r.text.len() + r.html.as_ref().map_or(0, String::len)
+    });
+    let mut out = Vec::with_capacity(size + size / 8 + 512);
     match format {
         Format::Text => {
             if let Some(r) = r {
@@ -182,7 +185,7 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
                 .str("full_name", &c.full_name())
                 .str("language", &item.lang)
                 .str("occasion", &item.key.occasion)
-                .str("date", &run.date.to_string())
+                .str("date", &run.date_text)
                 .str("occurrence", &item.key.occurrence)
                 .str("status", item.status.code())
                 .opt("subject", r.map(|r| r.subject.as_str()))

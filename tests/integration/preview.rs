@@ -308,3 +308,20 @@ fn a_broken_pipe_ends_quietly() {
     assert!(!err.contains("error"), "{err}");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn verbose_names_the_config_the_time_zone_and_the_clock() {
+    let shop = Shop::samples();
+    let out = shop.run(&["--verbose", "preview", "christmas"]).expect(0);
+    let err = out.stderr();
+    assert!(err.contains("time zone Europe/Athens"), "{err}");
+    assert!(err.contains("now 2026-12-20 09:00 +02:00"), "{err}");
+}
+
+#[test]
+fn quiet_prints_no_summary() {
+    let shop = Shop::samples();
+    let out = shop.run(&["--quiet", "preview", "christmas"]).expect(0);
+    assert_eq!(out.stderr(), "");
+    assert!(out.stdout().contains("Subject: "));
+}

@@ -42,6 +42,37 @@ fn greetings_in_each_language_and_gender_match_their_snapshots() {
 }
 
 #[test]
+fn birthdays_and_anniversaries_on_14_march_match_their_snapshots() {
+    let shop = Shop::samples();
+    for occasion in ["birthday", "anniversary"] {
+        let out = shop
+            .run(&["preview", occasion, "--date", "2026-03-14"])
+            .expect(0);
+        insta::assert_snapshot!(format!("{occasion}-2026-03-14"), out.stdout());
+    }
+}
+
+#[test]
+fn a_belated_flag_and_a_year_without_birthday_year_render_naturally() {
+    // Ελένη's birthday has no year (--07-02): no age, and the greeting still reads well.
+    let shop = Shop::samples();
+    let out = shop
+        .run(&[
+            "preview",
+            "birthday",
+            "--date",
+            "2026-07-02",
+            "--format",
+            "json",
+        ])
+        .expect(0)
+        .json();
+    assert_eq!(crate::support::due_names(&out), ["Ελένη"]);
+    let text = out[0]["text"].as_str().unwrap();
+    assert!(text.starts_with("Αγαπητή Ελένη,"), "{text}");
+}
+
+#[test]
 fn html_greetings_match_their_snapshots() {
     let shop = Shop::samples();
     for name in ["Σταμάτης", "שרה"] {
