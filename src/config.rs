@@ -62,6 +62,8 @@ struct RawCustomers {
     date_order: DateOrder,
     #[serde(default)]
     columns: BTreeMap<String, String>,
+    /// For lists that are neither UTF-8 nor BOM-marked: "windows-1253", "windows-1255", …
+    encoding: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -183,6 +185,8 @@ pub struct Config {
     pub sender: Sender,
     pub customers: PathBuf,
     pub date_order: DateOrder,
+    /// The legacy encoding named in the config, if any (a BOM still wins).
+    pub encoding: Option<&'static encoding_rs::Encoding>,
     /// Canonical column name → the header used in the file.
     pub columns: BTreeMap<String, String>,
     /// Sorted by `from_years`, ascending.
@@ -275,6 +279,24 @@ impl Config {
                 ));
             }
         }
+        let encoding = match &raw.customers.encoding {
+            None => None,
+            Some(label) => {
+                match encoding_rs::Encoding::for_label(label.get_ref().trim().as_bytes()) {
+                    Some(enc) => Some(enc),
+                    None => {
+                        problems.push(at(
+                        label.span(),
+                        format!(
+                            "encoding \"{}\" is not one greet knows; for Excel lists use \"windows-1253\" (Greek) or \"windows-1255\" (Hebrew)",
+                            label.get_ref()
+                        ),
+                    ));
+                        None
+                    }
+                }
+            }
+        };
         let mut tiers = raw.tiers;
         tiers.sort_by_key(|t| t.from_years);
         let mut occasions = BTreeMap::new();
@@ -336,6 +358,7 @@ impl Config {
             },
             customers: base.join(raw.customers.path),
             date_order: raw.customers.date_order,
+            encoding,
             columns: raw.customers.columns,
             tiers,
             occasions,

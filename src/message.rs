@@ -68,6 +68,18 @@ pub fn compose(
     let to_addr: Address = to_email
         .parse()
         .map_err(|e| format!("address \"{to_email}\": {e}"))?;
+    // The envelope carries the domain in punycode (xn--…), which every relay
+    // accepts; the To header keeps the name as the customer wrote it.
+    let envelope_to: Address = match to_email.rsplit_once('@') {
+        Some((user, domain)) if !domain.is_ascii() => {
+            let ascii = idna::domain_to_ascii(domain)
+                .map_err(|e| format!("address \"{to_email}\": domain: {e}"))?;
+            Address::new(user, ascii).map_err(|e| format!("address \"{to_email}\": {e}"))?
+        }
+        _ => to_addr.clone(),
+    };
+    let envelope = lettre::address::Envelope::new(Some(from_addr.clone()), vec![envelope_to])
+        .map_err(|e| format!("address \"{to_email}\": {e}"))?;
     let display = header_value(to_name);
     let from_name = header_value(&sender.name);
     let builder = Message::builder()
@@ -80,7 +92,8 @@ pub fn compose(
             to_addr,
         ))
         .subject(header_value(&rendered.subject))
-        .message_id(Some(key.message_id(sender.domain())));
+        .message_id(Some(key.message_id(sender.domain())))
+        .envelope(envelope);
     let text = SinglePart::plain(rendered.text.clone());
     let mut message = match &rendered.html {
         Some(html) => builder.multipart(
@@ -142,6 +155,30 @@ mod tests {
             ..key()
         };
         assert_ne!(id, other.message_id("fournos.example.gr"));
+    }
+
+    #[test]
+    fn an_idn_domain_is_punycode_in_the_envelope_and_unicode_in_the_header() {
+        let r = Rendered {
+            subject: "Γεια".into(),
+            text: "x".into(),
+            html: None,
+        };
+        let m = compose(
+            &sender(),
+            "Ελένη",
+            "eleni@παράδειγμα.ελ",
+            &key(),
+            &r,
+            date(),
+        )
+        .unwrap();
+        assert_eq!(
+            m.envelope().to()[0].to_string(),
+            "eleni@xn--hxajbheg2az3al.xn--qxam"
+        );
+        let head = String::from_utf8(m.formatted()).unwrap();
+        assert!(head.contains("<eleni@παράδειγμα.ελ>"), "{head}");
     }
 
     #[test]

@@ -20,6 +20,10 @@ pub struct Problem {
     pub line: Option<u64>,
     pub column: Option<u64>,
     pub message: String,
+    /// The whole file cannot be trusted (wrong encoding, unclosed quote):
+    /// nothing from it is greeted until it is fixed.
+    #[serde(skip)]
+    pub fatal: bool,
 }
 
 impl Problem {
@@ -30,6 +34,15 @@ impl Problem {
             line: None,
             column: None,
             message: message.into(),
+            fatal: false,
+        }
+    }
+
+    /// An error that makes the whole file unusable.
+    pub fn fatal(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem {
+            fatal: true,
+            ..Problem::error(file, message)
         }
     }
 

@@ -4,6 +4,7 @@
 //! [`Problem`] beside the good ones, with `file:line:column`; only file-level
 //! faults (unreadable file, missing required column) stop the reader.
 pub mod dates;
+pub mod decode;
 pub mod email;
 mod read;
 

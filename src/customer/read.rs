@@ -2,10 +2,11 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 
 use sha2::{Digest, Sha256};
 
+use super::decode::{self, Detected};
 use super::{Customer, Gender, dates, email};
 use crate::config::{COLUMNS, Config, DateOrder, is_language_tag};
 use crate::problem::Problem;
@@ -98,7 +99,23 @@ impl Columns {
                         );
                     }
                 }
-                None => cols.extra.push((i, extra_name(cell))),
+                None => {
+                    let name = extra_name(cell);
+                    if let Some((first, _)) = cols.extra.iter().find(|(_, n)| *n == name) {
+                        problems.push(
+                            Problem::error(
+                                file,
+                                format!(
+                                    "columns {} and {} are both named \"{name}\" once spaces and case are ignored; rename one",
+                                    first + 1,
+                                    i + 1
+                                ),
+                            )
+                            .at(1, Some(i as u64 + 1)),
+                        );
+                    }
+                    cols.extra.push((i, name));
+                }
             }
         }
         for required in ["email", "first_name"] {
@@ -125,8 +142,11 @@ impl Columns {
 #[derive(Debug, Clone)]
 pub struct RowParser {
     file: String,
+    /// greet.toml, named in the hint for a file that is not UTF-8.
+    config_file: String,
     columns: Columns,
     date_order: DateOrder,
+    delimiter: char,
 }
 
 /// One row as the CSV reader found it: its line and its bytes.
@@ -147,12 +167,16 @@ pub struct CustomerReader {
 pub struct RawRows {
     reader: csv::Reader<Box<dyn Read + Send>>,
     file: String,
+    done: bool,
 }
 
 impl Iterator for RawRows {
     type Item = Result<RawRow, Problem>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
         let mut record = csv::ByteRecord::new();
         match self.reader.read_byte_record(&mut record) {
             Ok(false) => None,
@@ -161,12 +185,9 @@ impl Iterator for RawRows {
                 Some(Ok(RawRow { line, record }))
             }
             Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                Some(Err(Problem::error(
-                    &self.file,
-                    format!("cannot read the row: {e}"),
-                )
-                .at(line, None)))
+                // The rest of the file cannot be trusted after a read error.
+                self.done = true;
+                Some(Err(csv_problem(&self.file, &e)))
             }
         }
     }
@@ -185,28 +206,47 @@ impl CustomerReader {
         Self::from_reader(Box::new(BufReader::with_capacity(1 << 16, f)), file, config)
     }
 
+    /// Read a list from any byte source: detect the encoding (BOM, else the
+    /// configured one, else strict UTF-8) and the delimiter, then the header.
     pub fn from_reader(
         input: Box<dyn Read + Send>,
         file: String,
         config: &Config,
     ) -> Result<CustomerReader, Vec<Problem>> {
+        let fatal = |e: std::io::Error| vec![io_problem(&file, &e)];
+        let mut raw = BufReader::with_capacity(1 << 16, input);
+        let detected = decode::detect(&mut raw, config.encoding).map_err(fatal)?;
+        let decoded: Box<dyn Read + Send> = match detected {
+            Detected::Utf8 { .. } => Box::new(raw),
+            Detected::Decoded(enc) => Box::new(decode::Decoding::new(raw, enc)),
+        };
+        let mut text = BufReader::with_capacity(1 << 16, decoded);
+        let delimiter = decode::sniff_delimiter(text.fill_buf().map_err(fatal)?);
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(true)
-            .from_reader(input);
-        let header = reader
-            .headers()
-            .map_err(|e| {
-                vec![Problem::error(&file, format!("cannot read the header row: {e}")).at(1, None)]
-            })?
-            .clone();
+            .delimiter(delimiter)
+            .from_reader(Box::new(text) as Box<dyn Read + Send>);
+        let header = match reader.byte_headers() {
+            Ok(h) => h.clone(),
+            Err(e) => return Err(vec![csv_problem(&file, &e)]),
+        };
+        let header = match csv::StringRecord::from_byte_record(header) {
+            Ok(h) => h,
+            Err(_) => {
+                let p = Problem::fatal(&file, not_utf8_message(&config.path.display().to_string()));
+                return Err(vec![p.at(1, None)]);
+            }
+        };
         let columns = Columns::from_header(&header, &config.columns, &file)?;
         Ok(CustomerReader {
             reader,
             parser: RowParser {
                 file,
+                config_file: config.path.display().to_string(),
                 columns,
                 date_order: config.date_order,
+                delimiter: char::from(delimiter),
             },
             queue: VecDeque::new(),
         })
@@ -224,6 +264,7 @@ impl CustomerReader {
             RawRows {
                 reader: self.reader,
                 file,
+                done: false,
             },
         )
     }
@@ -250,7 +291,9 @@ impl RowParser {
         let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(rec.len());
         for (i, raw) in rec.iter().enumerate() {
             let text = std::str::from_utf8(raw).map_err(|e| {
-                at(i, format!("bytes that are not UTF-8 at byte {} of the cell; save the list as \"CSV UTF-8\"", e.valid_up_to() + 1))
+                let _ = e;
+                Problem::fatal(file, not_utf8_message(&self.config_file))
+                    .at(line, Some(i as u64 + 1))
             })?;
             if let Some(c) = text
                 .chars()
@@ -260,6 +303,14 @@ impl RowParser {
                     i,
                     format!("control character U+{:04X} in the cell", c as u32),
                 ));
+            }
+            if text.contains(['\n', '\r']) && text.contains(self.delimiter) {
+                let lines = text.matches('\n').count() + 1;
+                return Err(Problem::fatal(
+                    file,
+                    format!("a quote opened in this cell is never closed, so the cell swallows {lines} lines of the file; close the quote (\"…\") or remove it"),
+                )
+                .at(line, Some(i as u64 + 1)));
             }
             if text.contains(['\n', '\r']) {
                 warnings.push(
@@ -283,6 +334,12 @@ impl RowParser {
 
         let (ei, raw_email) = get("email");
         let addr = email::clean(raw_email);
+        if addr.is_empty() && cells.iter().any(|c| is_totals_label(c)) {
+            warnings.push(
+                Problem::warning(file, "skipped a row that looks like a totals row").at(line, None),
+            );
+            return Ok(None);
+        }
         if let Some(why) = email::problem(addr) {
             return Err(at(ei, why));
         }
@@ -405,12 +462,74 @@ impl Iterator for CustomerReader {
                     }
                 }
                 Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    let p = Problem::error(&self.parser.file, format!("cannot read the row: {e}"))
-                        .at(line, None);
+                    // A read error ends the list: nothing after it can be trusted.
+                    self.queue.clear();
+                    let p = csv_problem(&self.parser.file, &e);
+                    let mut empty = csv::ReaderBuilder::new()
+                        .from_reader(Box::new(std::io::empty()) as Box<dyn Read + Send>);
+                    std::mem::swap(&mut self.reader, &mut empty);
                     return Some(Err(p));
                 }
             }
+        }
+    }
+}
+
+/// "Total", "Σύνολο", "סה״כ", "Ընդամենը": a spreadsheet's sum row, not a customer.
+fn is_totals_label(cell: &str) -> bool {
+    let c = cell.trim().trim_end_matches(':').to_lowercase();
+    matches!(
+        c.as_str(),
+        "total"
+            | "totals"
+            | "sum"
+            | "grand total"
+            | "σύνολο"
+            | "συνολο"
+            | "σύνολα"
+            | "סה\"כ"
+            | "סה״כ"
+            | "סך הכל"
+            | "סך הכול"
+            | "ընդամենը"
+    )
+}
+
+/// The message for bytes that are not UTF-8 in a file without a BOM.
+fn not_utf8_message(config_file: &str) -> String {
+    format!(
+        "bytes that are not UTF-8, and the file has no BOM — save the list as \"CSV UTF-8\", \
+         or, if Excel saved it in Greek or Hebrew, add encoding = \"windows-1253\" (Greek) or \
+         \"windows-1255\" (Hebrew) under [customers] in {config_file}"
+    )
+}
+
+/// A read error (bad bytes in a decoded file, an I/O fault) as a file-level problem.
+fn io_problem(file: &str, e: &std::io::Error) -> Problem {
+    let text = e.to_string();
+    // Decoding errors start with "line N: ".
+    let located = text
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+        .and_then(|(n, msg)| Some((n.parse::<u64>().ok()?, msg.to_string())));
+    match located {
+        Some((line, msg)) => Problem::fatal(
+            file,
+            format!(
+                "{msg}; check the encoding named in greet.toml, or save the list as \"CSV UTF-8\""
+            ),
+        )
+        .at(line, None),
+        None => Problem::fatal(file, format!("cannot read the customer list: {text}")),
+    }
+}
+
+fn csv_problem(file: &str, e: &csv::Error) -> Problem {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io_problem(file, io),
+        _ => {
+            let line = e.position().map_or(0, |p| p.line());
+            Problem::fatal(file, format!("cannot read the row: {e}")).at(line, None)
         }
     }
 }
@@ -475,6 +594,30 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     };
     crate::parallel::ordered_map(rows, parse, collect)
         .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
+    // A file-level fault (wrong encoding, unclosed quote): refuse the whole file.
+    if let Some(first) = roster.problems.iter().find(|p| p.fatal) {
+        return Err(vec![first.clone()]);
+    }
+    let errors = roster.errors() as u64;
+    if roster.rows >= 4 && errors * 2 > roster.rows {
+        let mut refused = vec![Problem::fatal(
+            &file,
+            format!(
+                "{errors} of {} rows have problems, so the list is probably being read wrongly — \
+                 check the delimiter, the encoding and date_order in greet.toml; the first problems:",
+                roster.rows
+            ),
+        )];
+        refused.extend(
+            roster
+                .problems
+                .iter()
+                .filter(|p| p.is_error())
+                .take(5)
+                .cloned(),
+        );
+        return Err(refused);
+    }
     roster.valid = seen.len() as u64;
     seen.sort_unstable();
     // digest → every line it is on, for keys that occur more than once.
