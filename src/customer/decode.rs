@@ -117,6 +117,66 @@ impl<R: BufRead> Read for Decoding<R> {
     }
 }
 
+/// Turns CRLF line ends into LF, so that line numbers count the way an
+/// editor shows them (the CSV reader otherwise counts a CRLF row's line
+/// from the line before). A lone CR is left as it is.
+pub struct CrlfToLf<R> {
+    inner: R,
+    /// A CR read at the end of the last chunk, not yet known to precede an LF.
+    pending_cr: bool,
+}
+
+impl<R: Read> CrlfToLf<R> {
+    pub fn new(inner: R) -> Self {
+        CrlfToLf {
+            inner,
+            pending_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for CrlfToLf<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.len() < 2 {
+            return self.inner.read(buf);
+        }
+        loop {
+            // A CR held from the last chunk goes first, tentatively.
+            let start = usize::from(self.pending_cr);
+            if self.pending_cr {
+                buf[0] = b'\r';
+            }
+            let n = self.inner.read(&mut buf[start..])?;
+            let held = std::mem::replace(&mut self.pending_cr, false);
+            if n == 0 {
+                return Ok(usize::from(held));
+            }
+            let end = start + n;
+            let (mut r, mut w) = (0, 0);
+            while r < end {
+                let b = buf[r];
+                if b == b'\r' {
+                    if r + 1 == end {
+                        self.pending_cr = true; // decide with the next chunk
+                        r += 1;
+                        continue;
+                    }
+                    if buf[r + 1] == b'\n' {
+                        r += 1;
+                        continue;
+                    }
+                }
+                buf[w] = b;
+                w += 1;
+                r += 1;
+            }
+            if w > 0 {
+                return Ok(w);
+            }
+        }
+    }
+}
+
 /// The delimiter of a CSV file, from its header line: `,` `;` or tab,
 /// whichever occurs most outside quotes (a comma on a tie).
 pub fn sniff_delimiter(header_line: &[u8]) -> u8 {
@@ -185,6 +245,28 @@ mod tests {
         let bytes = b"a\nb\n\xFF\n";
         let err = decode_all(bytes, Encoding::for_label(b"windows-1255")).unwrap_err();
         assert!(err.to_string().contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn crlf_becomes_lf_across_any_chunking() {
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(1).min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let input = b"a\r\nb\rc\r\r\nd\r";
+        let mut out = String::new();
+        CrlfToLf::new(Trickle(input))
+            .read_to_string(&mut out)
+            .unwrap();
+        assert_eq!(out, "a\nb\rc\r\nd\r");
+        let mut out = String::new();
+        CrlfToLf::new(&input[..]).read_to_string(&mut out).unwrap();
+        assert_eq!(out, "a\nb\rc\r\nd\r");
     }
 
     #[test]

@@ -220,7 +220,7 @@ impl CustomerReader {
             Detected::Utf8 { .. } => Box::new(raw),
             Detected::Decoded(enc) => Box::new(decode::Decoding::new(raw, enc)),
         };
-        let mut text = BufReader::with_capacity(1 << 16, decoded);
+        let mut text = BufReader::with_capacity(1 << 16, decode::CrlfToLf::new(decoded));
         let delimiter = decode::sniff_delimiter(text.fill_buf().map_err(fatal)?);
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
@@ -334,7 +334,7 @@ impl RowParser {
 
         let (ei, raw_email) = get("email");
         let addr = email::clean(raw_email);
-        if addr.is_empty() && cells.iter().any(|c| is_totals_label(c)) {
+        if is_totals_label(addr) || (addr.is_empty() && cells.iter().any(|c| is_totals_label(c))) {
             warnings.push(
                 Problem::warning(file, "skipped a row that looks like a totals row").at(line, None),
             );

@@ -83,8 +83,9 @@ fn a_list_without_an_email_column_lists_the_columns_found() {
         Shop::with_customers("name;mail address;birthday\nΜαρία;maria@example.gr;1985-03-14\n");
     let out = shop.run(&["check"]).expect(2);
     assert!(
-        out.stdout()
-            .contains("no email column; the columns found are \"name;mail address;birthday\""),
+        out.stdout().contains(
+            "no email column; the columns found are \"name\", \"mail address\", \"birthday\""
+        ),
         "{}",
         out.stdout()
     );

@@ -3,6 +3,7 @@
 mod support;
 
 mod check;
+mod customers;
 mod init;
 mod preview;
 mod render;
