@@ -154,35 +154,40 @@ pub struct RowParser {
 pub struct RawRow {
     pub line: u64,
     record: csv::ByteRecord,
+    /// The last row of the file: where an unclosed quote ends up.
+    last: bool,
 }
 
 /// Reads customers one row at a time.
 pub struct CustomerReader {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    rows: RawRows,
     parser: RowParser,
     queue: VecDeque<Result<Customer, Problem>>,
 }
 
 /// The raw rows of a list, for parsing elsewhere (e.g. on worker threads).
+/// One row is read ahead, to know which row is the last.
 pub struct RawRows {
     reader: csv::Reader<Box<dyn Read + Send>>,
     file: String,
     done: bool,
+    ahead: Option<Result<RawRow, Problem>>,
 }
 
-impl Iterator for RawRows {
-    type Item = Result<RawRow, Problem>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl RawRows {
+    fn read_one(&mut self) -> Option<Result<RawRow, Problem>> {
         if self.done {
             return None;
         }
         let mut record = csv::ByteRecord::new();
         match self.reader.read_byte_record(&mut record) {
-            Ok(false) => None,
+            Ok(false) => {
+                self.done = true;
+                None
+            }
             Ok(true) => {
                 let line = record.position().map_or(0, |p| p.line());
-                Some(Ok(RawRow { line, record }))
+                Some(Ok(RawRow { line, record, last: false }))
             }
             Err(e) => {
                 // The rest of the file cannot be trusted after a read error.
@@ -190,6 +195,22 @@ impl Iterator for RawRows {
                 Some(Err(csv_problem(&self.file, &e)))
             }
         }
+    }
+}
+
+impl Iterator for RawRows {
+    type Item = Result<RawRow, Problem>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let current = match self.ahead.take() {
+            Some(row) => row,
+            None => self.read_one()?,
+        };
+        self.ahead = self.read_one();
+        Some(current.map(|mut row| {
+            row.last = self.ahead.is_none();
+            row
+        }))
     }
 }
 
@@ -240,7 +261,12 @@ impl CustomerReader {
         };
         let columns = Columns::from_header(&header, &config.columns, &file)?;
         Ok(CustomerReader {
-            reader,
+            rows: RawRows {
+                reader,
+                file: file.clone(),
+                done: false,
+                ahead: None,
+            },
             parser: RowParser {
                 file,
                 config_file: config.path.display().to_string(),
@@ -258,16 +284,9 @@ impl CustomerReader {
 
     /// Split into the row parser and the raw rows, to parse on other threads.
     pub fn into_raw(self) -> (RowParser, RawRows) {
-        let file = self.parser.file.clone();
-        (
-            self.parser,
-            RawRows {
-                reader: self.reader,
-                file,
-                done: false,
-            },
-        )
+        (self.parser, self.rows)
     }
+
 }
 
 impl RowParser {
@@ -304,7 +323,9 @@ impl RowParser {
                     format!("control character U+{:04X} in the cell", c as u32),
                 ));
             }
-            if text.contains(['\n', '\r']) && text.contains(self.delimiter) {
+            // A quote that is never closed swallows the rest of the file into one
+            // cell of the last row: line breaks and the rows' delimiters in it.
+            if row.last && text.contains(['\n', '\r']) && text.contains(self.delimiter) {
                 let lines = text.matches('\n').count() + 1;
                 return Err(Problem::fatal(
                     file,
@@ -446,30 +467,18 @@ impl Iterator for CustomerReader {
             if let Some(item) = self.queue.pop_front() {
                 return Some(item);
             }
-            let mut record = csv::ByteRecord::new();
-            match self.reader.read_byte_record(&mut record) {
-                Ok(false) => return None,
-                Ok(true) => {
-                    let line = record.position().map_or(0, |p| p.line());
-                    let mut warnings = Vec::new();
-                    match self.parser.parse(&RawRow { line, record }, &mut warnings) {
-                        Ok(None) => continue,
-                        Ok(Some(c)) => {
-                            self.queue.extend(warnings.into_iter().map(Err));
-                            self.queue.push_back(Ok(c));
-                        }
-                        Err(p) => self.queue.push_back(Err(p)),
-                    }
+            let row = match self.rows.next()? {
+                Ok(row) => row,
+                Err(p) => return Some(Err(p)),
+            };
+            let mut warnings = Vec::new();
+            match self.parser.parse(&row, &mut warnings) {
+                Ok(None) => continue,
+                Ok(Some(c)) => {
+                    self.queue.extend(warnings.into_iter().map(Err));
+                    self.queue.push_back(Ok(c));
                 }
-                Err(e) => {
-                    // A read error ends the list: nothing after it can be trusted.
-                    self.queue.clear();
-                    let p = csv_problem(&self.parser.file, &e);
-                    let mut empty = csv::ReaderBuilder::new()
-                        .from_reader(Box::new(std::io::empty()) as Box<dyn Read + Send>);
-                    std::mem::swap(&mut self.reader, &mut empty);
-                    return Some(Err(p));
-                }
+                Err(p) => self.queue.push_back(Err(p)),
             }
         }
     }
