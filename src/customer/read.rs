@@ -187,7 +187,11 @@ impl RawRows {
             }
             Ok(true) => {
                 let line = record.position().map_or(0, |p| p.line());
-                Some(Ok(RawRow { line, record, last: false }))
+                Some(Ok(RawRow {
+                    line,
+                    record,
+                    last: false,
+                }))
             }
             Err(e) => {
                 // The rest of the file cannot be trusted after a read error.
@@ -286,7 +290,6 @@ impl CustomerReader {
     pub fn into_raw(self) -> (RowParser, RawRows) {
         (self.parser, self.rows)
     }
-
 }
 
 impl RowParser {
@@ -680,6 +683,144 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     }
     roster.problems.sort_by_key(|p| p.line);
     Ok(roster)
+}
+
+#[cfg(test)]
+mod roundtrip {
+    //! Names survive every supported encoding and delimiter exactly.
+    use super::*;
+    use proptest::prelude::*;
+    use std::path::Path;
+
+    #[derive(Debug, Clone, Copy)]
+    enum Enc {
+        Utf8,
+        Utf8Bom,
+        Utf16Le,
+        Utf16Be,
+        Windows1253,
+        Windows1255,
+    }
+
+    const GREEK: &str = "ΆάΈέΉήΊίΌόΎύΏώαβγδεζηθικλμνξοπρστυφχψωςΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩϊϋΐ";
+    const HEBREW: &str = "אבגדהוזחטיכלמנסעפצקרשתךםןףץ";
+    const ARMENIAN: &str =
+        "ԱԲԳԴԵԶԷԸԹԺԻԼԽԾԿՀՁՂՃՄՅՆՇՈՉՊՋՌՍՎՏՐՑՒՓՔՕՖաբգդեզէըթժիլխծկհձղճմյնշոչպջռսվտրցւփքօֆ";
+    const ASCII: &str = "abcXYZ019'\",;-.&()";
+
+    fn alphabet(enc: Enc) -> Vec<char> {
+        let mut chars: String = ASCII.to_string();
+        match enc {
+            Enc::Windows1253 => chars.push_str(GREEK),
+            Enc::Windows1255 => chars.push_str(HEBREW),
+            _ => {
+                chars.push_str(GREEK);
+                chars.push_str(HEBREW);
+                chars.push_str(ARMENIAN);
+                chars.push_str("🎂🥐✨");
+            }
+        }
+        chars.chars().collect()
+    }
+
+    /// A name: words joined by spaces, sometimes by a line break.
+    fn name(enc: Enc) -> impl Strategy<Value = String> {
+        let word = prop::collection::vec(prop::sample::select(alphabet(enc)), 1..7)
+            .prop_map(|cs| cs.into_iter().collect::<String>());
+        prop::collection::vec((word, prop::bool::weighted(0.15)), 1..4).prop_map(|parts| {
+            let mut out = String::new();
+            for (i, (w, newline)) in parts.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(if newline { '\n' } else { ' ' });
+                }
+                out.push_str(&w);
+            }
+            out
+        })
+    }
+
+    fn encode(text: &str, enc: Enc) -> Vec<u8> {
+        match enc {
+            Enc::Utf8 => text.as_bytes().to_vec(),
+            Enc::Utf8Bom => [&[0xEF, 0xBB, 0xBF][..], text.as_bytes()].concat(),
+            Enc::Utf16Le => [0xFF, 0xFE]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_le_bytes))
+                .collect(),
+            Enc::Utf16Be => [0xFE, 0xFF]
+                .into_iter()
+                .chain(text.encode_utf16().flat_map(u16::to_be_bytes))
+                .collect(),
+            Enc::Windows1253 | Enc::Windows1255 => {
+                let label: &[u8] = if matches!(enc, Enc::Windows1253) {
+                    b"windows-1253"
+                } else {
+                    b"windows-1255"
+                };
+                let (bytes, _, errors) = encoding_rs::Encoding::for_label(label)
+                    .unwrap()
+                    .encode(text);
+                assert!(!errors, "{text:?}");
+                bytes.into_owned()
+            }
+        }
+    }
+
+    fn config(enc: Enc) -> Config {
+        let encoding = match enc {
+            Enc::Windows1253 => "encoding = \"windows-1253\"\n",
+            Enc::Windows1255 => "encoding = \"windows-1255\"\n",
+            _ => "",
+        };
+        let text = format!(
+            "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n{encoding}[occasions.b]\nkind = \"birthday\"\n"
+        );
+        Config::parse(&text, Path::new("greet.toml")).unwrap()
+    }
+
+    fn any_enc() -> impl Strategy<Value = Enc> {
+        prop::sample::select(vec![
+            Enc::Utf8,
+            Enc::Utf8Bom,
+            Enc::Utf16Le,
+            Enc::Utf16Be,
+            Enc::Windows1253,
+            Enc::Windows1255,
+        ])
+    }
+
+    proptest! {
+        #[test]
+        fn names_come_back_exactly_in_every_encoding_and_delimiter(
+            (enc, names) in any_enc().prop_flat_map(|e| (Just(e), prop::collection::vec(name(e), 1..12))),
+            delimiter in prop::sample::select(vec![b',', b';', b'\t']),
+            crlf in any::<bool>(),
+        ) {
+            let mut w = csv::WriterBuilder::new()
+                .delimiter(delimiter)
+                .terminator(if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
+                .from_writer(Vec::new());
+            w.write_record(["email", "first_name"]).unwrap();
+            for (i, n) in names.iter().enumerate() {
+                w.write_record([format!("c{i}@example.com").as_str(), n]).unwrap();
+            }
+            // A plain last row: a line break in the very last row reads as an unclosed quote.
+            w.write_record(["last@example.com", "Last"]).unwrap();
+            let text = String::from_utf8(w.into_inner().unwrap()).unwrap();
+            let bytes = encode(&text, enc);
+            let reader = CustomerReader::from_reader(Box::new(std::io::Cursor::new(bytes)), "c.csv".into(), &config(enc)).unwrap();
+            let read: Vec<String> = reader
+                .filter_map(|r| r.ok())
+                .map(|c| c.first_name)
+                .collect();
+            let mut expected: Vec<String> = names
+                .iter()
+                .map(|n| if n.contains('\n') { n.split_whitespace().collect::<Vec<_>>().join(" ") } else { n.clone() })
+                .collect();
+            expected.push("Last".into());
+            prop_assert_eq!(read, expected);
+        }
+    }
 }
 
 #[cfg(test)]
