@@ -74,35 +74,42 @@ fn text(s: &str) -> Value {
     Value::from(s)
 }
 
+/// `customer` as templates see it.
+#[derive(serde::Serialize)]
+struct CustomerView<'a> {
+    key: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    full_name: String,
+    email: &'a str,
+    gender: &'static str,
+    language: &'a str,
+    birthday: Option<String>,
+    customer_since: Option<&'a str>,
+    extra: &'a std::collections::BTreeMap<String, String>,
+}
+
 /// Build the per-greeting context.
 pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
     let c = g.customer;
     let mut ctx = Context::new();
 
-    let mut extra = Map::new();
-    for (k, v) in &c.extra {
-        extra.insert(k.clone().into(), text(v));
-    }
-    let mut customer = Map::new();
-    customer.insert("key".into(), text(&c.key));
-    customer.insert("first_name".into(), text(&c.first_name));
-    customer.insert("last_name".into(), text(&c.last_name));
-    customer.insert("full_name".into(), Value::from(c.full_name()));
-    customer.insert("email".into(), text(&c.email));
-    customer.insert("gender".into(), text(c.gender.code()));
-    customer.insert(
-        "language".into(),
-        Value::from(
-            c.language
-                .clone()
-                .unwrap_or_else(|| config.default_language.clone()),
-        ),
-    );
-    customer.insert("birthday".into(), Value::from(c.birthday.map(|b| b.iso())));
-    let since = Value::from(c.customer_since.map(|d| d.to_string()));
-    customer.insert("customer_since".into(), since.clone());
-    customer.insert("extra".into(), Value::from(extra));
-    ctx.insert_value("customer", Value::from(customer));
+    let since = c.customer_since.map(|d| d.to_string());
+    let view = CustomerView {
+        key: &c.key,
+        first_name: &c.first_name,
+        last_name: &c.last_name,
+        full_name: c.full_name(),
+        email: &c.email,
+        gender: c.gender.code(),
+        language: c.language.as_deref().unwrap_or(&config.default_language),
+        birthday: c.birthday.map(|b| b.iso()),
+        customer_since: since.as_deref(),
+        extra: &c.extra,
+    };
+    // Serialised straight into one Tera map (building a Map and converting
+    // it would insert every entry twice).
+    ctx.insert_value("customer", Value::from_serializable(&view));
 
     ctx.insert_value("name", text(&c.first_name));
     ctx.insert_value(
@@ -118,7 +125,7 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
     let mut ten = Map::new();
     ten.insert("years".into(), Value::from(years));
     ten.insert("months".into(), Value::from(months));
-    ten.insert("since".into(), since);
+    ten.insert("since".into(), Value::from(since));
     ctx.insert_value("tenure", Value::from(ten));
     ctx.insert_value("tier", text(config.tier_for(years)));
     ctx.insert_value("age", Value::from(g.due.age));

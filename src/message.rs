@@ -30,10 +30,13 @@ impl GreetingKey {
             h.update(part.as_bytes());
             h.update([0]);
         }
-        h.finalize()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = [0u8; 32];
+        for (i, b) in h.finalize()[..16].iter().enumerate() {
+            hex[2 * i] = HEX[usize::from(b >> 4)];
+            hex[2 * i + 1] = HEX[usize::from(b & 15)];
+        }
+        String::from_utf8(hex.to_vec()).unwrap_or_default()
     }
 
     /// `<3f2a….birthday.2026-03-14@shop.gr>`: on the sender's domain, the

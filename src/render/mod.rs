@@ -387,6 +387,19 @@ fn split_headers(
 /// Line breaks and tabs become spaces, NUL and bidi overrides are dropped, and
 /// `=?` is broken so no encoded-word can be smuggled in.
 pub fn header_value(raw: &str) -> String {
+    // Most values are already one clean line: keep them as they are.
+    let clean = !raw.contains("=?")
+        && !raw.starts_with(' ')
+        && !raw.ends_with(' ')
+        && !raw.contains("  ")
+        && raw.chars().all(|c| {
+            (c == ' ' || !c.is_whitespace())
+                && !c.is_control()
+                && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        });
+    if clean {
+        return raw.to_string();
+    }
     let cleaned: String = raw
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
@@ -495,6 +508,11 @@ mod tests {
         assert_eq!(header_value("Maria\r\nBcc: x@evil"), "Maria Bcc: x@evil");
         assert!(!header_value("=?utf-8?b?QmNjOg==?=").contains("=?"));
         assert_eq!(header_value("a\u{202e}b\0c"), "abc");
+        assert_eq!(
+            header_value("Χρόνια πολλά, Σταμάτη!"),
+            "Χρόνια πολλά, Σταμάτη!"
+        );
+        assert_eq!(header_value(" two  spaces "), "two spaces");
     }
 
     #[test]
