@@ -1,7 +1,7 @@
 //! Customer lists as spreadsheets really write them: one fixture per quirk
 //! (tests/fixtures/customers/, made byte-exactly by make.py there), each read
 //! by the real binary.
-use crate::support::{REPO, Shop, due_names};
+use crate::support::{REPO, Run, Shop, due_names};
 
 fn shop_with(fixture: &str) -> Shop {
     let bytes = std::fs::read(format!("{REPO}/tests/fixtures/customers/{fixture}")).unwrap();
@@ -10,17 +10,21 @@ fn shop_with(fixture: &str) -> Shop {
     shop
 }
 
+/// `preview birthday --date 2026-03-14 --format json`, which must succeed.
+fn preview_14_march(shop: &Shop) -> Run {
+    shop.run(&[
+        "preview",
+        "birthday",
+        "--date",
+        "2026-03-14",
+        "--format",
+        "json",
+    ])
+    .expect(0)
+}
+
 fn due_on_14_march(shop: &Shop) -> (Vec<String>, String) {
-    let run = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = preview_14_march(shop);
     (due_names(&run.json()), run.stderr())
 }
 
@@ -125,16 +129,7 @@ fn mixed_encodings_are_refused_at_the_line_of_the_first_bad_byte() {
 #[test]
 fn semicolon_lists_keep_commas_inside_names() {
     let shop = shop_with("semicolon_commas_in_names.csv");
-    let run = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = preview_14_march(&shop);
     let lines = run.json();
     assert_eq!(lines[0]["full_name"], "Άννα Παππά, το γένος Νικολάου");
     assert_eq!(lines[1]["full_name"], "John Smith, Jr.");
@@ -154,16 +149,7 @@ fn a_delimiter_greet_cannot_read_lists_the_single_column_found() {
 fn crlf_line_ends_leave_no_carriage_return_in_the_data() {
     let shop = shop_with("windows1255.csv");
     set_encoding(&shop, "windows-1255");
-    let run = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = preview_14_march(&shop);
     for l in run.json() {
         assert!(!l["full_name"].as_str().unwrap().contains('\r'));
         assert!(!l["customer"].as_str().unwrap().contains('\r'));
@@ -252,16 +238,7 @@ fn greek_headers_are_mapped_in_the_config() {
         "date_order = \"dmy\"",
         "date_order = \"dmy\"\n[customers.columns]\nfirst_name = \"Όνομα\"\nlast_name = \"Επώνυμο\"\ngender = \"Φύλο\"\nlanguage = \"Γλώσσα\"\nbirthday = \"Γενέθλια\"",
     );
-    let run = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = preview_14_march(&shop);
     let lines = run.json();
     assert_eq!(lines[0]["full_name"], "Άννα Παππά");
     assert!(
@@ -320,32 +297,14 @@ fn addresses_are_trimmed_case_folded_and_refused_with_a_precise_reason() {
 #[test]
 fn an_idn_domain_is_kept_for_display() {
     let shop = shop_with("addresses.csv");
-    let run = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = preview_14_march(&shop);
     assert!(run.json().iter().any(|l| l["to"] == "eleni@παράδειγμα.ελ"));
 }
 
 #[test]
 fn dates_in_every_spreadsheet_form_are_read_and_impossible_ones_refused() {
     let shop = shop_with("dates.csv");
-    let run = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = preview_14_march(&shop);
     let lines = run.json();
     assert_eq!(
         due_names(&lines),
