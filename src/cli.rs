@@ -12,7 +12,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH", default_value = "greet.toml")]
     pub config: PathBuf,
 
-    /// Print only problems and the final summary.
+    /// Print only problems and what was asked for (no summary lines).
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
