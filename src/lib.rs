@@ -20,6 +20,7 @@ pub mod customer;
 pub mod exit;
 pub mod i18n;
 pub mod jsonl;
+pub mod ledger;
 pub mod message;
 pub mod occasion;
 pub mod parallel;

@@ -1,0 +1,479 @@
+//! The ledger: what was sent to whom — never twice, never silently lost.
+//!
+//! A SQLite file (WAL, `synchronous = FULL`). A greeting's key is
+//! (occasion, customer key, occurrence). Its row is written `sending` and
+//! committed *before* the message is handed to a transport, then moved to
+//! `sent` (with the server's reply and the Message-ID), `failed` or
+//! `deferred`. A run that dies leaves `sending` rows; the next run that takes
+//! the lock turns them into `uncertain`: not resent unless asked, because a
+//! duplicate birthday wish is worse than a late one.
+//!
+//! Groundwork for `greet send` (not wired to a command yet): the states,
+//! the exactly-once reservation, the run lock and the suppression list.
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::message::GreetingKey;
+
+/// The schema this build writes; older files are migrated on open.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Where a greeting stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Reserved and about to be handed to the transport.
+    Sending,
+    /// Accepted by the server.
+    Sent,
+    /// Refused for good (a recipient 5xx); never retried automatically.
+    Failed,
+    /// A temporary refusal; the next run tries again.
+    Deferred,
+    /// A run died between reserving and recording: maybe sent, maybe not.
+    Uncertain,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Sending => "sending",
+            State::Sent => "sent",
+            State::Failed => "failed",
+            State::Deferred => "deferred",
+            State::Uncertain => "uncertain",
+        }
+    }
+
+    fn parse(s: &str) -> Option<State> {
+        Some(match s {
+            "sending" => State::Sending,
+            "sent" => State::Sent,
+            "failed" => State::Failed,
+            "deferred" => State::Deferred,
+            "uncertain" => State::Uncertain,
+            _ => return None,
+        })
+    }
+}
+
+/// The answer to "may this greeting go out now?".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The row is now `sending`: hand the message to the transport.
+    Go,
+    /// Leave it: the ledger already has it in this state.
+    Skip(State),
+}
+
+/// The outcome of handing one message to the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent { reply: String },
+    Failed { reply: String },
+    Deferred { reply: String },
+}
+
+/// One greeting as `history` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub key: GreetingKey,
+    pub state: State,
+    pub recipient: String,
+    pub message_id: String,
+    pub reply: Option<String>,
+    pub attempts: u32,
+    pub updated_at: String,
+}
+
+/// Another run holds the lock on this ledger.
+#[derive(Debug, thiserror::Error)]
+#[error("another greet run is using {0} right now; try again when it has finished")]
+pub struct Busy(pub PathBuf);
+
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    lock: Option<File>,
+}
+
+impl Ledger {
+    /// Open (or create) the ledger and bring its schema up to date.
+    pub fn open(path: &Path) -> anyhow::Result<Ledger> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the ledger {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            anyhow::bail!(
+                "{}: the ledger was written by a newer greet (schema {version}, this one knows {SCHEMA_VERSION}); upgrade greet",
+                path.display()
+            );
+        }
+        if version < 1 {
+            conn.execute_batch(
+                "BEGIN;
+                 CREATE TABLE greetings (
+                     occasion   TEXT NOT NULL,
+                     customer   TEXT NOT NULL,
+                     occurrence TEXT NOT NULL,
+                     state      TEXT NOT NULL CHECK (state IN ('sending','sent','failed','deferred','uncertain')),
+                     recipient  TEXT NOT NULL,
+                     message_id TEXT NOT NULL,
+                     reply      TEXT,
+                     attempts   INTEGER NOT NULL DEFAULT 1,
+                     updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+                     PRIMARY KEY (occasion, customer, occurrence)
+                 );
+                 CREATE INDEX greetings_by_state ON greetings(state);
+                 CREATE TABLE suppressed (
+                     email    TEXT PRIMARY KEY,
+                     added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+                 );
+                 PRAGMA user_version = 1;
+                 COMMIT;",
+            )?;
+        }
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            lock: None,
+        })
+    }
+
+    /// Take the run lock (a lock on `<ledger>.lock`), refusing at once if
+    /// another run holds it; then turn rows a dead run left `sending` into
+    /// `uncertain`. Returns how many rows became uncertain.
+    pub fn lock(&mut self) -> anyhow::Result<usize> {
+        let lock_path = self.path.with_extension("lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("cannot create {}", lock_path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Err(Busy(self.path.clone()).into()),
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", lock_path.display()));
+            }
+        }
+        self.lock = Some(file);
+        let n = self.conn.execute(
+            "UPDATE greetings SET state = 'uncertain', updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+             WHERE state = 'sending'",
+            [],
+        )?;
+        Ok(n)
+    }
+
+    /// The state of a greeting, if the ledger has it.
+    pub fn state(&self, key: &GreetingKey) -> anyhow::Result<Option<State>> {
+        let s: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT state FROM greetings WHERE occasion = ?1 AND customer = ?2 AND occurrence = ?3",
+                params![key.occasion, key.customer, key.occurrence],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(s.as_deref().and_then(State::parse))
+    }
+
+    /// Reserve a greeting for sending, committed before anything goes out.
+    /// New and `deferred` greetings go; `uncertain` ones only when
+    /// `retry_uncertain`; `sent` and `failed` never.
+    pub fn reserve(
+        &self,
+        key: &GreetingKey,
+        recipient: &str,
+        message_id: &str,
+        retry_uncertain: bool,
+    ) -> anyhow::Result<Reservation> {
+        anyhow::ensure!(
+            self.lock.is_some(),
+            "the ledger must be locked before sending"
+        );
+        let inserted = self.conn.execute(
+            "INSERT INTO greetings (occasion, customer, occurrence, state, recipient, message_id)
+             VALUES (?1, ?2, ?3, 'sending', ?4, ?5)
+             ON CONFLICT DO NOTHING",
+            params![
+                key.occasion,
+                key.customer,
+                key.occurrence,
+                recipient,
+                message_id
+            ],
+        )?;
+        if inserted == 1 {
+            return Ok(Reservation::Go);
+        }
+        let state = self.state(key)?.unwrap_or(State::Uncertain);
+        let again = match state {
+            State::Deferred => true,
+            State::Uncertain => retry_uncertain,
+            State::Sending | State::Sent | State::Failed => false,
+        };
+        if !again {
+            return Ok(Reservation::Skip(state));
+        }
+        // A resend keeps the Message-ID of the first attempt.
+        self.conn.execute(
+            "UPDATE greetings SET state = 'sending', attempts = attempts + 1, recipient = ?4,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+             WHERE occasion = ?1 AND customer = ?2 AND occurrence = ?3",
+            params![key.occasion, key.customer, key.occurrence, recipient],
+        )?;
+        Ok(Reservation::Go)
+    }
+
+    /// The Message-ID recorded for a greeting (a resend reuses it).
+    pub fn message_id(&self, key: &GreetingKey) -> anyhow::Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT message_id FROM greetings WHERE occasion = ?1 AND customer = ?2 AND occurrence = ?3",
+                params![key.occasion, key.customer, key.occurrence],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Record what the transport said about a reserved greeting.
+    pub fn record(&self, key: &GreetingKey, outcome: &Outcome) -> anyhow::Result<()> {
+        let (state, reply) = match outcome {
+            Outcome::Sent { reply } => (State::Sent, reply),
+            Outcome::Failed { reply } => (State::Failed, reply),
+            Outcome::Deferred { reply } => (State::Deferred, reply),
+        };
+        let n = self.conn.execute(
+            "UPDATE greetings SET state = ?4, reply = ?5, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+             WHERE occasion = ?1 AND customer = ?2 AND occurrence = ?3 AND state = 'sending'",
+            params![key.occasion, key.customer, key.occurrence, state.as_str(), reply],
+        )?;
+        anyhow::ensure!(n == 1, "no greeting being sent for {key:?}");
+        Ok(())
+    }
+
+    /// Every greeting, newest first, optionally of one occasion.
+    pub fn history(&self, occasion: Option<&str>) -> anyhow::Result<Vec<Entry>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at
+             FROM greetings WHERE ?1 IS NULL OR occasion = ?1
+             ORDER BY updated_at DESC, occasion, customer",
+        )?;
+        let rows = stmt.query_map(params![occasion], |r| {
+            let state: String = r.get(3)?;
+            Ok(Entry {
+                key: GreetingKey {
+                    occasion: r.get(0)?,
+                    customer: r.get(1)?,
+                    occurrence: r.get(2)?,
+                },
+                state: State::parse(&state).unwrap_or(State::Uncertain),
+                recipient: r.get(4)?,
+                message_id: r.get(5)?,
+                reply: r.get(6)?,
+                attempts: r.get(7)?,
+                updated_at: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Keep an address out of every future run, whatever the next export says.
+    pub fn suppress(&self, email: &str) -> anyhow::Result<bool> {
+        let n = self.conn.execute(
+            "INSERT INTO suppressed (email) VALUES (?1) ON CONFLICT DO NOTHING",
+            params![email.trim().to_lowercase()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn unsuppress(&self, email: &str) -> anyhow::Result<bool> {
+        let n = self.conn.execute(
+            "DELETE FROM suppressed WHERE email = ?1",
+            params![email.trim().to_lowercase()],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn is_suppressed(&self, email: &str) -> anyhow::Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM suppressed WHERE email = ?1",
+                params![email.trim().to_lowercase()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// SQLite's own consistency check ("ok" when the file is sound).
+    pub fn integrity(&self) -> anyhow::Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(customer: &str) -> GreetingKey {
+        GreetingKey {
+            occasion: "birthday".into(),
+            customer: customer.into(),
+            occurrence: "2026-03-14".into(),
+        }
+    }
+
+    fn locked(dir: &tempfile::TempDir) -> Ledger {
+        let mut l = Ledger::open(&dir.path().join("greet-ledger.sqlite")).unwrap();
+        l.lock().unwrap();
+        l
+    }
+
+    #[test]
+    fn a_greeting_is_reserved_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = locked(&dir);
+        assert_eq!(
+            l.reserve(&key("C1"), "a@x.gr", "<1@x>", false).unwrap(),
+            Reservation::Go
+        );
+        l.record(
+            &key("C1"),
+            &Outcome::Sent {
+                reply: "250 ok".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            l.reserve(&key("C1"), "a@x.gr", "<1@x>", true).unwrap(),
+            Reservation::Skip(State::Sent)
+        );
+        assert_eq!(l.history(None).unwrap()[0].reply.as_deref(), Some("250 ok"));
+    }
+
+    #[test]
+    fn deferred_goes_again_failed_never() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = locked(&dir);
+        for (c, outcome) in [
+            (
+                "D",
+                Outcome::Deferred {
+                    reply: "451 later".into(),
+                },
+            ),
+            (
+                "F",
+                Outcome::Failed {
+                    reply: "550 5.1.1 no such user".into(),
+                },
+            ),
+        ] {
+            l.reserve(&key(c), "a@x.gr", "<1@x>", false).unwrap();
+            l.record(&key(c), &outcome).unwrap();
+        }
+        assert_eq!(
+            l.reserve(&key("D"), "a@x.gr", "<1@x>", false).unwrap(),
+            Reservation::Go
+        );
+        assert_eq!(
+            l.reserve(&key("F"), "a@x.gr", "<1@x>", true).unwrap(),
+            Reservation::Skip(State::Failed)
+        );
+        let d = l
+            .history(None)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.key.customer == "D")
+            .unwrap();
+        assert_eq!((d.state, d.attempts), (State::Sending, 2));
+    }
+
+    #[test]
+    fn rows_a_dead_run_left_sending_become_uncertain_and_are_resent_only_on_request() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let l = locked(&dir);
+            l.reserve(&key("C1"), "a@x.gr", "<first@x>", false).unwrap();
+            // the run dies here: no record()
+        }
+        let mut l = Ledger::open(&dir.path().join("greet-ledger.sqlite")).unwrap();
+        assert_eq!(l.lock().unwrap(), 1);
+        assert_eq!(l.state(&key("C1")).unwrap(), Some(State::Uncertain));
+        assert_eq!(
+            l.reserve(&key("C1"), "a@x.gr", "<second@x>", false)
+                .unwrap(),
+            Reservation::Skip(State::Uncertain)
+        );
+        assert_eq!(
+            l.reserve(&key("C1"), "a@x.gr", "<second@x>", true).unwrap(),
+            Reservation::Go
+        );
+        assert_eq!(
+            l.message_id(&key("C1")).unwrap().as_deref(),
+            Some("<first@x>")
+        );
+        assert_eq!(l.integrity().unwrap(), "ok");
+    }
+
+    #[test]
+    fn a_second_run_is_refused_while_the_first_holds_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        let mut first = Ledger::open(&path).unwrap();
+        first.lock().unwrap();
+        let mut second = Ledger::open(&path).unwrap();
+        let err = second.lock().unwrap_err();
+        assert!(err.downcast_ref::<Busy>().is_some(), "{err:#}");
+        drop(first);
+        second.lock().unwrap();
+    }
+
+    #[test]
+    fn nothing_is_reserved_without_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::open(&dir.path().join("l.sqlite")).unwrap();
+        assert!(l.reserve(&key("C1"), "a@x.gr", "<1@x>", false).is_err());
+    }
+
+    #[test]
+    fn suppression_survives_reopening_and_ignores_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite");
+        assert!(
+            Ledger::open(&path)
+                .unwrap()
+                .suppress("Maria@Example.GR")
+                .unwrap()
+        );
+        let l = Ledger::open(&path).unwrap();
+        assert!(l.is_suppressed("maria@example.gr").unwrap());
+        assert!(l.unsuppress("MARIA@example.gr").unwrap());
+        assert!(!l.is_suppressed("maria@example.gr").unwrap());
+    }
+
+    #[test]
+    fn a_ledger_from_a_newer_greet_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.sqlite");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = Ledger::open(&path).err().unwrap();
+        assert!(format!("{err:#}").contains("newer greet"), "{err:#}");
+    }
+}
