@@ -32,6 +32,67 @@ pub enum Command {
     Check(CheckArgs),
     /// Show the greetings that `send` would send on a date; send nothing.
     Preview(PreviewArgs),
+    /// Send the greetings due on a date, each exactly once.
+    Send(SendArgs),
+    /// What was sent, failed or is uncertain, from the ledger.
+    History(HistoryArgs),
+    /// Keep this address out of every future run, whatever the customer list says.
+    Unsubscribe(EmailArg),
+    /// Undo `unsubscribe`.
+    Resubscribe(EmailArg),
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The occasion, as named in greet.toml.
+    pub occasion: String,
+
+    /// The day to send for (YYYY-MM-DD); default: today in the configured time zone.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
+
+    /// At most N greetings in this run.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+
+    /// Also the N previous days not yet greeted (never before the first run); sent as belated.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub catch_up: u32,
+
+    /// Send without asking (needed when there is no terminal, e.g. cron).
+    #[arg(long, short)]
+    pub yes: bool,
+
+    /// Also resend greetings left uncertain by a run that died (same Message-ID).
+    #[arg(long)]
+    pub retry_uncertain: bool,
+
+    /// Send to the valid customers even though some rows have problems.
+    #[arg(long)]
+    pub skip_invalid: bool,
+
+    /// Send a few real greetings to this address instead (marked as tests; the ledger is not touched).
+    #[arg(long, value_name = "ADDRESS")]
+    pub test_to: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this occasion.
+    #[arg(long, value_name = "OCC")]
+    pub occasion: Option<String>,
+    /// Only greetings recorded on or after this day.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub since: Option<chrono::NaiveDate>,
+    /// Only this customer's address.
+    #[arg(long, value_name = "EMAIL")]
+    pub customer: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmailArg {
+    /// The email address.
+    pub email: String,
 }
 
 #[derive(Debug, Args)]

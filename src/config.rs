@@ -29,6 +29,90 @@ struct RawConfig {
     tiers: Vec<Tier>,
     #[serde(default)]
     occasions: BTreeMap<String, Spanned<RawOccasion>>,
+    #[serde(default = "default_ledger")]
+    ledger: PathBuf,
+    #[serde(default)]
+    transport: Transport,
+}
+
+fn default_ledger() -> PathBuf {
+    PathBuf::from("greet-ledger.sqlite")
+}
+
+/// How messages leave: `[transport]` in greet.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transport {
+    #[serde(default)]
+    pub kind: TransportKind,
+    /// smtp: the relay's host name.
+    #[serde(default)]
+    pub host: String,
+    /// smtp: default 587 (starttls), 465 (tls), 25 (none).
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub security: Security,
+    pub username: Option<String>,
+    /// The environment variable holding the SMTP password.
+    pub password_env: Option<String>,
+    /// A file (readable by its owner only) holding the SMTP password.
+    pub password_file: Option<PathBuf>,
+    /// sendmail: the program (default /usr/sbin/sendmail).
+    pub command: Option<PathBuf>,
+    /// file: the outbox folder (default "outbox").
+    pub dir: Option<PathBuf>,
+    /// At most this many messages per minute or hour: "30/minute".
+    #[serde(default = "default_rate")]
+    pub rate: String,
+    /// At most this many messages per run.
+    pub max_per_run: Option<usize>,
+    /// Seconds to wait for the server (default 30).
+    pub timeout: Option<u64>,
+}
+
+fn default_rate() -> String {
+    "30/minute".into()
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport {
+            kind: TransportKind::File,
+            host: String::new(),
+            port: None,
+            security: Security::Starttls,
+            username: None,
+            password_env: None,
+            password_file: None,
+            command: None,
+            dir: None,
+            rate: default_rate(),
+            max_per_run: None,
+            timeout: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    Smtp,
+    Sendmail,
+    /// .eml files in an outbox folder (the default: nothing leaves the machine).
+    #[default]
+    File,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// STARTTLS required (587).
+    #[default]
+    Starttls,
+    /// Implicit TLS (465).
+    Tls,
+    /// Plain text: only when named, for a relay on this machine.
+    None,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +276,8 @@ pub struct Config {
     /// Sorted by `from_years`, ascending.
     pub tiers: Vec<Tier>,
     pub occasions: BTreeMap<String, Occasion>,
+    pub ledger: PathBuf,
+    pub transport: Transport,
 }
 
 /// The canonical column names a `[customers.columns]` mapping may name.
@@ -297,6 +383,21 @@ impl Config {
                 }
             }
         };
+        if raw.transport.kind == TransportKind::Smtp && raw.transport.host.trim().is_empty() {
+            problems.push(Problem::error(
+                &shown,
+                "[transport] kind = \"smtp\" needs host = \"…\"",
+            ));
+        }
+        if crate::rate::Rate::parse(&raw.transport.rate).is_none() {
+            problems.push(Problem::error(
+                &shown,
+                format!(
+                    "[transport] rate = \"{}\" should look like \"30/minute\" or \"500/hour\"",
+                    raw.transport.rate
+                ),
+            ));
+        }
         let mut tiers = raw.tiers;
         tiers.sort_by_key(|t| t.from_years);
         let mut occasions = BTreeMap::new();
@@ -362,6 +463,12 @@ impl Config {
             columns: raw.customers.columns,
             tiers,
             occasions,
+            ledger: base.join(raw.ledger),
+            transport: Transport {
+                dir: raw.transport.dir.map(|d| base.join(d)),
+                password_file: raw.transport.password_file.map(|d| base.join(d)),
+                ..raw.transport
+            },
         })
     }
 

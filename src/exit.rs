@@ -32,6 +32,14 @@ pub struct Halt {
 }
 
 impl Halt {
+    pub fn with(exit: Exit, message: impl Into<String>) -> anyhow::Error {
+        Halt {
+            exit,
+            message: message.into(),
+        }
+        .into()
+    }
+
     pub fn invalid(message: impl Into<String>) -> anyhow::Error {
         Halt {
             exit: Exit::Invalid,

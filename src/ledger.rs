@@ -74,6 +74,7 @@ pub enum Outcome {
     Sent { reply: String },
     Failed { reply: String },
     Deferred { reply: String },
+    Uncertain { reply: String },
 }
 
 /// One greeting as `history` shows it.
@@ -134,6 +135,7 @@ impl Ledger {
                      email    TEXT PRIMARY KEY,
                      added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
                  );
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                  PRAGMA user_version = 1;
                  COMMIT;",
             )?;
@@ -251,6 +253,7 @@ impl Ledger {
             Outcome::Sent { reply } => (State::Sent, reply),
             Outcome::Failed { reply } => (State::Failed, reply),
             Outcome::Deferred { reply } => (State::Deferred, reply),
+            Outcome::Uncertain { reply } => (State::Uncertain, reply),
         };
         let n = self.conn.execute(
             "UPDATE greetings SET state = ?4, reply = ?5, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
@@ -314,6 +317,20 @@ impl Ledger {
             )
             .optional()?
             .is_some())
+    }
+
+    /// The day of the first send ever (set now if this is it): catch-up never
+    /// reaches before it.
+    pub fn first_run(&self, today: &str) -> anyhow::Result<String> {
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('first_run', ?1) ON CONFLICT DO NOTHING",
+            params![today],
+        )?;
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'first_run'", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// SQLite's own consistency check ("ok" when the file is sound).

@@ -26,8 +26,10 @@ pub mod occasion;
 pub mod parallel;
 pub mod pipeline;
 pub mod problem;
+pub mod rate;
 pub mod render;
 pub mod report;
+pub mod transport;
 
 mod assets;
 
@@ -40,5 +42,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Init(args) => cmd::init::run(&cli, args),
         Command::Check(args) => cmd::check::run(&cli, args),
         Command::Preview(args) => cmd::preview::run(&cli, args),
+        Command::Send(args) => cmd::send::run(&cli, args),
+        Command::History(args) => cmd::history::run(&cli, args),
+        Command::Unsubscribe(args) => cmd::history::subscription(&cli, &args.email, false),
+        Command::Resubscribe(args) => cmd::history::subscription(&cli, &args.email, true),
     }
 }

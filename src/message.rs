@@ -55,6 +55,23 @@ impl GreetingKey {
     }
 }
 
+/// The SMTP envelope: the domain in punycode (xn--…), which every relay
+/// accepts; the To header keeps the address as the customer wrote it.
+pub fn envelope(from: &Address, to_email: &str) -> Result<lettre::address::Envelope, String> {
+    let to: Address = match to_email.rsplit_once('@') {
+        Some((user, domain)) if !domain.is_ascii() => {
+            let ascii = idna::domain_to_ascii(domain)
+                .map_err(|e| format!("address \"{to_email}\": domain: {e}"))?;
+            Address::new(user, ascii).map_err(|e| format!("address \"{to_email}\": {e}"))?
+        }
+        _ => to_email
+            .parse()
+            .map_err(|e| format!("address \"{to_email}\": {e}"))?,
+    };
+    lettre::address::Envelope::new(Some(from.clone()), vec![to])
+        .map_err(|e| format!("address \"{to_email}\": {e}"))
+}
+
 /// Compose the message. `date` is the Date header, in the business's time zone.
 pub fn compose(
     sender: &Sender,
@@ -71,18 +88,7 @@ pub fn compose(
     let to_addr: Address = to_email
         .parse()
         .map_err(|e| format!("address \"{to_email}\": {e}"))?;
-    // The envelope carries the domain in punycode (xn--…), which every relay
-    // accepts; the To header keeps the name as the customer wrote it.
-    let envelope_to: Address = match to_email.rsplit_once('@') {
-        Some((user, domain)) if !domain.is_ascii() => {
-            let ascii = idna::domain_to_ascii(domain)
-                .map_err(|e| format!("address \"{to_email}\": domain: {e}"))?;
-            Address::new(user, ascii).map_err(|e| format!("address \"{to_email}\": {e}"))?
-        }
-        _ => to_addr.clone(),
-    };
-    let envelope = lettre::address::Envelope::new(Some(from_addr.clone()), vec![envelope_to])
-        .map_err(|e| format!("address \"{to_email}\": {e}"))?;
+    let envelope = envelope(&from_addr, to_email)?;
     let display = header_value(to_name);
     let from_name = header_value(&sender.name);
     let builder = Message::builder()

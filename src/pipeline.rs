@@ -113,6 +113,18 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Greeting a missed day late (`--catch-up`): templates see `occasion.belated`.
+    pub fn belated(mut self) -> Self {
+        self.shared = context::Shared::new(
+            self.config,
+            self.occasion,
+            self.date,
+            true,
+            self.renderer.languages(&self.occasion.template),
+        );
+        self
+    }
+
     /// Stream the list again (the roster pass already reported its problems)
     /// and hand each greeting, in file order, to `sink` together with what
     /// `encode` made of it (the item's `rendered` is emptied by then). Rendering and `encode` run on worker threads, in

@@ -1,7 +1,9 @@
 //! One file per subcommand: wiring only; the work is in the pipeline stages.
 pub mod check;
+pub mod history;
 pub mod init;
 pub mod preview;
+pub mod send;
 
 use crate::config::Config;
 use crate::exit::Halt;

@@ -7,3 +7,5 @@ mod customers;
 mod init;
 mod preview;
 mod render;
+mod send;
+mod smtp_server;

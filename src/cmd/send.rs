@@ -1,0 +1,458 @@
+//! `greet send OCC`: render everything first (any template error: nothing is
+//! sent), confirm, then send each greeting exactly once through the
+//! configured transport, recording every outcome in the ledger.
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+
+use chrono::Days;
+
+use super::{fail_on, load_config};
+use crate::cli::{Cli, SendArgs};
+use crate::exit::{Exit, Halt};
+use crate::ledger::{Ledger, Outcome, Reservation, State};
+use crate::message::{GreetingKey, compose, envelope};
+use crate::pipeline::{Filter, Run, Status};
+use crate::rate::{Limiter, Rate};
+use crate::render::{Renderer, header_value};
+use crate::transport::{self, Delivery};
+use crate::{clock, context, customer, report};
+
+/// One greeting, composed and ready to go.
+struct Ready {
+    key: GreetingKey,
+    to: String,
+    name: String,
+    bytes: Vec<u8>,
+    file: String,
+}
+
+#[derive(Default)]
+struct Tally {
+    sent: usize,
+    already: usize,
+    opted_out: usize,
+    invalid: usize,
+    deferred: Vec<String>,
+    failed: Vec<String>,
+    uncertain: Vec<String>,
+    skipped_uncertain: usize,
+    skipped_failed: usize,
+}
+
+/// How long to wait before retry `attempt` (1-based) of a transient refusal.
+fn backoff(attempt: u32) -> Duration {
+    let base = std::env::var("GREET_RETRY_DELAY_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000u64);
+    Duration::from_millis(base * u64::from(attempt))
+}
+
+pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
+    let config = load_config(&cli.config)?;
+    let occasion = config.occasion(&args.occasion).map_err(Halt::invalid)?;
+    let now = clock::now(config.time_zone)?;
+    let today = args.date.unwrap_or_else(|| now.date_naive());
+    let mut renderer = Renderer::load(&config).map_err(fail_on)?;
+    renderer.set_globals(context::globals(now.date_naive()));
+    let roster = customer::scan(&config).map_err(fail_on)?;
+    let mut err = std::io::stderr().lock();
+    let file = config.customers.display().to_string();
+    if roster.errors() > 0 && !args.skip_invalid {
+        report::list_head(&roster.problems, &file, 10, &mut err)?;
+        return Err(Halt::invalid(format!(
+            "{file}: {} — nothing sent; fix them (`greet check` lists them all) or pass --skip-invalid to greet the valid rows",
+            report::count(roster.errors(), "row has problems", "rows have problems")
+        )));
+    }
+    if !cli.quiet {
+        report::list_head(&roster.problems, &file, 5, &mut err)?;
+    }
+
+    // The ledger first: the lock decides whether this run may send at all.
+    let mut ledger = if args.test_to.is_none() {
+        let mut l = Ledger::open(&config.ledger)?;
+        match l.lock() {
+            Ok(n) if n > 0 => writeln!(
+                err,
+                "{}: a run died while sending; {} now uncertain (not resent; see `greet history`, or pass --retry-uncertain)",
+                config.ledger.display(),
+                report::count(n, "greeting is", "greetings are")
+            )?,
+            Ok(_) => {}
+            Err(e) if e.downcast_ref::<crate::ledger::Busy>().is_some() => {
+                return Err(Halt::with(Exit::TryLater, format!("{e:#}")));
+            }
+            Err(e) => return Err(e),
+        }
+        Some(l)
+    } else {
+        None
+    };
+
+    // Which days: today, and with --catch-up the days before it (never before the first run).
+    let first_run = match &ledger {
+        Some(l) => Some(l.first_run(&today.to_string())?),
+        None => None,
+    };
+    let mut days = Vec::new();
+    for back in (0..=args.catch_up).rev() {
+        let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
+            continue;
+        };
+        if first_run
+            .as_deref()
+            .is_some_and(|f| day.to_string().as_str() < f)
+        {
+            continue;
+        }
+        days.push((day, back > 0));
+    }
+
+    // Render and compose everything before the first message goes out.
+    let mut ready: Vec<Ready> = Vec::new();
+    let mut tally = Tally::default();
+    let mut problems = Vec::new();
+    for (day, belated) in days {
+        let mut run = Run::new(&config, &renderer, &roster, occasion, day, now);
+        if belated {
+            run = run.belated();
+        }
+        run.for_each(
+            &Filter::default(),
+            |item| {
+                let Some(r) = &item.rendered else {
+                    return Ok(Vec::new());
+                };
+                let c = &item.customer;
+                compose(&config.sender, &c.full_name(), &c.email, &item.key, r, now)
+                    .map(|m| m.formatted())
+                    .map_err(|e| {
+                        Halt::invalid(format!("{}:{}: {e}", config.customers.display(), c.line))
+                    })
+            },
+            |result| {
+                match result {
+                    Err(p) => {
+                        if !problems.contains(&p) {
+                            problems.push(p);
+                        }
+                    }
+                    Ok((item, bytes)) => match item.status {
+                        Status::Due => ready.push(Ready {
+                            file: format!(
+                                "{}-{}-{}.eml",
+                                item.key.occasion, item.key.occurrence, item.key.customer
+                            )
+                            .replace(['/', '\\'], "_"),
+                            key: item.key,
+                            to: item.customer.email.clone(),
+                            name: item.customer.full_name(),
+                            bytes,
+                        }),
+                        Status::OptedOut => tally.opted_out += 1,
+                        _ => tally.invalid += 1,
+                    },
+                }
+                Ok(true)
+            },
+        )?;
+    }
+    if !problems.is_empty() {
+        return Err(fail_on(problems));
+    }
+
+    let mut transport = transport::open(&config)?;
+    let from: lettre::Address = config.sender.email.parse()?;
+
+    if let Some(owner) = &args.test_to {
+        return send_tests(
+            owner,
+            &ready,
+            args.limit.unwrap_or(3),
+            &config,
+            transport.as_mut(),
+            cli,
+        );
+    }
+    let ledger = ledger.as_mut().expect("locked above");
+
+    // Leave out what the ledger already has, and the unsubscribed.
+    let mut queue = Vec::new();
+    for r in ready {
+        if ledger.is_suppressed(&r.to)? {
+            tally.opted_out += 1;
+            continue;
+        }
+        match ledger.state(&r.key)? {
+            Some(State::Sent) => tally.already += 1,
+            Some(State::Failed) => tally.skipped_failed += 1,
+            Some(State::Uncertain) if !args.retry_uncertain => tally.skipped_uncertain += 1,
+            _ => queue.push(r),
+        }
+    }
+    let cap = args
+        .limit
+        .into_iter()
+        .chain(config.transport.max_per_run)
+        .min()
+        .unwrap_or(usize::MAX);
+    queue.truncate(cap);
+
+    if queue.is_empty() {
+        summary(&tally, &mut err, cli)?;
+        return Ok(Exit::Ok);
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Halt::invalid(
+                "no terminal to confirm on: pass --yes to send (e.g. from cron or a systemd timer)",
+            ));
+        }
+        write!(
+            err,
+            "send {} for {} via {}? first: {} [y/N] ",
+            report::count(queue.len(), "greeting", "greetings"),
+            occasion.name,
+            transport.describe(),
+            queue
+                .iter()
+                .take(3)
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )?;
+        err.flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(
+            answer.trim().to_lowercase().as_str(),
+            "y" | "yes" | "ν" | "ναι" | "כן" | "այո"
+        ) {
+            writeln!(err, "nothing sent")?;
+            return Ok(Exit::Ok);
+        }
+    }
+
+    let rate = Rate::parse(&config.transport.rate).unwrap_or(Rate {
+        count: 30,
+        per: Duration::from_secs(60),
+    });
+    let mut limiter = Limiter::new(rate);
+    let mut stopped: Option<(Exit, String)> = None;
+    let mut rejected_in_a_row = 0;
+    for r in &queue {
+        let wait = limiter.wait(Instant::now());
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+        match ledger.reserve(
+            &r.key,
+            &r.to,
+            &r.key.message_id(config.sender.domain()),
+            args.retry_uncertain,
+        )? {
+            Reservation::Skip(State::Sent) => {
+                tally.already += 1;
+                continue;
+            }
+            Reservation::Skip(_) => continue,
+            Reservation::Go => {}
+        }
+        let env = envelope(&from, &r.to).map_err(Halt::invalid)?;
+        let mut attempt = 1;
+        let delivery = loop {
+            let d = transport.deliver(&env, &r.bytes, &r.file);
+            match d {
+                Delivery::Transient(_) if attempt < 3 => {
+                    std::thread::sleep(backoff(attempt));
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        limiter.record(Instant::now());
+        let who = format!("{} <{}>", r.name, r.to);
+        match delivery {
+            Delivery::Sent(reply) => {
+                ledger.record(&r.key, &Outcome::Sent { reply })?;
+                tally.sent += 1;
+                rejected_in_a_row = 0;
+            }
+            Delivery::Permanent(reply) => {
+                ledger.record(
+                    &r.key,
+                    &Outcome::Failed {
+                        reply: reply.clone(),
+                    },
+                )?;
+                tally
+                    .failed
+                    .push(format!("{who}: {}", header_value(&reply)));
+                rejected_in_a_row += 1;
+                if rejected_in_a_row >= 5 {
+                    stopped = Some((
+                        Exit::Partial,
+                        format!(
+                            "stopped: the last 5 messages were all refused ({}) — likely a template or account problem",
+                            header_value(&reply)
+                        ),
+                    ));
+                    break;
+                }
+            }
+            Delivery::Transient(reply) => {
+                ledger.record(
+                    &r.key,
+                    &Outcome::Deferred {
+                        reply: reply.clone(),
+                    },
+                )?;
+                tally
+                    .deferred
+                    .push(format!("{who}: {}", header_value(&reply)));
+            }
+            Delivery::Uncertain(reply) => {
+                ledger.record(
+                    &r.key,
+                    &Outcome::Uncertain {
+                        reply: reply.clone(),
+                    },
+                )?;
+                tally
+                    .uncertain
+                    .push(format!("{who}: {}", header_value(&reply)));
+            }
+            Delivery::Halt(reply) => {
+                // Not the recipient's fault: back to deferred, nobody marked failed.
+                ledger.record(
+                    &r.key,
+                    &Outcome::Deferred {
+                        reply: reply.clone(),
+                    },
+                )?;
+                stopped = Some((
+                    Exit::TryLater,
+                    format!(
+                        "stopped: the server refuses this account: {}",
+                        header_value(&reply)
+                    ),
+                ));
+                break;
+            }
+            Delivery::Unreachable(reply) => {
+                ledger.record(
+                    &r.key,
+                    &Outcome::Deferred {
+                        reply: reply.clone(),
+                    },
+                )?;
+                stopped = Some((
+                    Exit::TryLater,
+                    format!(
+                        "stopped: cannot reach {}: {} — nothing is lost, run again later",
+                        transport.describe(),
+                        header_value(&reply)
+                    ),
+                ));
+                break;
+            }
+        }
+    }
+    summary(&tally, &mut err, cli)?;
+    if let Some((exit, why)) = &stopped {
+        writeln!(err, "{why}")?;
+        if tally.sent > 0 || *exit == Exit::Partial {
+            return Ok(Exit::Partial);
+        }
+        return Ok(*exit);
+    }
+    let unfinished = tally.deferred.len() + tally.failed.len() + tally.uncertain.len();
+    Ok(if unfinished > 0 {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}
+
+fn summary(t: &Tally, err: &mut dyn Write, cli: &Cli) -> std::io::Result<()> {
+    for (label, list) in [
+        ("failed", &t.failed),
+        ("deferred", &t.deferred),
+        ("uncertain", &t.uncertain),
+    ] {
+        for line in list {
+            writeln!(err, "{label}: {line}")?;
+        }
+    }
+    let mut parts = vec![format!("sent {}", t.sent)];
+    for (n, label) in [
+        (t.already, "already greeted"),
+        (t.opted_out, "opted out"),
+        (t.invalid, "invalid"),
+        (t.deferred.len(), "deferred"),
+        (t.failed.len(), "failed"),
+        (t.uncertain.len(), "uncertain"),
+        (t.skipped_uncertain, "uncertain, not resent"),
+        (t.skipped_failed, "failed before, not retried"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{label} {n}"));
+        }
+    }
+    let _ = cli; // the summary is printed even with --quiet: cron mail shows it
+    writeln!(err, "{}", parts.join(" · "))
+}
+
+/// `--test-to`: real greetings, to the owner, marked as tests; no ledger.
+fn send_tests(
+    owner: &str,
+    ready: &[Ready],
+    n: usize,
+    config: &crate::config::Config,
+    transport: &mut dyn transport::Deliver,
+    cli: &Cli,
+) -> anyhow::Result<Exit> {
+    let from: lettre::Address = config.sender.email.parse()?;
+    let env = envelope(&from, owner).map_err(Halt::invalid)?;
+    let mut sent = 0;
+    for r in ready.iter().take(n) {
+        let msg = mail_subject_test(&r.bytes);
+        match transport.deliver(&env, &msg, &format!("test-{}", r.file)) {
+            Delivery::Sent(_) => sent += 1,
+            other => {
+                return Err(Halt::with(
+                    Exit::TryLater,
+                    format!("test send to {owner}: {other:?}"),
+                ));
+            }
+        }
+    }
+    if !cli.quiet {
+        eprintln!(
+            "sent {} to {owner} (marked [TEST]; the ledger was not touched)",
+            report::count(sent, "test greeting", "test greetings")
+        );
+    }
+    Ok(Exit::Ok)
+}
+
+/// Insert a `X-Greet-Test: yes` header and prefix the Subject with [TEST].
+fn mail_subject_test(bytes: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut out = String::with_capacity(bytes.len() + 32);
+    out.push_str("X-Greet-Test: yes\r\n");
+    for line in head.split("\r\n") {
+        if let Some(rest) = line.strip_prefix("Subject: ") {
+            out.push_str("Subject: [TEST] ");
+            out.push_str(rest);
+        } else {
+            out.push_str(line);
+        }
+        out.push_str("\r\n");
+    }
+    out.push_str("\r\n");
+    out.push_str(body);
+    out.into_bytes()
+}

@@ -1,0 +1,312 @@
+//! `greet send` against a scriptable SMTP server on 127.0.0.1: each row of
+//! the fault matrix that this suite covers checks what the server received,
+//! the ledger (through `greet history`) and the exit code.
+use crate::smtp_server::SmtpServer;
+use crate::support::{Run, Shop};
+
+const STAMATIS: &str = "stamatis@example.gr";
+const NAREK: &str = "narek@example.am";
+const SARAH: &str = "sarah.cohen@example.co.il";
+
+fn shop_for(server: &SmtpServer) -> Shop {
+    let shop = Shop::samples();
+    shop.edit(
+        "greet.toml",
+        "kind = \"file\"\ndir = \"outbox\"",
+        &format!(
+            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout = 5",
+            server.port
+        ),
+    );
+    shop.edit(
+        "greet.toml",
+        "rate = \"30/minute\"",
+        "rate = \"1000/second\"",
+    );
+    shop
+}
+
+fn send(shop: &Shop, extra: &[&str]) -> Run {
+    let mut args = vec!["send", "birthday", "--date", "2026-03-14", "--yes"];
+    args.extend_from_slice(extra);
+    Run(shop
+        .command(&args)
+        .env("GREET_RETRY_DELAY_MS", "10")
+        .output()
+        .unwrap())
+}
+
+fn history(shop: &Shop) -> String {
+    shop.run(&["history"]).expect(0).stdout()
+}
+
+#[test]
+fn each_due_greeting_is_sent_once_and_a_rerun_sends_nothing() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(0);
+    assert!(out.stderr().contains("sent 3"), "{}", out.stderr());
+    for who in [STAMATIS, NAREK, SARAH] {
+        assert_eq!(server.count_to(who), 1, "{who}");
+    }
+    assert_eq!(
+        server.connections(),
+        1,
+        "one connection reused for every message"
+    );
+    let again = send(&shop, &[]).expect(0);
+    assert!(
+        again.stderr().contains("sent 0 · already greeted 3"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(server.received().len(), 3);
+    let h = history(&shop);
+    assert_eq!(h.matches("sent ").count(), 3, "{h}");
+}
+
+#[test]
+fn a_refused_recipient_fails_alone_and_is_never_retried() {
+    let server = SmtpServer::start();
+    server.at_rcpt(SARAH, &["550 5.1.1 no such user"]);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(3);
+    assert!(
+        out.stderr()
+            .contains("failed: שרה כהן <sarah.cohen@example.co.il>: 550 5.1.1 no such user"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.count_to(STAMATIS), 1);
+    assert_eq!(server.count_to(NAREK), 1);
+    assert_eq!(server.count_to(SARAH), 0);
+    assert!(history(&shop).contains(
+        "failed    birthday 2026-03-14 → sarah.cohen@example.co.il  550 5.1.1 no such user"
+    ));
+    let again = send(&shop, &[]).expect(0);
+    assert!(
+        again.stderr().contains("failed before, not retried 1"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(server.received().len(), 2);
+}
+
+#[test]
+fn a_temporary_refusal_is_retried_within_the_run_and_sent_once() {
+    let server = SmtpServer::start();
+    server.at_rcpt(NAREK, &["451 4.7.1 try again later"]);
+    server.at_data_end(SARAH, &["451 4.3.0 queue full"]);
+    let shop = shop_for(&server);
+    send(&shop, &[]).expect(0);
+    assert_eq!(server.count_to(NAREK), 1);
+    assert_eq!(server.count_to(SARAH), 1);
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn a_persistent_temporary_refusal_is_deferred_to_the_next_run() {
+    let server = SmtpServer::start();
+    server.at_rcpt(
+        NAREK,
+        &["451 4.7.1 later", "451 4.7.1 later", "451 4.7.1 later"],
+    );
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(3);
+    assert!(
+        out.stderr()
+            .contains("deferred: Նարեկ Սարգսյան <narek@example.am>: 451 4.7.1 later"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.count_to(NAREK), 0);
+    let again = send(&shop, &[]).expect(0);
+    assert!(again.stderr().contains("sent 1"), "{}", again.stderr());
+    assert_eq!(server.count_to(NAREK), 1);
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn a_connection_lost_after_the_final_dot_is_uncertain_and_resent_only_on_request() {
+    let server = SmtpServer::start();
+    server.drop_after_dot(STAMATIS);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(3);
+    assert!(
+        out.stderr()
+            .contains("uncertain: Σταμάτης Παπαδόπουλος <stamatis@example.gr>"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        server.count_to(NAREK),
+        1,
+        "the others still go, on a new connection"
+    );
+    assert_eq!(server.count_to(SARAH), 1);
+    let again = send(&shop, &[]).expect(0);
+    assert!(
+        again.stderr().contains("uncertain, not resent 1"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(server.count_to(STAMATIS), 1);
+    send(&shop, &["--retry-uncertain"]).expect(0);
+    let copies: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter(|m| m.rcpt.contains(&STAMATIS.to_string()))
+        .collect();
+    assert_eq!(copies.len(), 2);
+    let id = |m: &crate::smtp_server::Received| {
+        m.data
+            .lines()
+            .find(|l| l.starts_with("Message-ID:"))
+            .map(str::to_string)
+    };
+    assert_eq!(
+        id(&copies[0]),
+        id(&copies[1]),
+        "a resend keeps its Message-ID"
+    );
+}
+
+#[test]
+fn a_server_that_is_down_sends_nothing_marks_nobody_failed_and_exits_4() {
+    let server = SmtpServer::start();
+    let port = server.port;
+    let shop = shop_for(&server);
+    drop(server); // nothing listens on the port any more
+    let out = send(&shop, &[]).expect(4);
+    assert!(
+        out.stderr().contains("cannot reach 127.0.0.1"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!history(&shop).contains("failed"));
+    let server = SmtpServer::start();
+    shop.edit(
+        "greet.toml",
+        &format!("port = {port}"),
+        &format!("port = {}", server.port),
+    );
+    send(&shop, &[]).expect(0);
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn a_second_run_while_one_holds_the_lock_refuses_at_once() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    shop.run(&["history"]).expect(0);
+    let lock = std::fs::File::create(shop.path("greet-ledger.lock")).unwrap();
+    lock.try_lock().unwrap();
+    let out = send(&shop, &[]).expect(4);
+    assert!(
+        out.stderr().contains("another greet run is using"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.received().len(), 0);
+    drop(lock);
+    send(&shop, &[]).expect(0);
+}
+
+#[test]
+fn without_a_terminal_send_needs_yes() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    let out = shop
+        .run(&["send", "birthday", "--date", "2026-03-14"])
+        .expect(2);
+    assert!(out.stderr().contains("pass --yes"), "{}", out.stderr());
+    assert_eq!(server.received().len(), 0);
+}
+
+#[test]
+fn an_unsubscribed_customer_stays_out_whatever_the_list_says() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    shop.run(&["unsubscribe", "Stamatis@Example.GR"]).expect(0);
+    let out = send(&shop, &[]).expect(0);
+    assert!(out.stderr().contains("opted out 1"), "{}", out.stderr());
+    assert_eq!(server.count_to(STAMATIS), 0);
+    assert_eq!(server.received().len(), 2);
+}
+
+#[test]
+fn test_to_sends_real_greetings_to_the_owner_only_and_leaves_the_ledger_alone() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    send(&shop, &["--test-to", "owner@fournos-marinas.example.gr"]).expect(0);
+    let got = server.received();
+    assert_eq!(got.len(), 3);
+    assert!(
+        got.iter()
+            .all(|m| m.rcpt == ["owner@fournos-marinas.example.gr"])
+    );
+    assert!(got.iter().all(|m| m.data.contains("Subject: [TEST] ")));
+    send(&shop, &[]).expect(0);
+    assert_eq!(
+        server.count_to(STAMATIS),
+        1,
+        "the real run still greets everyone"
+    );
+}
+
+#[test]
+fn a_list_with_problems_is_not_sent_unless_asked() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    let csv = shop.read("customers.csv");
+    shop.write(
+        "customers.csv",
+        &format!("{csv}C099,broken@,Σπύρος,Λ,m,el,1980-03-14,2015-01-01,,\n"),
+    );
+    let out = send(&shop, &[]).expect(2);
+    assert!(
+        out.stderr()
+            .contains("customers.csv:22:2: email \"broken@\" has no domain after the @"),
+        "{}",
+        out.stderr()
+    );
+    assert!(out.stderr().contains("--skip-invalid"), "{}", out.stderr());
+    assert_eq!(server.received().len(), 0);
+    send(&shop, &["--skip-invalid"]).expect(0);
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn a_broken_template_sends_nothing() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    let t = shop.read("templates/birthday.he.txt");
+    shop.write(
+        "templates/birthday.he.txt",
+        &t.replacen("{{ salutation }}", "{{ nope }}", 1),
+    );
+    let out = send(&shop, &[]).expect(2);
+    assert!(
+        out.stderr().contains("templates/birthday.he.txt:"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.received().len(), 0);
+}
+
+#[test]
+fn the_sample_config_sends_into_an_outbox_folder() {
+    let shop = Shop::samples();
+    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(0);
+    let files = std::fs::read_dir(shop.path("outbox")).unwrap().count();
+    assert_eq!(files, 3);
+    let again = shop
+        .run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(0);
+    assert!(
+        again.stderr().contains("already greeted 3"),
+        "{}",
+        again.stderr()
+    );
+}

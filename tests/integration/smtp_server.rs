@@ -1,0 +1,233 @@
+//! A scriptable SMTP server on 127.0.0.1 for fault tests (std only).
+//!
+//! Replies can be scripted per recipient at RCPT and at the end of DATA,
+//! the connection can be dropped right after the final "." (before the
+//! reply), and everything received is recorded. The server stops when
+//! dropped.
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub rcpt: Vec<String>,
+    pub data: String,
+}
+
+#[derive(Default)]
+struct State {
+    rcpt_replies: HashMap<String, VecDeque<String>>,
+    data_replies: HashMap<String, VecDeque<String>>,
+    drop_after_dot: HashSet<String>,
+    received: Vec<Received>,
+    connections: usize,
+}
+
+pub struct SmtpServer {
+    pub port: u16,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SmtpServer {
+    pub fn start() -> SmtpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (st, sp) = (Arc::clone(&state), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            let mut sessions = Vec::new();
+            while !sp.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        st.lock().unwrap().connections += 1;
+                        let (st2, sp2) = (Arc::clone(&st), Arc::clone(&sp));
+                        sessions.push(std::thread::spawn(move || session(stream, st2, sp2)));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+            for s in sessions {
+                let _ = s.join();
+            }
+        });
+        SmtpServer {
+            port,
+            state,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Reply to `RCPT TO:<rcpt>` with these replies, one per attempt, then 250.
+    pub fn at_rcpt(&self, rcpt: &str, replies: &[&str]) {
+        let mut s = self.state.lock().unwrap();
+        s.rcpt_replies.insert(
+            rcpt.to_lowercase(),
+            replies.iter().map(|r| r.to_string()).collect(),
+        );
+    }
+
+    /// Reply to the end of DATA for `rcpt` with these replies, then 250.
+    pub fn at_data_end(&self, rcpt: &str, replies: &[&str]) {
+        let mut s = self.state.lock().unwrap();
+        s.data_replies.insert(
+            rcpt.to_lowercase(),
+            replies.iter().map(|r| r.to_string()).collect(),
+        );
+    }
+
+    /// Close the connection after the final "." for `rcpt`, once, without replying.
+    pub fn drop_after_dot(&self, rcpt: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .drop_after_dot
+            .insert(rcpt.to_lowercase());
+    }
+
+    /// Messages accepted (2xx at the end of DATA) or swallowed by a drop.
+    pub fn received(&self) -> Vec<Received> {
+        self.state.lock().unwrap().received.clone()
+    }
+
+    pub fn count_to(&self, rcpt: &str) -> usize {
+        self.received()
+            .iter()
+            .filter(|m| m.rcpt.iter().any(|r| r.eq_ignore_ascii_case(rcpt)))
+            .count()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().connections
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut out = stream.try_clone().unwrap();
+    let mut input = BufReader::new(stream);
+    let say =
+        |out: &mut TcpStream, line: &str| out.write_all(format!("{line}\r\n").as_bytes()).is_ok();
+    if !say(&mut out, "220 127.0.0.1 ESMTP greet-test") {
+        return;
+    }
+    let mut rcpt: Vec<String> = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                continue;
+            }
+            Err(_) => return,
+        }
+        let cmd = line.trim_end().to_string();
+        let upper = cmd.to_uppercase();
+        if upper.starts_with("EHLO") {
+            say(&mut out, "250-127.0.0.1");
+            say(&mut out, "250-8BITMIME");
+            say(&mut out, "250 SMTPUTF8");
+        } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+            say(&mut out, "250 OK");
+        } else if upper.starts_with("MAIL FROM") || upper.starts_with("RSET") {
+            rcpt.clear();
+            say(&mut out, "250 OK");
+        } else if upper.starts_with("RCPT TO") {
+            let addr = cmd
+                .split_once('<')
+                .and_then(|(_, r)| r.split_once('>'))
+                .map_or(String::new(), |(a, _)| a.to_lowercase());
+            let reply = state
+                .lock()
+                .unwrap()
+                .rcpt_replies
+                .get_mut(&addr)
+                .and_then(VecDeque::pop_front)
+                .unwrap_or_else(|| "250 OK".into());
+            if reply.starts_with('2') {
+                rcpt.push(addr);
+            }
+            say(&mut out, &reply);
+        } else if upper == "DATA" {
+            say(&mut out, "354 go ahead");
+            let mut data = String::new();
+            loop {
+                let mut l = String::new();
+                match input.read_line(&mut l) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        continue;
+                    }
+                    Err(_) => return,
+                }
+                if l == ".\r\n" {
+                    break;
+                }
+                data.push_str(&l);
+            }
+            let first = rcpt.first().cloned().unwrap_or_default();
+            let mut s = state.lock().unwrap();
+            if s.drop_after_dot.remove(&first) {
+                s.received.push(Received {
+                    rcpt: rcpt.clone(),
+                    data,
+                });
+                return; // connection closed after "." and before the reply
+            }
+            let reply = s
+                .data_replies
+                .get_mut(&first)
+                .and_then(VecDeque::pop_front)
+                .unwrap_or_else(|| "250 2.0.0 queued as test".into());
+            if reply.starts_with('2') {
+                s.received.push(Received {
+                    rcpt: rcpt.clone(),
+                    data,
+                });
+            }
+            drop(s);
+            rcpt.clear();
+            say(&mut out, &reply);
+        } else if upper.starts_with("QUIT") {
+            say(&mut out, "221 bye");
+            return;
+        } else {
+            say(&mut out, "500 unknown command");
+        }
+    }
+}
