@@ -310,3 +310,141 @@ fn the_sample_config_sends_into_an_outbox_folder() {
         again.stderr()
     );
 }
+
+#[test]
+fn a_quota_reply_halts_the_run_without_marking_anyone_failed() {
+    let server = SmtpServer::start();
+    server.at_rcpt(STAMATIS, &["550 5.4.5 Daily user sending quota exceeded"]);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(4);
+    assert!(
+        out.stderr()
+            .contains("refuses this account: 550 5.4.5 Daily user sending quota exceeded"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        server.received().len(),
+        0,
+        "the run stops at the account-level reply"
+    );
+    assert!(!history(&shop).contains("failed"));
+    send(&shop, &[]).expect(0);
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn too_many_recipients_452_is_temporary() {
+    let server = SmtpServer::start();
+    server.at_rcpt(SARAH, &["452 4.5.3 Too many recipients"]);
+    let shop = shop_for(&server);
+    send(&shop, &[]).expect(0);
+    assert_eq!(server.count_to(SARAH), 1);
+}
+
+#[test]
+fn content_rejected_again_and_again_stops_the_run() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    // Seven customers born on 14 March, every message refused as content.
+    let mut csv = String::from("email,first_name,birthday\n");
+    for i in 0..7 {
+        let addr = format!("c{i}@example.gr");
+        server.at_data_end(&addr, &["554 5.7.1 Message rejected as spam"]);
+        csv.push_str(&format!("{addr},Νίκος,1980-03-14\n"));
+    }
+    shop.write("customers.csv", &csv);
+    let out = send(&shop, &[]).expect(3);
+    assert!(
+        out.stderr()
+            .contains("likely a template or account problem"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        history(&shop).matches("failed").count(),
+        5,
+        "the run stopped after five"
+    );
+}
+
+#[test]
+fn missed_days_are_caught_up_as_belated_but_never_before_the_first_run() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    // First run ever on 15 March: the 14th is before it, so no backfill.
+    let out = Run(shop
+        .command(&[
+            "send",
+            "birthday",
+            "--date",
+            "2026-03-15",
+            "--catch-up",
+            "3",
+            "--yes",
+        ])
+        .output()
+        .unwrap());
+    let out = out.expect(0);
+    assert!(out.stderr().contains("sent 0"), "{}", out.stderr());
+    // A later run that missed days catches them up, marked belated.
+    let csv = shop.read("customers.csv");
+    shop.write(
+        "customers.csv",
+        &format!("{csv}C050,late@example.gr,Λήδα,Μ,f,el,1990-03-16,2015-01-01,,\n"),
+    );
+    Run(shop
+        .command(&[
+            "send",
+            "birthday",
+            "--date",
+            "2026-03-18",
+            "--catch-up",
+            "3",
+            "--yes",
+        ])
+        .output()
+        .unwrap())
+    .expect(0);
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].rcpt, ["late@example.gr"]);
+}
+
+#[test]
+fn the_sendmail_transport_hands_each_message_to_the_local_mta() {
+    let shop = Shop::samples();
+    let log = shop.path("sendmail.log");
+    let script = shop.path("fake-sendmail");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"ARGS: $*\" >> '{}'\ncat >> '{}'\necho >> '{}'\n",
+            log.display(),
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    shop.edit(
+        "greet.toml",
+        "kind = \"file\"\ndir = \"outbox\"",
+        &format!("kind = \"sendmail\"\ncommand = \"{}\"", script.display()),
+    );
+    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(0);
+    let recorded = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(recorded.matches("ARGS: ").count(), 3, "{recorded}");
+    assert!(recorded.contains("stamatis@example.gr"), "{recorded}");
+    assert!(
+        recorded.contains("-f hello@fournos-marinas.example.gr")
+            || recorded.contains("hello@fournos-marinas.example.gr"),
+        "{recorded}"
+    );
+    assert!(recorded.contains("Message-ID: <"), "{recorded}");
+}
