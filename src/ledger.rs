@@ -89,6 +89,14 @@ pub struct Entry {
     pub updated_at: String,
 }
 
+/// A read-only picture of the ledger for one occasion.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub states: std::collections::HashMap<(String, String), State>,
+    /// Lower-case addresses.
+    pub suppressed: std::collections::HashSet<String>,
+}
+
 /// Another run holds the lock on this ledger.
 #[derive(Debug, thiserror::Error)]
 #[error("another greet run is using {0} right now; try again when it has finished")]
@@ -140,6 +148,18 @@ impl Ledger {
                  COMMIT;",
             )?;
         }
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            lock: None,
+        })
+    }
+
+    /// Open an existing ledger to read only (for `preview`).
+    pub fn open_read_only(path: &Path) -> anyhow::Result<Ledger> {
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("cannot open the ledger {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),
@@ -331,6 +351,33 @@ impl Ledger {
             .query_row("SELECT value FROM meta WHERE key = 'first_run'", [], |r| {
                 r.get(0)
             })?)
+    }
+
+    /// What the ledger knows about one occasion, for `preview`: the state of
+    /// each (customer, occurrence), and the unsubscribed addresses.
+    pub fn snapshot(&self, occasion: &str) -> anyhow::Result<Known> {
+        let mut known = Known::default();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT customer, occurrence, state FROM greetings WHERE occasion = ?1")?;
+        let rows = stmt.query_map(params![occasion], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (customer, occurrence, state) = row?;
+            if let Some(state) = State::parse(&state) {
+                known.states.insert((customer, occurrence), state);
+            }
+        }
+        let mut stmt = self.conn.prepare("SELECT email FROM suppressed")?;
+        for email in stmt.query_map([], |r| r.get::<_, String>(0))? {
+            known.suppressed.insert(email?);
+        }
+        Ok(known)
     }
 
     /// SQLite's own consistency check ("ok" when the file is sound).

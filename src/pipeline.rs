@@ -21,6 +21,8 @@ pub enum Status {
     OptedOut,
     /// The ledger already has this greeting.
     AlreadySent,
+    /// Refused for good by the server before; not retried automatically.
+    Failed,
     /// The row has a problem (e.g. its key is duplicated).
     Invalid,
     /// A run died while sending it; resent only on request.
@@ -34,6 +36,7 @@ impl Status {
             Status::Due => "due",
             Status::OptedOut => "opted_out",
             Status::AlreadySent => "already_sent",
+            Status::Failed => "failed",
             Status::Invalid => "invalid",
             Status::Uncertain => "uncertain",
         }
@@ -44,6 +47,7 @@ impl Status {
             Status::Due => "due",
             Status::OptedOut => "opted out",
             Status::AlreadySent => "already greeted",
+            Status::Failed => "failed before",
             Status::Invalid => "invalid row",
             Status::Uncertain => "uncertain",
         }
@@ -79,6 +83,8 @@ pub struct Run<'a> {
     pub now: DateTime<Tz>,
     /// Render for every customer, as if each were due (what `check` does).
     pub every_customer: bool,
+    /// What the ledger knows (preview shows who is already greeted).
+    pub known: Option<crate::ledger::Known>,
     /// `date` as YYYY-MM-DD, formatted once.
     pub date_text: String,
     shared: context::Shared,
@@ -108,6 +114,7 @@ impl<'a> Run<'a> {
             date,
             now,
             every_customer: false,
+            known: None,
             date_text: date.to_string(),
             shared,
         }
@@ -202,12 +209,27 @@ impl<'a> Run<'a> {
         let lang = lang.to_string();
         let duplicated = !self.roster.duplicates.is_empty()
             && self.roster.duplicates.contains(&key_digest(&customer.key));
+        let ledger_state = self.known.as_ref().and_then(|k| {
+            k.states
+                .get(&(customer.key.clone(), key.occurrence.clone()))
+                .copied()
+        });
+        let unsubscribed = self
+            .known
+            .as_ref()
+            .is_some_and(|k| k.suppressed.contains(&customer.email.to_lowercase()));
         let status = if duplicated {
             Status::Invalid
-        } else if customer.opt_out {
+        } else if customer.opt_out || unsubscribed {
             Status::OptedOut
         } else {
-            Status::Due
+            use crate::ledger::State;
+            match ledger_state {
+                Some(State::Sent) => Status::AlreadySent,
+                Some(State::Failed) => Status::Failed,
+                Some(State::Uncertain | State::Sending) => Status::Uncertain,
+                Some(State::Deferred) | None => Status::Due,
+            }
         };
         let mut item = Item {
             key,

@@ -92,7 +92,12 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
         }
     };
 
-    let run = Run::new(&config, &renderer, &roster, occasion, date, now);
+    let mut run = Run::new(&config, &renderer, &roster, occasion, date, now);
+    // Read the ledger if there is one (preview never creates or writes it).
+    if config.ledger.exists() {
+        run.known =
+            Some(crate::ledger::Ledger::open_read_only(&config.ledger)?.snapshot(&occasion.name)?);
+    }
     let filter = Filter {
         only: args.only.clone(),
     };
@@ -146,7 +151,13 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
             report::count(due, "greeting", "greetings"),
             occasion.name
         );
-        for status in [Status::OptedOut, Status::Invalid] {
+        for status in [
+            Status::AlreadySent,
+            Status::Uncertain,
+            Status::Failed,
+            Status::OptedOut,
+            Status::Invalid,
+        ] {
             let n = skipped.iter().filter(|(s, _)| *s == status).count();
             if n > 0 {
                 line.push_str(&format!(" · {n} {}", status.describe()));

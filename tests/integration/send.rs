@@ -448,3 +448,39 @@ fn the_sendmail_transport_hands_each_message_to_the_local_mta() {
     );
     assert!(recorded.contains("Message-ID: <"), "{recorded}");
 }
+
+#[test]
+fn preview_after_a_send_shows_who_is_already_greeted_and_changes_nothing() {
+    let server = SmtpServer::start();
+    server.drop_after_dot(SARAH);
+    let shop = shop_for(&server);
+    send(&shop, &[]).expect(3);
+    let ledger = std::fs::read(shop.path("greet-ledger.sqlite")).unwrap();
+    let out = shop
+        .run(&[
+            "preview",
+            "birthday",
+            "--date",
+            "2026-03-14",
+            "--format",
+            "json",
+        ])
+        .expect(0);
+    let statuses: Vec<String> = out
+        .json()
+        .iter()
+        .map(|l| l["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, ["already_sent", "already_sent", "uncertain"]);
+    assert!(
+        out.stderr()
+            .contains("0 greetings for birthday on 2026-03-14 · 2 already greeted · 1 uncertain"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        std::fs::read(shop.path("greet-ledger.sqlite")).unwrap(),
+        ledger,
+        "preview never writes the ledger"
+    );
+}
