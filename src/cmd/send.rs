@@ -201,7 +201,11 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
 
     if queue.is_empty() {
         summary(&tally, &mut err, cli)?;
-        return Ok(Exit::Ok);
+        return Ok(if tally.skipped_uncertain > 0 {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        });
     }
     if !args.yes {
         if !std::io::stdin().is_terminal() {
@@ -367,7 +371,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         }
         return Ok(*exit);
     }
-    let unfinished = tally.deferred.len() + tally.failed.len() + tally.uncertain.len();
+    // Greetings left uncertain by an earlier run still need the owner's eye.
+    let unfinished =
+        tally.deferred.len() + tally.failed.len() + tally.uncertain.len() + tally.skipped_uncertain;
     Ok(if unfinished > 0 {
         Exit::Partial
     } else {

@@ -23,6 +23,9 @@ struct State {
     rcpt_replies: HashMap<String, VecDeque<String>>,
     data_replies: HashMap<String, VecDeque<String>>,
     drop_after_dot: HashSet<String>,
+    drop_in_data: HashSet<String>,
+    delay_after_dot: HashMap<String, Duration>,
+    dots: usize,
     received: Vec<Received>,
     connections: usize,
 }
@@ -91,6 +94,29 @@ impl SmtpServer {
             .unwrap()
             .drop_after_dot
             .insert(rcpt.to_lowercase());
+    }
+
+    /// Close the connection in the middle of DATA for `rcpt`, once.
+    pub fn drop_in_data(&self, rcpt: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .drop_in_data
+            .insert(rcpt.to_lowercase());
+    }
+
+    /// Wait this long after the final "." for `rcpt` before replying.
+    pub fn delay_after_dot(&self, rcpt: &str, delay: Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .delay_after_dot
+            .insert(rcpt.to_lowercase(), delay);
+    }
+
+    /// How many final "."s the server has seen (accepted or not).
+    pub fn dots(&self) -> usize {
+        self.state.lock().unwrap().dots
     }
 
     /// Messages accepted (2xx at the end of DATA) or swallowed by a drop.
@@ -179,6 +205,13 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
             say(&mut out, &reply);
         } else if upper == "DATA" {
             say(&mut out, "354 go ahead");
+            let first = rcpt.first().cloned().unwrap_or_default();
+            if state.lock().unwrap().drop_in_data.remove(&first) {
+                // Read a little of the message, then hang up before the final ".".
+                let mut l = String::new();
+                let _ = input.read_line(&mut l);
+                return;
+            }
             let mut data = String::new();
             loop {
                 let mut l = String::new();
@@ -200,8 +233,13 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
                 }
                 data.push_str(&l);
             }
-            let first = rcpt.first().cloned().unwrap_or_default();
             let mut s = state.lock().unwrap();
+            s.dots += 1;
+            if let Some(delay) = s.delay_after_dot.get(&first).copied() {
+                drop(s);
+                std::thread::sleep(delay);
+                s = state.lock().unwrap();
+            }
             if s.drop_after_dot.remove(&first) {
                 s.received.push(Received {
                     rcpt: rcpt.clone(),
