@@ -68,6 +68,9 @@ pub struct Transport {
     pub max_per_run: Option<usize>,
     /// Seconds to wait for the server (default 30).
     pub timeout: Option<u64>,
+    /// A PEM file of certificate authorities to trust besides the system's
+    /// (a company relay with its own CA). Verification stays on.
+    pub ca_file: Option<PathBuf>,
 }
 
 fn default_rate() -> String {
@@ -89,6 +92,7 @@ impl Default for Transport {
             rate: default_rate(),
             max_per_run: None,
             timeout: None,
+            ca_file: None,
         }
     }
 }
@@ -467,6 +471,7 @@ impl Config {
             transport: Transport {
                 dir: raw.transport.dir.map(|d| base.join(d)),
                 password_file: raw.transport.password_file.map(|d| base.join(d)),
+                ca_file: raw.transport.ca_file.map(|d| base.join(d)),
                 ..raw.transport
             },
         })

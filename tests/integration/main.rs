@@ -5,6 +5,7 @@ mod support;
 mod check;
 mod customers;
 mod init;
+mod interop;
 mod preview;
 mod render;
 mod send;
