@@ -209,6 +209,12 @@ pub fn classify(code: Option<u16>, text: &str, transient: bool, permanent: bool)
     if account {
         return Delivery::Halt(text);
     }
+    if text.contains("does not support SMTPUTF8") || text.contains("does not support 8BITMIME") {
+        // Refused here, before MAIL: this server cannot carry this address.
+        return Delivery::Permanent(format!(
+            "not sent: the address needs SMTPUTF8, which this server does not offer ({text})"
+        ));
+    }
     if transient {
         return Delivery::Transient(text);
     }

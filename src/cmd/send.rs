@@ -315,6 +315,18 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
                 tally
                     .deferred
                     .push(format!("{who}: {}", header_value(&reply)));
+                if reply.starts_with("421") {
+                    // The service itself is unavailable: the rest would fare no better.
+                    stopped = Some((
+                        Exit::TryLater,
+                        format!(
+                            "stopped: {} is not accepting mail now ({}) — nothing is lost, run again later",
+                            transport.describe(),
+                            header_value(&reply)
+                        ),
+                    ));
+                    break;
+                }
             }
             Delivery::Uncertain(reply) => {
                 ledger.record(

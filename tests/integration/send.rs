@@ -579,3 +579,43 @@ fn a_list_edited_between_runs_never_resends_accepted_greetings() {
     assert_eq!(server.count_to("new@example.gr"), 1);
     assert_eq!(server.received().len(), 4);
 }
+
+#[test]
+fn a_utf8_local_part_to_a_server_without_smtputf8_fails_alone_with_the_reason() {
+    let server = SmtpServer::start();
+    server.without_smtputf8();
+    let shop = shop_for(&server);
+    let csv = shop.read("customers.csv");
+    shop.write(
+        "customers.csv",
+        &format!("{csv}C070,μαρία@example.gr,Μαρία,Ζ,f,el,1990-03-14,2015-01-01,,\n"),
+    );
+    let out = send(&shop, &[]).expect(3);
+    assert!(
+        out.stderr()
+            .contains("failed: Μαρία Ζ <μαρία@example.gr>: not sent: the address needs SMTPUTF8"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.received().len(), 3, "the others are unaffected");
+}
+
+#[test]
+fn a_busy_server_421_is_retried_on_new_connections_and_a_persistent_one_stops_the_run() {
+    let server = SmtpServer::start();
+    server.greet_with(&["421 4.3.2 busy, try later"]);
+    let shop = shop_for(&server);
+    send(&shop, &[]).expect(0);
+    assert_eq!(server.received().len(), 3, "reconnected after the 421");
+
+    let server = SmtpServer::start();
+    server.greet_with(&["421 busy"; 10]);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(4);
+    assert!(
+        out.stderr().contains("is not accepting mail now"),
+        "{}",
+        out.stderr()
+    );
+    assert!(!history(&shop).contains("failed"));
+}

@@ -26,6 +26,8 @@ struct State {
     drop_in_data: HashSet<String>,
     delay_after_dot: HashMap<String, Duration>,
     dots: usize,
+    no_smtputf8: bool,
+    greetings: VecDeque<String>,
     received: Vec<Received>,
     connections: usize,
 }
@@ -114,6 +116,16 @@ impl SmtpServer {
             .insert(rcpt.to_lowercase(), delay);
     }
 
+    /// Greet the next connections with these replies (e.g. "421 busy") instead of 220.
+    pub fn greet_with(&self, replies: &[&str]) {
+        self.state.lock().unwrap().greetings = replies.iter().map(|r| r.to_string()).collect();
+    }
+
+    /// Do not advertise SMTPUTF8 (an older relay).
+    pub fn without_smtputf8(&self) {
+        self.state.lock().unwrap().no_smtputf8 = true;
+    }
+
     /// How many final "."s the server has seen (accepted or not).
     pub fn dots(&self) -> usize {
         self.state.lock().unwrap().dots
@@ -153,6 +165,11 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
     let mut input = BufReader::new(stream);
     let say =
         |out: &mut TcpStream, line: &str| out.write_all(format!("{line}\r\n").as_bytes()).is_ok();
+    let greeting = state.lock().unwrap().greetings.pop_front();
+    if let Some(reply) = greeting {
+        say(&mut out, &reply);
+        return;
+    }
     if !say(&mut out, "220 127.0.0.1 ESMTP greet-test") {
         return;
     }
@@ -180,8 +197,12 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
         let upper = cmd.to_uppercase();
         if upper.starts_with("EHLO") {
             say(&mut out, "250-127.0.0.1");
-            say(&mut out, "250-8BITMIME");
-            say(&mut out, "250 SMTPUTF8");
+            if state.lock().unwrap().no_smtputf8 {
+                say(&mut out, "250 8BITMIME");
+            } else {
+                say(&mut out, "250-8BITMIME");
+                say(&mut out, "250 SMTPUTF8");
+            }
         } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
             say(&mut out, "250 OK");
         } else if upper.starts_with("MAIL FROM") || upper.starts_with("RSET") {
