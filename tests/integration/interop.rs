@@ -144,23 +144,35 @@ impl Aiosmtpd {
     }
 }
 
+/// The sample shop, sending over STARTTLS with AUTH to a fresh aiosmtpd;
+/// `trust_ca` adds the test CA to the trusted roots.
+fn shop_and_server(python: &Path, trust_ca: bool) -> (Shop, Aiosmtpd) {
+    let shop = Shop::samples();
+    make_certs(shop.dir.path());
+    let server = Aiosmtpd::start(python, shop.dir.path());
+    let ca = if trust_ca {
+        "\nca_file = \"ca.pem\""
+    } else {
+        ""
+    };
+    shop.edit(
+        "greet.toml",
+        "kind = \"file\"\ndir = \"outbox\"",
+        &format!(
+            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"greet\"\npassword_env = \"GREET_TEST_SMTP_PASSWORD\"{ca}\ntimeout = 10",
+            server.port
+        ),
+    );
+    (shop, server)
+}
+
 #[test]
 fn greet_sends_to_aiosmtpd_over_starttls_with_auth_and_handles_its_refusals() {
     let Some(python) = python() else {
         eprintln!("skipped: no .ci/venv (run .ci/run once, or set GREET_INTEROP_PYTHON)");
         return;
     };
-    let shop = Shop::samples();
-    make_certs(shop.dir.path());
-    let server = Aiosmtpd::start(&python, shop.dir.path());
-    shop.edit(
-        "greet.toml",
-        "kind = \"file\"\ndir = \"outbox\"",
-        &format!(
-            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"greet\"\npassword_env = \"GREET_TEST_SMTP_PASSWORD\"\nca_file = \"ca.pem\"\ntimeout = 10",
-            server.port
-        ),
-    );
+    let (shop, server) = shop_and_server(&python, true);
     shop.edit(
         "greet.toml",
         "rate = \"30/minute\"",
@@ -252,17 +264,7 @@ fn a_certificate_from_an_untrusted_ca_stops_before_anything_is_sent() {
         eprintln!("skipped: no .ci/venv");
         return;
     };
-    let shop = Shop::samples();
-    make_certs(shop.dir.path());
-    let server = Aiosmtpd::start(&python, shop.dir.path());
-    shop.edit(
-        "greet.toml",
-        "kind = \"file\"\ndir = \"outbox\"",
-        &format!(
-            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"starttls\"\nusername = \"greet\"\npassword_env = \"GREET_TEST_SMTP_PASSWORD\"\ntimeout = 10",
-            server.port
-        ),
-    );
+    let (shop, server) = shop_and_server(&python, false);
     let out = Run(shop
         .command(&["send", "birthday", "--date", "2026-03-14", "--yes"])
         .env("GREET_TEST_SMTP_PASSWORD", "s3cret")
