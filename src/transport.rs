@@ -29,6 +29,9 @@ pub enum Delivery {
     Uncertain(String),
     /// The server could not be reached at all.
     Unreachable(String),
+    /// TLS could not be set up as configured (no STARTTLS offered, a
+    /// certificate that does not verify): nothing was sent in clear.
+    Insecure(String),
 }
 
 pub trait Deliver {
@@ -222,6 +225,9 @@ pub fn classify(code: Option<u16>, text: &str, transient: bool, permanent: bool)
         return Delivery::Permanent(text);
     }
     let lower = text.to_lowercase();
+    if lower.contains("starttls") || lower.contains("certificate") || lower.contains("tls error") {
+        return Delivery::Insecure(text);
+    }
     if lower.contains("connection refused")
         || lower.contains("could not connect")
         || lower.contains("failed to lookup")

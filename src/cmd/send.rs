@@ -356,6 +356,23 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
                 ));
                 break;
             }
+            Delivery::Insecure(reply) => {
+                ledger.record(
+                    &r.key,
+                    &Outcome::Deferred {
+                        reply: reply.clone(),
+                    },
+                )?;
+                stopped = Some((
+                    Exit::Failure,
+                    format!(
+                        "stopped: TLS could not be set up with {} ({}); nothing was sent in clear — check host, port, security and ca_file",
+                        transport.describe(),
+                        header_value(&reply)
+                    ),
+                ));
+                break;
+            }
             Delivery::Unreachable(reply) => {
                 ledger.record(
                     &r.key,

@@ -619,3 +619,49 @@ fn a_busy_server_421_is_retried_on_new_connections_and_a_persistent_one_stops_th
     );
     assert!(!history(&shop).contains("failed"));
 }
+
+#[test]
+fn a_server_slower_than_the_timeout_after_the_dot_leaves_the_greeting_uncertain() {
+    let server = SmtpServer::start();
+    server.delay_after_dot(NAREK, std::time::Duration::from_secs(3));
+    let shop = shop_for(&server);
+    shop.edit("greet.toml", "timeout = 5", "timeout = 1");
+    let started = std::time::Instant::now();
+    let out = send(&shop, &[]).expect(3);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "the run is bounded"
+    );
+    assert!(
+        out.stderr()
+            .contains("uncertain: Նարեկ Սարգսյան <narek@example.am>"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.count_to(STAMATIS), 1);
+    assert_eq!(server.count_to(SARAH), 1);
+}
+
+#[test]
+fn a_server_that_does_not_offer_starttls_gets_nothing_in_clear() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    shop.edit(
+        "greet.toml",
+        "security = \"none\"",
+        "security = \"starttls\"",
+    );
+    let out = send(&shop, &[]).expect(1);
+    assert!(
+        out.stderr().contains("TLS could not be set up"),
+        "{}",
+        out.stderr()
+    );
+    assert!(
+        out.stderr().contains("nothing was sent in clear"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.received().len(), 0);
+    assert!(!history(&shop).contains("failed"));
+}
