@@ -277,119 +277,73 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         };
         limiter.record(Instant::now());
         let who = format!("{} <{}>", r.name, r.to);
-        match delivery {
+        let reason = |reply: &str| header_value(reply);
+        // What to record, and whether the run must stop after this message.
+        let (outcome, stop) = match delivery {
             Delivery::Sent(reply) => {
-                ledger.record(&r.key, &Outcome::Sent { reply })?;
                 tally.sent += 1;
                 rejected_in_a_row = 0;
+                (Outcome::Sent { reply }, None)
             }
             Delivery::Permanent(reply) => {
-                ledger.record(
-                    &r.key,
-                    &Outcome::Failed {
-                        reply: reply.clone(),
-                    },
-                )?;
-                tally
-                    .failed
-                    .push(format!("{who}: {}", header_value(&reply)));
+                tally.failed.push(format!("{who}: {}", reason(&reply)));
                 rejected_in_a_row += 1;
-                if rejected_in_a_row >= 5 {
-                    stopped = Some((
-                        Exit::Partial,
-                        format!(
-                            "stopped: the last 5 messages were all refused ({}) — likely a template or account problem",
-                            header_value(&reply)
-                        ),
-                    ));
-                    break;
-                }
+                let stop = (rejected_in_a_row >= 5).then(|| {
+                    let why = format!(
+                        "stopped: the last 5 messages were all refused ({}) — likely a template or account problem",
+                        reason(&reply)
+                    );
+                    (Exit::Partial, why)
+                });
+                (Outcome::Failed { reply }, stop)
             }
             Delivery::Transient(reply) => {
-                ledger.record(
-                    &r.key,
-                    &Outcome::Deferred {
-                        reply: reply.clone(),
-                    },
-                )?;
-                tally
-                    .deferred
-                    .push(format!("{who}: {}", header_value(&reply)));
-                if reply.starts_with("421") {
-                    // The service itself is unavailable: the rest would fare no better.
-                    stopped = Some((
-                        Exit::TryLater,
-                        format!(
-                            "stopped: {} is not accepting mail now ({}) — nothing is lost, run again later",
-                            transport.describe(),
-                            header_value(&reply)
-                        ),
-                    ));
-                    break;
-                }
+                tally.deferred.push(format!("{who}: {}", reason(&reply)));
+                // 421: the service itself is unavailable; the rest would fare no better.
+                let stop = reply.starts_with("421").then(|| {
+                    let why = format!(
+                        "stopped: {} is not accepting mail now ({}) — nothing is lost, run again later",
+                        transport.describe(),
+                        reason(&reply)
+                    );
+                    (Exit::TryLater, why)
+                });
+                (Outcome::Deferred { reply }, stop)
             }
             Delivery::Uncertain(reply) => {
-                ledger.record(
-                    &r.key,
-                    &Outcome::Uncertain {
-                        reply: reply.clone(),
-                    },
-                )?;
-                tally
-                    .uncertain
-                    .push(format!("{who}: {}", header_value(&reply)));
+                tally.uncertain.push(format!("{who}: {}", reason(&reply)));
+                (Outcome::Uncertain { reply }, None)
             }
+            // The three below are not the recipient's fault: the greeting goes
+            // back to deferred, nobody is marked failed, and the run stops.
             Delivery::Halt(reply) => {
-                // Not the recipient's fault: back to deferred, nobody marked failed.
-                ledger.record(
-                    &r.key,
-                    &Outcome::Deferred {
-                        reply: reply.clone(),
-                    },
-                )?;
-                stopped = Some((
-                    Exit::TryLater,
-                    format!(
-                        "stopped: the server refuses this account: {}",
-                        header_value(&reply)
-                    ),
-                ));
-                break;
+                let why = format!(
+                    "stopped: the server refuses this account: {}",
+                    reason(&reply)
+                );
+                (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
             }
             Delivery::Insecure(reply) => {
-                ledger.record(
-                    &r.key,
-                    &Outcome::Deferred {
-                        reply: reply.clone(),
-                    },
-                )?;
-                stopped = Some((
-                    Exit::Failure,
-                    format!(
-                        "stopped: TLS could not be set up with {} ({}); nothing was sent in clear — check host, port, security and ca_file",
-                        transport.describe(),
-                        header_value(&reply)
-                    ),
-                ));
-                break;
+                let why = format!(
+                    "stopped: TLS could not be set up with {} ({}); nothing was sent in clear — check host, port, security and ca_file",
+                    transport.describe(),
+                    reason(&reply)
+                );
+                (Outcome::Deferred { reply }, Some((Exit::Failure, why)))
             }
             Delivery::Unreachable(reply) => {
-                ledger.record(
-                    &r.key,
-                    &Outcome::Deferred {
-                        reply: reply.clone(),
-                    },
-                )?;
-                stopped = Some((
-                    Exit::TryLater,
-                    format!(
-                        "stopped: cannot reach {}: {} — nothing is lost, run again later",
-                        transport.describe(),
-                        header_value(&reply)
-                    ),
-                ));
-                break;
+                let why = format!(
+                    "stopped: cannot reach {}: {} — nothing is lost, run again later",
+                    transport.describe(),
+                    reason(&reply)
+                );
+                (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
             }
+        };
+        ledger.record(&r.key, &outcome)?;
+        if stop.is_some() {
+            stopped = stop;
+            break;
         }
     }
     summary(&tally, &mut err, cli)?;
