@@ -157,6 +157,28 @@ impl Drop for SmtpServer {
     }
 }
 
+/// The next line from the client; `None` when it hung up, or the server is stopping.
+fn next_line(input: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<String> {
+    let mut line = String::new();
+    loop {
+        match input.read_line(&mut line) {
+            Ok(0) => return None,
+            Ok(_) => return Some(line),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                if stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
     stream
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -174,25 +196,10 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
         return;
     }
     let mut rcpt: Vec<String> = Vec::new();
-    let mut line = String::new();
     loop {
-        line.clear();
-        match input.read_line(&mut line) {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                continue;
-            }
-            Err(_) => return,
-        }
+        let Some(line) = next_line(&mut input, &stop) else {
+            return;
+        };
         let cmd = line.trim_end().to_string();
         let upper = cmd.to_uppercase();
         if upper.starts_with("EHLO") {
@@ -235,20 +242,9 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
             }
             let mut data = String::new();
             loop {
-                let mut l = String::new();
-                match input.read_line(&mut l) {
-                    Ok(0) => return,
-                    Ok(_) => {}
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                        ) =>
-                    {
-                        continue;
-                    }
-                    Err(_) => return,
-                }
+                let Some(l) = next_line(&mut input, &stop) else {
+                    return;
+                };
                 if l == ".\r\n" {
                     break;
                 }
