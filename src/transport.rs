@@ -7,9 +7,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use lettre::Transport as _;
 use lettre::address::Envelope;
-use lettre::transport::smtp::SmtpTransport;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
 use crate::config::{Config, Security, TransportKind};
 
@@ -106,8 +107,19 @@ impl Deliver for Sendmail {
     }
 }
 
+/// SMTP through one connection kept open across messages (lettre's
+/// `SmtpConnection`, driven step by step so that every failure is known to
+/// have happened before or after the final "." — the line between "try
+/// again" and "uncertain").
 struct Smtp {
-    inner: SmtpTransport,
+    host: String,
+    port: u16,
+    security: Security,
+    tls: Option<TlsParameters>,
+    hello: ClientId,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+    conn: Option<SmtpConnection>,
     label: String,
 }
 
@@ -147,58 +159,260 @@ fn password(config: &Config) -> anyhow::Result<Option<String>> {
 impl Smtp {
     fn new(config: &Config) -> anyhow::Result<Smtp> {
         let t = &config.transport;
-        let host = t.host.trim();
-        let (builder, port, how) = match t.security {
-            Security::Starttls => (
-                SmtpTransport::starttls_relay(host)?,
-                t.port.unwrap_or(587),
-                "STARTTLS",
-            ),
-            Security::Tls => (SmtpTransport::relay(host)?, t.port.unwrap_or(465), "TLS"),
-            Security::None => (
-                SmtpTransport::builder_dangerous(host),
-                t.port.unwrap_or(25),
-                "no encryption",
-            ),
+        let host = t.host.trim().to_string();
+        let (port, how) = match t.security {
+            Security::Starttls => (t.port.unwrap_or(587), "STARTTLS"),
+            Security::Tls => (t.port.unwrap_or(465), "TLS"),
+            Security::None => (t.port.unwrap_or(25), "no encryption"),
         };
-        let mut builder = builder;
-        if let Some(ca) = &t.ca_file {
-            use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-            let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
-            let cert = Certificate::from_pem(&pem)
-                .with_context(|| format!("{}: not a PEM certificate", ca.display()))?;
-            let params = TlsParameters::builder(host.to_string())
-                .add_root_certificate(cert)
-                .build()?;
-            builder = match t.security {
-                Security::Starttls => builder.tls(Tls::Required(params)),
-                Security::Tls => builder.tls(Tls::Wrapper(params)),
-                Security::None => builder,
-            };
-        }
-        let mut builder = builder
-            .port(port)
-            .hello_name(ClientId::Domain(config.sender.domain().to_string()))
-            .timeout(Some(Duration::from_secs(t.timeout.unwrap_or(30))));
-        if let Some(user) = &t.username {
-            if t.security == Security::None {
-                anyhow::bail!(
-                    "[transport] security = \"none\" with a username: greet never sends a password without TLS"
-                );
+        let tls = match t.security {
+            Security::None => None,
+            Security::Starttls | Security::Tls => {
+                let mut params = TlsParameters::builder(host.clone());
+                if let Some(ca) = &t.ca_file {
+                    let pem = std::fs::read(ca)
+                        .with_context(|| format!("cannot read {}", ca.display()))?;
+                    let cert = Certificate::from_pem(&pem)
+                        .with_context(|| format!("{}: not a PEM certificate", ca.display()))?;
+                    params = params.add_root_certificate(cert);
+                }
+                Some(params.build()?)
             }
-            let pw = password(config)?
-                .context("[transport] username is set: name password_env or password_file")?;
-            // PLAIN over TLS: what every current relay offers; a failure is a quick 535.
-            builder = builder
-                .credentials(Credentials::new(user.clone(), pw))
-                .authentication(vec![
-                    lettre::transport::smtp::authentication::Mechanism::Plain,
-                ]);
-        }
+        };
+        let credentials = match &t.username {
+            None => None,
+            Some(_) if t.security == Security::None => anyhow::bail!(
+                "[transport] security = \"none\" with a username: greet never sends a password without TLS"
+            ),
+            Some(user) => {
+                let pw = password(config)?
+                    .context("[transport] username is set: name password_env or password_file")?;
+                Some(Credentials::new(user.clone(), pw))
+            }
+        };
         Ok(Smtp {
-            inner: builder.build(),
             label: format!("{host}:{port} ({how})"),
+            host,
+            port,
+            security: t.security,
+            tls,
+            hello: ClientId::Domain(config.sender.domain().to_string()),
+            credentials,
+            timeout: Duration::from_secs(t.timeout.unwrap_or(30)),
+            conn: None,
         })
+    }
+
+    /// Open a connection: greeting, EHLO, STARTTLS (required when
+    /// configured), AUTH PLAIN (only over TLS).
+    fn connect(&self) -> Result<SmtpConnection, Delivery> {
+        let wrapper = match self.security {
+            Security::Tls => self.tls.as_ref(),
+            _ => None,
+        };
+        let mut conn = SmtpConnection::connect(
+            (self.host.as_str(), self.port),
+            Some(self.timeout),
+            &self.hello,
+            wrapper,
+            None,
+        )
+        .map_err(|e| at_connect(&e))?;
+        if self.security == Security::Starttls {
+            let params = self.tls.as_ref().expect("built with the transport");
+            if !conn.can_starttls() {
+                conn.abort();
+                return Err(Delivery::Insecure(
+                    "the server does not offer STARTTLS".into(),
+                ));
+            }
+            conn.starttls(params, &self.hello)
+                .map_err(|e| at_connect(&e))?;
+        }
+        if let Some(credentials) = &self.credentials
+            && let Err(e) = conn.auth(&[Mechanism::Plain], credentials)
+        {
+            conn.abort();
+            return Err(at_connect(&e));
+        }
+        Ok(conn)
+    }
+
+    /// MAIL, RCPT, DATA on an open connection; then the message and its
+    /// final "." in a single write, and the server's verdict.
+    fn transaction(
+        conn: &mut SmtpConnection,
+        envelope: &Envelope,
+        bytes: &[u8],
+    ) -> Result<String, (Step, lettre::transport::smtp::Error)> {
+        let info = conn.server_info();
+        let mut params = Vec::new();
+        let non_ascii = needs_smtputf8(envelope);
+        if non_ascii {
+            params.push(MailParameter::SmtpUtfEight);
+        }
+        if !bytes.is_ascii() && info.supports_feature(Extension::EightBitMime) {
+            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let envelope_step =
+            |r: Result<_, lettre::transport::smtp::Error>| r.map_err(|e| (Step::Envelope, e));
+        envelope_step(conn.command(Mail::new(envelope.from().cloned(), params)))?;
+        for to in envelope.to() {
+            envelope_step(conn.command(Rcpt::new(to.clone(), vec![])))?;
+        }
+        envelope_step(conn.command(Data))?;
+        let reply = conn.command(Body(bytes)).map_err(|e| (Step::Body, e))?;
+        Ok(format!(
+            "{} {}",
+            reply.code(),
+            reply.message().collect::<Vec<_>>().join(" ")
+        ))
+    }
+}
+
+impl Drop for Smtp {
+    fn drop(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = conn.quit();
+        }
+    }
+}
+
+/// Whether an address in the envelope has a non-ASCII local part or domain.
+fn needs_smtputf8(envelope: &Envelope) -> bool {
+    envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .any(|a| !<lettre::Address as AsRef<str>>::as_ref(a).is_ascii())
+}
+
+/// Where in a transaction an error happened.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Step {
+    /// MAIL, RCPT or DATA: the message itself has not been handed over.
+    Envelope,
+    /// The message and its final "." were written; the reply was awaited.
+    Body,
+}
+
+/// The message as DATA content: dot-stuffed, CRLF-terminated, followed by
+/// the final "." — written in one piece, so that it leaves in one go.
+struct Body<'a>(&'a [u8]);
+
+impl std::fmt::Display for Body<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = String::from_utf8_lossy(self.0);
+        for line in text.split_inclusive('\n') {
+            if line.starts_with('.') {
+                f.write_str(".")?;
+            }
+            f.write_str(line)?;
+        }
+        if !text.ends_with("\r\n") {
+            f.write_str("\r\n")?;
+        }
+        f.write_str(".\r\n")
+    }
+}
+
+/// The server's own words for an error ("550 5.1.1 no such user"), or the
+/// deepest cause lettre recorded.
+fn words(e: &lettre::transport::smtp::Error) -> String {
+    let code = e.status().map(u16::from);
+    let mut inner = None;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        inner = Some(s.to_string());
+        source = s.source();
+    }
+    match (code, inner) {
+        (Some(code), Some(words)) => format!("{code} {words}"),
+        (None, Some(words)) => {
+            format!("{e}: {words}").replace(&format!(": {words}: {words}"), &format!(": {words}"))
+        }
+        (_, None) => e.to_string(),
+    }
+}
+
+/// The I/O error underneath a network failure, if there is one.
+fn io_kind(e: &lettre::transport::smtp::Error) -> Option<std::io::ErrorKind> {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// An error while opening the connection (greeting, EHLO, STARTTLS, AUTH).
+fn at_connect(e: &lettre::transport::smtp::Error) -> Delivery {
+    let text = words(e);
+    if e.status().is_none() {
+        let lower = text.to_lowercase();
+        if e.is_tls()
+            || lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+        {
+            return Delivery::Insecure(text);
+        }
+    }
+    match classify(
+        e.status().map(u16::from),
+        &text,
+        e.is_transient(),
+        e.is_permanent(),
+    ) {
+        // A refusal at connection time is about the service, not a recipient.
+        Delivery::Permanent(t) => Delivery::Halt(t),
+        Delivery::Uncertain(t) => Delivery::Unreachable(t),
+        other => other,
+    }
+}
+
+/// An error inside a transaction: the step decides between "not handed
+/// over" (try again) and "in doubt".
+fn in_transaction(step: Step, e: &lettre::transport::smtp::Error) -> Delivery {
+    let text = words(e);
+    if e.status().is_some() || e.is_client() {
+        return classify(
+            e.status().map(u16::from),
+            &text,
+            e.is_transient(),
+            e.is_permanent(),
+        );
+    }
+    let kind = io_kind(e);
+    let timeout = matches!(
+        kind,
+        Some(std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+    );
+    match step {
+        Step::Envelope if timeout => Delivery::Transient(format!(
+            "the server did not answer within the timeout before the message was sent ({text})"
+        )),
+        Step::Envelope => Delivery::Transient(text),
+        // A reset (or a write that failed) means the server dropped data it
+        // had not read: it never read the final ".", so nothing was accepted.
+        Step::Body
+            if matches!(
+                kind,
+                Some(std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe)
+            ) =>
+        {
+            Delivery::Transient(format!(
+                "the connection was cut before the server read the whole message ({text})"
+            ))
+        }
+        Step::Body if timeout => Delivery::Uncertain(format!(
+            "no reply within the timeout after the message was sent ({text})"
+        )),
+        Step::Body => Delivery::Uncertain(format!(
+            "the connection ended after the message was sent, before the reply ({text})"
+        )),
     }
 }
 
@@ -211,12 +425,6 @@ pub fn classify(code: Option<u16>, text: &str, transient: bool, permanent: bool)
             .any(|m| text.contains(m));
     if account {
         return Delivery::Halt(text);
-    }
-    if text.contains("does not support SMTPUTF8") || text.contains("does not support 8BITMIME") {
-        // Refused here, before MAIL: this server cannot carry this address.
-        return Delivery::Permanent(format!(
-            "not sent: the address needs SMTPUTF8, which this server does not offer ({text})"
-        ));
     }
     if transient {
         return Delivery::Transient(text);
@@ -250,35 +458,62 @@ impl Deliver for Smtp {
         self.label.clone()
     }
     fn deliver(&mut self, envelope: &Envelope, bytes: &[u8], _: &str) -> Delivery {
-        match self.inner.send_raw(envelope, bytes) {
-            Ok(resp) => {
-                let msg: Vec<&str> = resp.message().collect();
-                Delivery::Sent(format!("{} {}", resp.code(), msg.join(" ")))
+        let non_ascii = needs_smtputf8(envelope);
+        // A kept connection may have been closed by the server while idle:
+        // one fresh connection is tried before anything of this message went out.
+        for reused in [self.conn.is_some(), false] {
+            let mut conn = match self.conn.take() {
+                Some(c) => c,
+                None => match self.connect() {
+                    Ok(c) => c,
+                    Err(d) => return d,
+                },
+            };
+            if non_ascii && !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+                self.conn = Some(conn);
+                return Delivery::Permanent(
+                    "not sent: the address needs SMTPUTF8, which this server does not offer".into(),
+                );
             }
-            Err(e) => {
-                let code = e.status().map(u16::from);
-                // The server's own words: "550 5.1.1 no such user".
-                let mut inner = None;
-                let mut source = std::error::Error::source(&e);
-                while let Some(s) = source {
-                    inner = Some(s.to_string());
-                    source = s.source();
+            match Smtp::transaction(&mut conn, envelope, bytes) {
+                Ok(reply) => {
+                    self.conn = Some(conn);
+                    return Delivery::Sent(reply);
                 }
-                let text = match (code, inner) {
-                    (Some(code), Some(words)) => format!("{code} {words}"),
-                    (None, Some(words)) => format!("{e}: {words}")
-                        .replace(&format!(": {words}: {words}"), &format!(": {words}")),
-                    (_, None) => e.to_string(),
-                };
-                classify(code, &text, e.is_transient(), e.is_permanent())
+                Err((Step::Envelope, e)) if e.status().is_some() => {
+                    // A refusal with a reply code: the session is still good.
+                    if conn.command(Rset).is_ok() {
+                        self.conn = Some(conn);
+                    } else {
+                        conn.abort();
+                    }
+                    return in_transaction(Step::Envelope, &e);
+                }
+                Err((step, e)) => {
+                    conn.abort();
+                    if reused && step == Step::Envelope {
+                        continue;
+                    }
+                    return in_transaction(step, &e);
+                }
             }
         }
+        unreachable!("the second pass always returns")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_lines_starting_with_a_dot_are_stuffed_and_the_end_is_marked() {
+        assert_eq!(
+            Body(b"Subject: x\r\n\r\n.hidden\r\nok\r\n..\r\n").to_string(),
+            "Subject: x\r\n\r\n..hidden\r\nok\r\n...\r\n.\r\n"
+        );
+        assert_eq!(Body(b"no newline").to_string(), "no newline\r\n.\r\n");
+    }
 
     #[test]
     fn replies_are_classified_as_the_reliability_rules_say() {

@@ -25,6 +25,7 @@ struct State {
     drop_after_dot: HashSet<String>,
     drop_in_data: HashSet<String>,
     delay_after_dot: HashMap<String, Duration>,
+    delay_at_rcpt: HashMap<String, Duration>,
     dots: usize,
     no_smtputf8: bool,
     greetings: VecDeque<String>,
@@ -114,6 +115,22 @@ impl SmtpServer {
             .unwrap()
             .delay_after_dot
             .insert(rcpt.to_lowercase(), delay);
+    }
+
+    /// Wait this long before replying to `RCPT TO:<rcpt>` (every time).
+    pub fn delay_at_rcpt(&self, rcpt: &str, delay: Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .delay_at_rcpt
+            .insert(rcpt.to_lowercase(), delay);
+    }
+
+    /// Stop delaying replies (the server has recovered).
+    pub fn no_delays(&self) {
+        let mut s = self.state.lock().unwrap();
+        s.delay_at_rcpt.clear();
+        s.delay_after_dot.clear();
     }
 
     /// Greet the next connections with these replies (e.g. "421 busy") instead of 220.
@@ -220,6 +237,10 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
                 .split_once('<')
                 .and_then(|(_, r)| r.split_once('>'))
                 .map_or(String::new(), |(a, _)| a.to_lowercase());
+            let delay = state.lock().unwrap().delay_at_rcpt.get(&addr).copied();
+            if let Some(delay) = delay {
+                std::thread::sleep(delay);
+            }
             let reply = state
                 .lock()
                 .unwrap()
@@ -235,9 +256,9 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
             say(&mut out, "354 go ahead");
             let first = rcpt.first().cloned().unwrap_or_default();
             if state.lock().unwrap().drop_in_data.remove(&first) {
-                // Read a little of the message, then hang up before the final ".".
-                let mut l = String::new();
-                let _ = input.read_line(&mut l);
+                // Hang up with the message unread, as a server that crashes
+                // mid-DATA does: the kernel answers the unread data with a reset.
+                std::thread::sleep(Duration::from_millis(300));
                 return;
             }
             let mut data = String::new();
