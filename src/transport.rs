@@ -38,6 +38,12 @@ pub enum Delivery {
 pub trait Deliver {
     /// "smtp.example.gr:587 (STARTTLS)", for the confirmation and summary.
     fn describe(&self) -> String;
+    /// Get ready to send (SMTP: connect, STARTTLS, AUTH), so that a server
+    /// that cannot be reached or refuses the account stops the run before
+    /// any greeting is marked as being sent.
+    fn prepare(&mut self) -> Result<(), Delivery> {
+        Ok(())
+    }
     /// `name` is a readable file name (file transport only).
     fn deliver(&mut self, envelope: &Envelope, bytes: &[u8], name: &str) -> Delivery;
 }
@@ -456,6 +462,12 @@ pub fn classify(code: Option<u16>, text: &str, transient: bool, permanent: bool)
 impl Deliver for Smtp {
     fn describe(&self) -> String {
         self.label.clone()
+    }
+    fn prepare(&mut self) -> Result<(), Delivery> {
+        if self.conn.is_none() {
+            self.conn = Some(self.connect()?);
+        }
+        Ok(())
     }
     fn deliver(&mut self, envelope: &Envelope, bytes: &[u8], _: &str) -> Delivery {
         let non_ascii = needs_smtputf8(envelope);

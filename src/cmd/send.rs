@@ -2,7 +2,12 @@
 //! sent), confirm, then send each greeting exactly once through the
 //! configured transport, recording every outcome in the ledger.
 use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use chrono::Days;
 
@@ -245,11 +250,70 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     let mut limiter = Limiter::new(rate);
     let mut stopped: Option<(Exit, String)> = None;
     let mut rejected_in_a_row = 0;
-    for r in &queue {
+
+    // SIGTERM (systemd stopping the timer's unit, a shutdown), SIGINT
+    // (Ctrl-C) and SIGHUP: the message in hand is finished and recorded,
+    // then the run stops; the rest stay due for the next run.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for signal in [SIGTERM, SIGINT, SIGHUP] {
+        signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
+    }
+
+    // Connect (and authenticate) before the first greeting is marked as
+    // being sent: an unreachable server or a refused account changes nothing.
+    let mut attempt = 1;
+    loop {
+        match transport.prepare() {
+            Ok(()) => break,
+            Err(Delivery::Transient(_)) if attempt < 3 => {
+                std::thread::sleep(backoff(attempt));
+                attempt += 1;
+            }
+            Err(d) => {
+                // Before any greeting: a temporary refusal means "not now".
+                let d = match d {
+                    Delivery::Transient(r) if !r.starts_with("421") => Delivery::Unreachable(r),
+                    d => d,
+                };
+                stopped = judge(d, "", transport.as_ref(), &mut tally, &mut 0).1;
+                break;
+            }
+        }
+    }
+
+    let progress = if stopped.is_none() && !cli.quiet && std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new(queue.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+                .expect("a valid template"),
+        );
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let to_send: &[Ready] = if stopped.is_some() { &[] } else { &queue };
+    for r in to_send {
+        if interrupted.load(Ordering::Relaxed) {
+            let left = queue.len() - (progress.position() as usize);
+            stopped = Some((
+                Exit::TryLater,
+                format!(
+                    "stopped by a signal: {} not sent yet, still due for the next run",
+                    report::count(left, "greeting", "greetings")
+                ),
+            ));
+            break;
+        }
         let wait = limiter.wait(Instant::now());
         if !wait.is_zero() {
+            progress.set_message(format!(
+                "waiting {}s (rate {})",
+                wait.as_secs(),
+                config.transport.rate
+            ));
             std::thread::sleep(wait);
         }
+        progress.set_message(r.name.clone());
         match ledger.reserve(
             &r.key,
             &r.to,
@@ -258,9 +322,13 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         )? {
             Reservation::Skip(State::Sent) => {
                 tally.already += 1;
+                progress.inc(1);
                 continue;
             }
-            Reservation::Skip(_) => continue,
+            Reservation::Skip(_) => {
+                progress.inc(1);
+                continue;
+            }
             Reservation::Go => {}
         }
         let env = envelope(&from, &r.to).map_err(Halt::invalid)?;
@@ -277,75 +345,21 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         };
         limiter.record(Instant::now());
         let who = format!("{} <{}>", r.name, r.to);
-        let reason = |reply: &str| header_value(reply);
-        // What to record, and whether the run must stop after this message.
-        let (outcome, stop) = match delivery {
-            Delivery::Sent(reply) => {
-                tally.sent += 1;
-                rejected_in_a_row = 0;
-                (Outcome::Sent { reply }, None)
-            }
-            Delivery::Permanent(reply) => {
-                tally.failed.push(format!("{who}: {}", reason(&reply)));
-                rejected_in_a_row += 1;
-                let stop = (rejected_in_a_row >= 5).then(|| {
-                    let why = format!(
-                        "stopped: the last 5 messages were all refused ({}) — likely a template or account problem",
-                        reason(&reply)
-                    );
-                    (Exit::Partial, why)
-                });
-                (Outcome::Failed { reply }, stop)
-            }
-            Delivery::Transient(reply) => {
-                tally.deferred.push(format!("{who}: {}", reason(&reply)));
-                // 421: the service itself is unavailable; the rest would fare no better.
-                let stop = reply.starts_with("421").then(|| {
-                    let why = format!(
-                        "stopped: {} is not accepting mail now ({}) — nothing is lost, run again later",
-                        transport.describe(),
-                        reason(&reply)
-                    );
-                    (Exit::TryLater, why)
-                });
-                (Outcome::Deferred { reply }, stop)
-            }
-            Delivery::Uncertain(reply) => {
-                tally.uncertain.push(format!("{who}: {}", reason(&reply)));
-                (Outcome::Uncertain { reply }, None)
-            }
-            // The three below are not the recipient's fault: the greeting goes
-            // back to deferred, nobody is marked failed, and the run stops.
-            Delivery::Halt(reply) => {
-                let why = format!(
-                    "stopped: the server refuses this account: {}",
-                    reason(&reply)
-                );
-                (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
-            }
-            Delivery::Insecure(reply) => {
-                let why = format!(
-                    "stopped: TLS could not be set up with {} ({}); nothing was sent in clear — check host, port, security and ca_file",
-                    transport.describe(),
-                    reason(&reply)
-                );
-                (Outcome::Deferred { reply }, Some((Exit::Failure, why)))
-            }
-            Delivery::Unreachable(reply) => {
-                let why = format!(
-                    "stopped: cannot reach {}: {} — nothing is lost, run again later",
-                    transport.describe(),
-                    reason(&reply)
-                );
-                (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
-            }
-        };
+        let (outcome, stop) = judge(
+            delivery,
+            &who,
+            transport.as_ref(),
+            &mut tally,
+            &mut rejected_in_a_row,
+        );
         ledger.record(&r.key, &outcome)?;
+        progress.inc(1);
         if stop.is_some() {
             stopped = stop;
             break;
         }
     }
+    progress.finish_and_clear();
     summary(&tally, &mut err, cli)?;
     if let Some((exit, why)) = &stopped {
         writeln!(err, "{why}")?;
@@ -362,6 +376,80 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// What to record for a delivery, and whether the run must stop after it.
+fn judge(
+    delivery: Delivery,
+    who: &str,
+    transport: &dyn transport::Deliver,
+    tally: &mut Tally,
+    rejected_in_a_row: &mut usize,
+) -> (Outcome, Option<(Exit, String)>) {
+    let reason = |reply: &str| header_value(reply);
+    match delivery {
+        Delivery::Sent(reply) => {
+            tally.sent += 1;
+            *rejected_in_a_row = 0;
+            (Outcome::Sent { reply }, None)
+        }
+        Delivery::Permanent(reply) => {
+            tally.failed.push(format!("{who}: {}", reason(&reply)));
+            *rejected_in_a_row += 1;
+            let stop = (*rejected_in_a_row >= 5).then(|| {
+                let why = format!(
+                    "stopped: the last 5 messages were all refused ({}) — likely a template or account problem",
+                    reason(&reply)
+                );
+                (Exit::Partial, why)
+            });
+            (Outcome::Failed { reply }, stop)
+        }
+        Delivery::Transient(reply) => {
+            // 421: the service itself is unavailable; the rest would fare no better.
+            let stop = reply.starts_with("421").then(|| {
+                let why = format!(
+                    "stopped: {} is not accepting mail now ({}) — nothing is lost, run again later",
+                    transport.describe(),
+                    reason(&reply)
+                );
+                (Exit::TryLater, why)
+            });
+            if !who.is_empty() {
+                tally.deferred.push(format!("{who}: {}", reason(&reply)));
+            }
+            (Outcome::Deferred { reply }, stop)
+        }
+        Delivery::Uncertain(reply) => {
+            tally.uncertain.push(format!("{who}: {}", reason(&reply)));
+            (Outcome::Uncertain { reply }, None)
+        }
+        // The three below are not the recipient's fault: the greeting goes
+        // back to deferred, nobody is marked failed, and the run stops.
+        Delivery::Halt(reply) => {
+            let why = format!(
+                "stopped: the server refuses this account: {}",
+                reason(&reply)
+            );
+            (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
+        }
+        Delivery::Insecure(reply) => {
+            let why = format!(
+                "stopped: TLS could not be set up with {} ({}); nothing was sent in clear — check host, port, security and ca_file",
+                transport.describe(),
+                reason(&reply)
+            );
+            (Outcome::Deferred { reply }, Some((Exit::Failure, why)))
+        }
+        Delivery::Unreachable(reply) => {
+            let why = format!(
+                "stopped: cannot reach {}: {} — nothing is lost, run again later",
+                transport.describe(),
+                reason(&reply)
+            );
+            (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
+        }
+    }
 }
 
 fn summary(t: &Tally, err: &mut dyn Write, cli: &Cli) -> std::io::Result<()> {
