@@ -291,8 +291,18 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     } else {
         ProgressBar::hidden()
     };
+    let crash_after_reply = std::env::var_os("GREET_TEST_KILL_AFTER_REPLY").is_some();
     let to_send: &[Ready] = if stopped.is_some() { &[] } else { &queue };
     for r in to_send {
+        let wait = limiter.wait(Instant::now());
+        if !wait.is_zero() {
+            progress.set_message(format!(
+                "waiting {}s (rate {})",
+                wait.as_secs(),
+                config.transport.rate
+            ));
+            pause(wait, &interrupted);
+        }
         if interrupted.load(Ordering::Relaxed) {
             let left = queue.len() - (progress.position() as usize);
             stopped = Some((
@@ -303,15 +313,6 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
                 ),
             ));
             break;
-        }
-        let wait = limiter.wait(Instant::now());
-        if !wait.is_zero() {
-            progress.set_message(format!(
-                "waiting {}s (rate {})",
-                wait.as_secs(),
-                config.transport.rate
-            ));
-            std::thread::sleep(wait);
         }
         progress.set_message(r.name.clone());
         match ledger.reserve(
@@ -336,14 +337,19 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         let delivery = loop {
             let d = transport.deliver(&env, &r.bytes, &r.file);
             match d {
-                Delivery::Transient(_) if attempt < 3 => {
-                    std::thread::sleep(backoff(attempt));
+                Delivery::Transient(_) if attempt < 3 && !interrupted.load(Ordering::Relaxed) => {
+                    pause(backoff(attempt), &interrupted);
                     attempt += 1;
                 }
                 other => break other,
             }
         };
         limiter.record(Instant::now());
+        if matches!(delivery, Delivery::Sent(_)) && crash_after_reply {
+            // Fault injection for the crash tests: die as a power cut would,
+            // after the server's 250 and before it is recorded.
+            let _ = signal_hook::low_level::raise(signal_hook::consts::SIGKILL);
+        }
         let who = format!("{} <{}>", r.name, r.to);
         let (outcome, stop) = judge(
             delivery,
@@ -376,6 +382,18 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// Sleep for `d`, waking early when a signal asks the run to stop.
+fn pause(d: Duration, interrupted: &AtomicBool) {
+    let until = Instant::now() + d;
+    while !interrupted.load(Ordering::Relaxed) {
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 /// What to record for a delivery, and whether the run must stop after it.

@@ -270,11 +270,39 @@ fn a_certificate_from_an_untrusted_ca_stops_before_anything_is_sent() {
         .env("GREET_TEST_SMTP_PASSWORD", "s3cret")
         .output()
         .unwrap());
-    assert_ne!(out.code(), 0, "{}", out.stderr());
+    assert_eq!(out.code(), 1, "{}", out.stderr());
     assert!(
         out.stderr().to_lowercase().contains("certificate"),
         "{}",
         out.stderr()
     );
     assert_eq!(server.received().len(), 0);
+}
+
+#[test]
+fn a_certificate_for_another_host_stops_before_auth_and_names_the_check() {
+    let Some(python) = python() else {
+        eprintln!("skipped: no .ci/venv");
+        return;
+    };
+    // The CA is trusted, but the certificate is for 127.0.0.1 and greet was
+    // told to reach "localhost".
+    let (shop, server) = shop_and_server(&python, true);
+    shop.edit("greet.toml", "host = \"127.0.0.1\"", "host = \"localhost\"");
+    let out = Run(shop
+        .command(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .env("GREET_TEST_SMTP_PASSWORD", "s3cret")
+        .output()
+        .unwrap());
+    let err = out.stderr();
+    assert_eq!(out.code(), 1, "{err}");
+    assert!(
+        err.contains("TLS could not be set up with localhost"),
+        "{err}"
+    );
+    assert!(err.contains("not valid for name \"localhost\""), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    assert_eq!(server.received().len(), 0);
+    let h = shop.run(&["history"]).expect(0).stdout();
+    assert!(!h.contains("sending") && !h.contains("failed"), "{h}");
 }

@@ -3,6 +3,7 @@
 mod support;
 
 mod check;
+mod crash;
 mod customers;
 mod init;
 mod interop;

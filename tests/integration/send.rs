@@ -4,11 +4,11 @@
 use crate::smtp_server::SmtpServer;
 use crate::support::{Run, Shop};
 
-const STAMATIS: &str = "stamatis@example.gr";
-const NAREK: &str = "narek@example.am";
-const SARAH: &str = "sarah.cohen@example.co.il";
+pub const STAMATIS: &str = "stamatis@example.gr";
+pub const NAREK: &str = "narek@example.am";
+pub const SARAH: &str = "sarah.cohen@example.co.il";
 
-fn shop_for(server: &SmtpServer) -> Shop {
+pub fn shop_for(server: &SmtpServer) -> Shop {
     let shop = Shop::samples();
     shop.edit(
         "greet.toml",
@@ -26,7 +26,7 @@ fn shop_for(server: &SmtpServer) -> Shop {
     shop
 }
 
-fn send(shop: &Shop, extra: &[&str]) -> Run {
+pub fn send(shop: &Shop, extra: &[&str]) -> Run {
     let mut args = vec!["send", "birthday", "--date", "2026-03-14", "--yes"];
     args.extend_from_slice(extra);
     Run(shop
@@ -36,7 +36,7 @@ fn send(shop: &Shop, extra: &[&str]) -> Run {
         .unwrap())
 }
 
-fn history(shop: &Shop) -> String {
+pub fn history(shop: &Shop) -> String {
     shop.run(&["history"]).expect(0).stdout()
 }
 
@@ -46,6 +46,11 @@ fn each_due_greeting_is_sent_once_and_a_rerun_sends_nothing() {
     let shop = shop_for(&server);
     let out = send(&shop, &[]).expect(0);
     assert!(out.stderr().contains("sent 3"), "{}", out.stderr());
+    assert!(
+        !out.stderr().contains('\r') && !out.stderr().contains("\x1b"),
+        "no progress bar without a terminal: {:?}",
+        out.stderr()
+    );
     for who in [STAMATIS, NAREK, SARAH] {
         assert_eq!(server.count_to(who), 1, "{who}");
     }
@@ -527,45 +532,6 @@ fn a_server_slower_than_the_timeout_before_the_dot_defers_the_greeting() {
 }
 
 #[test]
-fn a_run_killed_while_waiting_for_the_reply_leaves_an_uncertain_greeting_not_a_duplicate() {
-    let server = SmtpServer::start();
-    server.delay_after_dot(STAMATIS, std::time::Duration::from_secs(5));
-    let shop = shop_for(&server);
-    let mut child = shop
-        .command(&["send", "birthday", "--date", "2026-03-14", "--yes"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while server.dots() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "greet never reached the final dot"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.kill().unwrap(); // SIGKILL: no chance to record anything
-    child.wait().unwrap();
-    let rerun = send(&shop, &[]).expect(3);
-    let err = rerun.stderr();
-    assert!(
-        err.contains("a run died while sending; 1 greeting is now uncertain"),
-        "{err}"
-    );
-    assert!(err.contains("uncertain, not resent 1"), "{err}");
-    assert_eq!(server.count_to(NAREK), 1);
-    assert_eq!(server.count_to(SARAH), 1);
-    assert!(history(&shop).contains("uncertain"));
-    let integrity = std::process::Command::new("python3")
-        .args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('pragma integrity_check').fetchone()[0])"])
-        .arg(shop.path("greet-ledger.sqlite"))
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&integrity.stdout).trim(), "ok");
-}
-
-#[test]
 fn an_unwritable_ledger_stops_everything_before_sending() {
     let server = SmtpServer::start();
     let shop = shop_for(&server);
@@ -647,6 +613,18 @@ fn a_busy_server_421_is_retried_on_new_connections_and_a_persistent_one_stops_th
 }
 
 #[test]
+fn a_421_in_the_middle_of_a_session_reconnects_and_fails_nobody() {
+    let server = SmtpServer::start();
+    server.at_rcpt(NAREK, &["421 4.7.0 closing connection"]);
+    let shop = shop_for(&server);
+    send(&shop, &[]).expect(0);
+    for who in [STAMATIS, NAREK, SARAH] {
+        assert_eq!(server.count_to(who), 1, "{who}");
+    }
+    assert!(!history(&shop).contains("failed"));
+}
+
+#[test]
 fn a_server_slower_than_the_timeout_after_the_dot_leaves_the_greeting_uncertain() {
     let server = SmtpServer::start();
     server.delay_after_dot(NAREK, std::time::Duration::from_secs(3));
@@ -690,4 +668,154 @@ fn a_server_that_does_not_offer_starttls_gets_nothing_in_clear() {
     );
     assert_eq!(server.received().len(), 0);
     assert!(!history(&shop).contains("failed"));
+}
+
+/// A list of `n` customers, all born on 14 March.
+fn many_birthdays(shop: &Shop, n: usize) {
+    let mut csv = String::from("id,email,first_name,last_name,gender,language,birthday\n");
+    for i in 0..n {
+        csv.push_str(&format!("R{i:03},r{i}@example.gr,Ρένα,Α,f,el,1990-03-14\n"));
+    }
+    shop.write("customers.csv", &csv);
+}
+
+#[test]
+fn rate_30_per_minute_over_100_messages_never_puts_more_than_30_in_any_minute() {
+    // F17, in real time: about three minutes.
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    shop.edit(
+        "greet.toml",
+        "rate = \"1000/second\"",
+        "rate = \"30/minute\"",
+    );
+    many_birthdays(&shop, 100);
+    let started = std::time::Instant::now();
+    let out = send(&shop, &[]).expect(0);
+    assert!(out.stderr().contains("sent 100"), "{}", out.stderr());
+    let got = server.received();
+    assert_eq!(got.len(), 100);
+    // Any 31 consecutive acceptances span at least a minute.
+    for w in got.windows(31) {
+        let span = w[30].at.duration_since(w[0].at);
+        assert!(
+            span >= std::time::Duration::from_secs(60),
+            "31 messages within {span:?}"
+        );
+    }
+    // 100 at 30/minute cannot finish before the fourth minute starts.
+    assert!(started.elapsed() >= std::time::Duration::from_secs(180));
+}
+
+#[test]
+fn sigterm_while_waiting_for_the_rate_limit_stops_at_once() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    shop.edit("greet.toml", "rate = \"1000/second\"", "rate = \"1/hour\"");
+    let child = shop
+        .command(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.received().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "nothing was sent");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let signalled = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(signalled.elapsed() < std::time::Duration::from_secs(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("stopped by a signal: 2 greetings not sent yet"),
+        "{err}"
+    );
+    assert_eq!(server.received().len(), 1);
+}
+
+#[test]
+fn a_clock_passing_midnight_mid_run_changes_no_key_and_no_date() {
+    // F21. The wall clock (libfaketime, 10x) starts at 23:59:55 in Athens and
+    // passes midnight while the slow server takes the three greetings.
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    for who in [STAMATIS, NAREK, SARAH] {
+        server.delay_at_rcpt(who, std::time::Duration::from_millis(700));
+    }
+    let args = ["send", "birthday", "--yes"];
+    let Some(mut cmd) = shop.faketime_command("2026-03-14 21:59:55", 10, &args) else {
+        return;
+    };
+    let out = Run(cmd.output().unwrap()).expect(0);
+    assert!(out.stderr().contains("sent 3"), "{}", out.stderr());
+    let got = server.received();
+    assert_eq!(got.len(), 3);
+    for m in &got {
+        assert!(
+            m.data.contains("Date: Sat, 14 Mar 2026 23:59:5"),
+            "every message is dated by the run's start:\n{}",
+            m.data
+        );
+    }
+    let h = history(&shop);
+    assert_eq!(h.matches("birthday 2026-03-14").count(), 3, "{h}");
+    assert!(
+        h.contains("2026-03-14T22:00:"),
+        "the wall clock did pass midnight in Athens during the run: {h}"
+    );
+
+    // Again just before midnight: the same keys, nothing resent.
+    server.no_delays();
+    let mut again = shop
+        .faketime_command("2026-03-14 21:59:58", 1, &args)
+        .unwrap();
+    let again = Run(again.output().unwrap()).expect(0);
+    assert!(
+        again.stderr().contains("sent 0 · already greeted 3"),
+        "{}",
+        again.stderr()
+    );
+    // And the next day: 14 March's greetings are not due again.
+    let mut next = shop
+        .faketime_command("2026-03-14 22:00:30", 1, &args)
+        .unwrap();
+    Run(next.output().unwrap()).expect(0);
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn on_a_terminal_send_asks_first_shows_progress_and_sends_on_yes() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    // Slow enough for the progress bar to be drawn between messages.
+    shop.edit(
+        "greet.toml",
+        "rate = \"1000/second\"",
+        "rate = \"1/second\"",
+    );
+    let args = ["send", "birthday", "--date", "2026-03-14"];
+    let (code, screen) = shop.on_terminal(&args, "n");
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "send 3 greetings for birthday via 127.0.0.1:{} (no encryption)? first: Σταμάτης Παπαδόπουλος, Նարեկ Սարգսյան, שרה כהן [y/N]",
+            server.port
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains("nothing sent"), "{screen}");
+    assert_eq!(server.received().len(), 0);
+
+    let (code, screen) = shop.on_terminal(&args, "y");
+    assert_eq!(code, 0, "{screen}");
+    assert_eq!(server.received().len(), 3);
+    assert!(screen.contains("/3"), "a progress bar was drawn: {screen}");
+    assert!(screen.contains("sent 3"), "{screen}");
 }

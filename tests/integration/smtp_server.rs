@@ -16,17 +16,36 @@ use std::time::Duration;
 pub struct Received {
     pub rcpt: Vec<String>,
     pub data: String,
+    /// When the server took it (its reply to the final ".").
+    pub at: std::time::Instant,
+}
+
+/// A point in the conversation where the server stops answering until
+/// released, so that a test can kill or signal greet exactly there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    /// The first EHLO: greet is connecting and has marked nothing yet.
+    Ehlo,
+    /// The n-th MAIL FROM (1-based): that greeting is marked as being sent.
+    Mail(usize),
+    /// After the final "." for this recipient, before the reply.
+    AfterDot(String),
+    /// Right after the 250 for this recipient's message.
+    AfterReply(String),
 }
 
 #[derive(Default)]
 struct State {
+    hold: Option<Hold>,
+    held: bool,
+    released: bool,
+    mails: usize,
     rcpt_replies: HashMap<String, VecDeque<String>>,
     data_replies: HashMap<String, VecDeque<String>>,
     drop_after_dot: HashSet<String>,
     drop_in_data: HashSet<String>,
     delay_after_dot: HashMap<String, Duration>,
     delay_at_rcpt: HashMap<String, Duration>,
-    dots: usize,
     no_smtputf8: bool,
     greetings: VecDeque<String>,
     received: Vec<Received>,
@@ -126,6 +145,21 @@ impl SmtpServer {
             .insert(rcpt.to_lowercase(), delay);
     }
 
+    /// Stop answering at this point until `release`.
+    pub fn hold(&self, at: Hold) {
+        self.state.lock().unwrap().hold = Some(at);
+    }
+
+    /// Whether a session has reached the hold point.
+    pub fn held(&self) -> bool {
+        self.state.lock().unwrap().held
+    }
+
+    /// Go on from the hold point.
+    pub fn release(&self) {
+        self.state.lock().unwrap().released = true;
+    }
+
     /// Stop delaying replies (the server has recovered).
     pub fn no_delays(&self) {
         let mut s = self.state.lock().unwrap();
@@ -141,11 +175,6 @@ impl SmtpServer {
     /// Do not advertise SMTPUTF8 (an older relay).
     pub fn without_smtputf8(&self) {
         self.state.lock().unwrap().no_smtputf8 = true;
-    }
-
-    /// How many final "."s the server has seen (accepted or not).
-    pub fn dots(&self) -> usize {
-        self.state.lock().unwrap().dots
     }
 
     /// Messages accepted (2xx at the end of DATA) or swallowed by a drop.
@@ -196,6 +225,20 @@ fn next_line(input: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<Stri
     }
 }
 
+/// Wait here if the test asked to hold at `at`: until released or stopped.
+fn hold_if(at: Hold, state: &Mutex<State>, stop: &AtomicBool) {
+    {
+        let mut s = state.lock().unwrap();
+        if s.hold.as_ref() != Some(&at) || s.held {
+            return;
+        }
+        s.held = true;
+    }
+    while !stop.load(Ordering::Relaxed) && !state.lock().unwrap().released {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
     stream
         .set_read_timeout(Some(Duration::from_millis(200)))
@@ -220,6 +263,7 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
         let cmd = line.trim_end().to_string();
         let upper = cmd.to_uppercase();
         if upper.starts_with("EHLO") {
+            hold_if(Hold::Ehlo, &state, &stop);
             say(&mut out, "250-127.0.0.1");
             if state.lock().unwrap().no_smtputf8 {
                 say(&mut out, "250 8BITMIME");
@@ -229,7 +273,16 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
             }
         } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
             say(&mut out, "250 OK");
-        } else if upper.starts_with("MAIL FROM") || upper.starts_with("RSET") {
+        } else if upper.starts_with("MAIL FROM") {
+            let n = {
+                let mut s = state.lock().unwrap();
+                s.mails += 1;
+                s.mails
+            };
+            hold_if(Hold::Mail(n), &state, &stop);
+            rcpt.clear();
+            say(&mut out, "250 OK");
+        } else if upper.starts_with("RSET") {
             rcpt.clear();
             say(&mut out, "250 OK");
         } else if upper.starts_with("RCPT TO") {
@@ -271,8 +324,8 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
                 }
                 data.push_str(&l);
             }
+            hold_if(Hold::AfterDot(first.clone()), &state, &stop);
             let mut s = state.lock().unwrap();
-            s.dots += 1;
             if let Some(delay) = s.delay_after_dot.get(&first).copied() {
                 drop(s);
                 std::thread::sleep(delay);
@@ -282,6 +335,7 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
                 s.received.push(Received {
                     rcpt: rcpt.clone(),
                     data,
+                    at: std::time::Instant::now(),
                 });
                 return; // connection closed after "." and before the reply
             }
@@ -294,11 +348,13 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
                 s.received.push(Received {
                     rcpt: rcpt.clone(),
                     data,
+                    at: std::time::Instant::now(),
                 });
             }
             drop(s);
             rcpt.clear();
             say(&mut out, &reply);
+            hold_if(Hold::AfterReply(first), &state, &stop);
         } else if upper.starts_with("QUIT") {
             say(&mut out, "221 bye");
             return;

@@ -79,6 +79,65 @@ impl Shop {
         cmd
     }
 
+    /// `greet args` under libfaketime, its clock starting at `start` (UTC)
+    /// and running `speed` times faster. `None` (the test is skipped) when
+    /// faketime is not installed — except under CI, where `.ci/run` installs it.
+    pub fn faketime_command(&self, start: &str, speed: u32, args: &[&str]) -> Option<Command> {
+        let found = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("faketime"))
+                .find(|p| p.is_file())
+        });
+        let Some(faketime) = found else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "faketime is missing: .ci/run installs it"
+            );
+            eprintln!("skipped: faketime is not installed");
+            return None;
+        };
+        let mut cmd = self.command(&[]);
+        cmd.env_remove("GREET_NOW")
+            .env("TZ", "UTC")
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+            .env("FAKETIME_NO_CACHE", "1");
+        let mut real = Command::new(faketime);
+        real.args(["-f", &format!("@{start} x{speed}")])
+            .arg(env!("CARGO_BIN_EXE_greet"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        Some(real)
+    }
+
+    /// `greet args` on a pseudo-terminal; `answer` is typed at its first
+    /// `[y/N]` prompt. Returns the exit code and everything the terminal showed.
+    pub fn on_terminal(&self, args: &[&str], answer: &str) -> (i32, String) {
+        let greet = self.command(args);
+        let out = Command::new("python3")
+            .arg(Path::new(REPO).join("tests/integration/pty.py"))
+            .arg(answer)
+            .arg(env!("CARGO_BIN_EXE_greet"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .envs(greet.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+            .env("TERM", "xterm-256color")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pty.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (
+            v["code"].as_i64().unwrap() as i32,
+            v["screen"].as_str().unwrap().to_string(),
+        )
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().unwrap();
         Run(output)
