@@ -372,12 +372,28 @@ impl RowParser {
             return Err(at(fi, "first_name is empty".into()));
         }
         let (gi, gender_cell) = get("gender");
-        let gender = Gender::parse(gender_cell).ok_or_else(|| {
+        let mut gender = Gender::parse(gender_cell).ok_or_else(|| {
             at(
                 gi,
                 format!("gender \"{gender_cell}\" is not m or f (blank means unknown)"),
             )
         })?;
+        if gender == Gender::Unknown
+            && gender_cell.is_empty()
+            && let Some(inferred) = crate::i18n::el::infer_gender(first_name)
+        {
+            gender = inferred;
+            warnings.push(
+                Problem::warning(
+                    file,
+                    format!(
+                        "gender inferred as {} from the name {first_name} (fill in the gender column to decide)",
+                        inferred.code()
+                    ),
+                )
+                .at(line, Some(gi as u64 + 1)),
+            );
+        }
         let (li, lang_cell) = get("language");
         let language = if lang_cell.is_empty() {
             None

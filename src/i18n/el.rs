@@ -11,6 +11,32 @@ use crate::customer::Gender;
 /// Names whose vocative is not what the rules give.
 const EXCEPTIONS: &[(&str, &str)] = &[("κωνσταντίνος", "κωνσταντίνε")];
 
+/// Names in -ος stressed on the third syllable from the end, without their
+/// accents: what an unaccented spelling (ΑΛΕΞΑΝΔΡΟΣ typed as Αλεξανδρος)
+/// needs to still take -ε.
+const ANTEPENULT_OS: &[&str] = &[
+    "αλεξανδρος",
+    "θεοδωρος",
+    "αποστολος",
+    "χριστοφορος",
+    "προδρομος",
+    "θεοφιλος",
+    "ευσταθιος",
+    "φιλιππος",
+    "σταυρος",
+    "ονουφριος",
+    "παντελεημονας",
+    "μενελαος",
+    "νικοδημος",
+    "θεμιστοκλης",
+    "αριστοτελης",
+    "ιεροθεος",
+    "τιμοθεος",
+    "δωροθεος",
+    "θεοφραστος",
+    "αγαθοκλης",
+];
+
 fn is_greek(c: char) -> bool {
     matches!(c, '\u{0370}'..='\u{03FF}' | '\u{1F00}'..='\u{1FFF}')
 }
@@ -92,7 +118,9 @@ fn vocative_word(word: &str) -> String {
                 } else {
                     format!("{base}ο")
                 }
-            } else if accent == Some(2) {
+            } else if accent == Some(2)
+                || (accent.is_none() && ANTEPENULT_OS.contains(&lower.as_str()))
+            {
                 format!("{base}ε") // Αλέξανδρος → Αλέξανδρε
             } else if stem.ends_with('ό') {
                 format!("{base}ό") // stress on the ending stays there
@@ -147,6 +175,35 @@ fn strip_accent(c: char) -> char {
     }
 }
 
+/// Gender from a Greek first name's ending, for a row whose gender cell is
+/// blank: -ος, -ης, -ας, -ων, -ής, -άς are masculine (Γιώργος, Σταμάτης,
+/// Ηλίας, Πλάτων); -α, -η, -ω, -ού and -ις are feminine (Μαρία, Ελένη,
+/// Φρόσω, Άρτεμις). Diminutives in -ι (Μαράκι) and names in other scripts
+/// are not guessed. A compound name goes by its first part.
+pub fn infer_gender(first_name: &str) -> Option<Gender> {
+    let first: String = first_name
+        .trim()
+        .chars()
+        .take_while(|c| c.is_alphabetic())
+        .collect::<String>()
+        .to_lowercase();
+    if first.chars().count() < 2 || !first.chars().all(is_greek) {
+        return None;
+    }
+    let plain: String = first.chars().map(strip_accent).collect();
+    let plain = plain.replace('σ', "ς");
+    if ["ος", "ης", "ας", "ων", "ους", "ες"]
+        .iter()
+        .any(|e| plain.ends_with(e))
+    {
+        return Some(Gender::Male);
+    }
+    if plain.ends_with("ις") || plain.ends_with(['α', 'η', 'ω']) || plain.ends_with("ου") {
+        return Some(Gender::Female);
+    }
+    None
+}
+
 /// The vocative of a (possibly compound) first name. Feminine names and
 /// names in other scripts are returned as written.
 pub fn vocative(name: &str, gender: Gender) -> String {
@@ -192,6 +249,54 @@ mod tests {
             ("Γιωργής", "Γιωργή"),
             ("ΣΤΑΜΑΤΗΣ", "ΣΤΑΜΑΤΗ"),
             ("Γιάννης-Μάριος", "Γιάννη-Μάριο"),
+            ("Γιάννης", "Γιάννη"),
+            ("Μανώλης", "Μανώλη"),
+            ("Μιχάλης", "Μιχάλη"),
+            ("Βασίλης", "Βασίλη"),
+            ("Θανάσης", "Θανάση"),
+            ("Αντώνης", "Αντώνη"),
+            ("Παναγιώτης", "Παναγιώτη"),
+            ("Χρήστος", "Χρήστο"),
+            ("Σπύρος", "Σπύρο"),
+            ("Πέτρος", "Πέτρο"),
+            ("Μάρκος", "Μάρκο"),
+            ("Λάμπρος", "Λάμπρο"),
+            ("Άγγελος", "Άγγελε"),
+            ("Στέφανος", "Στέφανε"),
+            ("Χριστόφορος", "Χριστόφορε"),
+            ("Πρόδρομος", "Πρόδρομε"),
+            ("Φίλιππος", "Φίλιππε"),
+            ("Σταύρος", "Σταύρο"),
+            ("Νικόλαος", "Νικόλαε"),
+            ("Δημήτριος", "Δημήτριε"),
+            ("Βασίλειος", "Βασίλειε"),
+            ("Αναστάσιος", "Αναστάσιε"),
+            ("Ευάγγελος", "Ευάγγελε"),
+            ("Βαγγέλης", "Βαγγέλη"),
+            ("Μάριος", "Μάριο"),
+            ("Ανδρέας", "Ανδρέα"),
+            ("Θωμάς", "Θωμά"),
+            ("Νικόλας", "Νικόλα"),
+            ("Τάσος", "Τάσο"),
+            ("Πάνος", "Πάνο"),
+            ("Άρης", "Άρη"),
+            ("Χάρης", "Χάρη"),
+            ("Λευτέρης", "Λευτέρη"),
+            ("Θοδωρής", "Θοδωρή"),
+            ("Μιλτιάδης", "Μιλτιάδη"),
+            ("Περικλής", "Περικλή"),
+            ("Σωκράτης", "Σωκράτη"),
+            ("Αριστοτέλης", "Αριστοτέλη"),
+            ("Ιάκωβος", "Ιάκωβε"),
+            ("Γρηγόρης", "Γρηγόρη"),
+            ("Γιώργος-Αλέξανδρος", "Γιώργο-Αλέξανδρε"),
+            ("ΑΛΕΞΑΝΔΡΟΣ", "ΑΛΕΞΑΝΔΡΕ"),
+            ("Αλεξανδρος", "Αλεξανδρε"),
+            ("Θεοδωρος", "Θεοδωρε"),
+            ("Σταματης", "Σταματη"),
+            ("Γιωργος", "Γιωργο"),
+            ("ΓΙΩΡΓΟΣ", "ΓΙΩΡΓΟ"),
+            ("γιώργος", "γιώργο"),
         ];
         for (name, want) in table {
             assert_eq!(vocative(name, Gender::Male), want, "{name}");
@@ -199,8 +304,46 @@ mod tests {
     }
 
     #[test]
+    fn gender_is_inferred_from_greek_endings_only() {
+        let table = [
+            ("Γιώργος", Some(Gender::Male)),
+            ("Σταμάτης", Some(Gender::Male)),
+            ("Ηλίας", Some(Gender::Male)),
+            ("Λουκάς", Some(Gender::Male)),
+            ("Πλάτων", Some(Gender::Male)),
+            ("ΚΩΣΤΑΣ", Some(Gender::Male)),
+            ("Γιαννης", Some(Gender::Male)),
+            ("Γιάννης-Μάριος", Some(Gender::Male)),
+            ("Μαρία", Some(Gender::Female)),
+            ("Ελένη", Some(Gender::Female)),
+            ("Κατερίνα", Some(Gender::Female)),
+            ("Φρόσω", Some(Gender::Female)),
+            ("Γωγώ", Some(Gender::Female)),
+            ("Άρτεμις", Some(Gender::Female)),
+            ("ΔΕΣΠΟΙΝΑ", Some(Gender::Female)),
+            ("Μαράκι", None),
+            ("Stamatis", None),
+            ("שרה", None),
+            ("Արամ", None),
+            ("", None),
+        ];
+        for (name, want) in table {
+            assert_eq!(infer_gender(name), want, "{name}");
+        }
+    }
+
+    #[test]
     fn feminine_and_foreign_names_are_unchanged() {
-        for name in ["Μαρία", "Ελένη", "Κατερίνα"] {
+        for name in [
+            "Μαρία",
+            "Ελένη",
+            "Κατερίνα",
+            "Σοφία",
+            "Δέσποινα",
+            "Ευτυχία",
+            "Φρόσω",
+            "Άρτεμις",
+        ] {
             assert_eq!(vocative(name, Gender::Female), name);
             assert_eq!(vocative(name, Gender::Unknown), name);
         }

@@ -42,23 +42,55 @@ pub fn salutation(lang: &str, name: &str, gender: Gender) -> String {
     }
 }
 
-/// "N years" as a person writes it: ένα χρόνο / 5 χρόνια, שנה / שנתיים / 5 שנים.
+/// The CLDR plural category of `n` in `lang` ("one", "two", "other", ...),
+/// from ICU4X's compiled CLDR data. Unknown languages follow English.
+pub fn plural_category(lang: &str, n: i64) -> &'static str {
+    use icu_plurals::{PluralCategory, PluralRules};
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static RULES: RefCell<HashMap<String, Option<PluralRules>>> = RefCell::new(HashMap::new());
+    }
+    RULES.with(|rules| {
+        let mut rules = rules.borrow_mut();
+        let r = rules.entry(lang.to_string()).or_insert_with(|| {
+            let locale = icu_locale_core::Locale::try_from_str(lang).ok()?;
+            PluralRules::try_new(locale.into(), Default::default()).ok()
+        });
+        let category = match r {
+            Some(r) => r.category_for(n),
+            None => {
+                if n == 1 {
+                    PluralCategory::One
+                } else {
+                    PluralCategory::Other
+                }
+            }
+        };
+        match category {
+            PluralCategory::Zero => "zero",
+            PluralCategory::One => "one",
+            PluralCategory::Two => "two",
+            PluralCategory::Few => "few",
+            PluralCategory::Many => "many",
+            PluralCategory::Other => "other",
+        }
+    })
+}
+
+/// "N years" as a person writes it, chosen by the CLDR category:
+/// ένα χρόνο / 5 χρόνια, שנה / שנתיים / 5 שנים, 1 տարի / 5 տարի, 1 year / 5 years.
 pub fn plural_years(lang: &str, n: i64) -> String {
-    match lang {
-        "el" => match n {
-            1 => "ένα χρόνο".into(),
-            _ => format!("{n} χρόνια"),
-        },
-        "he" => match n {
-            1 => "שנה".into(),
-            2 => "שנתיים".into(),
-            _ => format!("{n} שנים"),
-        },
-        "hy" => format!("{n} տարի"),
-        _ => match n {
-            1 => "1 year".into(),
-            _ => format!("{n} years"),
-        },
+    let category = plural_category(lang, n);
+    match (lang, category) {
+        ("el", "one") => "ένα χρόνο".into(),
+        ("el", _) => format!("{n} χρόνια"),
+        ("he", "one") => "שנה".into(),
+        ("he", "two") => "שנתיים".into(),
+        ("he", _) => format!("{n} שנים"),
+        ("hy", _) => format!("{n} տարի"),
+        (_, "one") => format!("{n} year"),
+        _ => format!("{n} years"),
     }
 }
 
@@ -164,6 +196,56 @@ mod tests {
         assert_eq!(salutation("he", "נועם", Gender::Unknown), "שלום נועם");
         assert_eq!(salutation("hy", "Արամ", Gender::Male), "Սիրելի Արամ");
         assert_eq!(salutation("en", "Stamatis", Gender::Male), "Dear Stamatis");
+    }
+
+    #[test]
+    fn plural_categories_follow_cldr_from_0_to_25() {
+        for n in 0..=25 {
+            let el = if n == 1 { "one" } else { "other" };
+            let en = el;
+            // Hebrew: one, two, and other for everything else (CLDR 42 dropped "many").
+            let he = match n {
+                1 => "one",
+                2 => "two",
+                _ => "other",
+            };
+            // Armenian: 0 and 1 are "one".
+            let hy = if n <= 1 { "one" } else { "other" };
+            assert_eq!(plural_category("el", n), el, "el {n}");
+            assert_eq!(plural_category("en", n), en, "en {n}");
+            assert_eq!(plural_category("he", n), he, "he {n}");
+            assert_eq!(plural_category("hy", n), hy, "hy {n}");
+        }
+    }
+
+    #[test]
+    fn years_from_0_to_25_read_naturally_in_each_language() {
+        for n in 0..=25i64 {
+            let (el, he, hy, en) = match n {
+                1 => (
+                    "ένα χρόνο".into(),
+                    "שנה".into(),
+                    "1 տարի".into(),
+                    "1 year".into(),
+                ),
+                2 => (
+                    "2 χρόνια".into(),
+                    "שנתיים".into(),
+                    "2 տարի".into(),
+                    "2 years".into(),
+                ),
+                _ => (
+                    format!("{n} χρόνια"),
+                    format!("{n} שנים"),
+                    format!("{n} տարի"),
+                    format!("{n} years"),
+                ),
+            };
+            assert_eq!(plural_years("el", n), el);
+            assert_eq!(plural_years("he", n), he);
+            assert_eq!(plural_years("hy", n), hy);
+            assert_eq!(plural_years("en", n), en);
+        }
     }
 
     #[test]

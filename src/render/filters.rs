@@ -1,4 +1,4 @@
-//! The filters greet adds to Tera: `date`, `plural_years`, `vocative`.
+//! The filters greet adds to Tera: `date`, `plural`, `plural_years`, `vocative`.
 //! They take the language from the template's `lang` unless given `lang=`.
 use chrono::NaiveDate;
 use tera::{Error, Kwargs, State, Tera, TeraResult};
@@ -48,6 +48,23 @@ fn plural_years(value: i64, kwargs: Kwargs, state: &State) -> TeraResult<String>
     Ok(i18n::plural_years(&lang(&kwargs, state)?, value))
 }
 
+/// `{{ n | plural(one="# χρόνος", other="# χρόνια") }}`: the form for the
+/// CLDR plural category of `n` in the template's language; `#` is replaced by
+/// the number. Categories not given fall back to `other`.
+fn plural(value: i64, kwargs: Kwargs, state: &State) -> TeraResult<String> {
+    let lang = lang(&kwargs, state)?;
+    let category = i18n::plural_category(&lang, value);
+    let form = match kwargs.get::<String>(category)? {
+        Some(f) => f,
+        None => kwargs.get::<String>("other")?.ok_or_else(|| {
+            Error::message(format!(
+                "plural: {value} is \"{category}\" in {lang}; give {category}=\"…\" or other=\"…\""
+            ))
+        })?,
+    };
+    Ok(form.replace('#', &value.to_string()))
+}
+
 /// `{{ name | vocative }}` → "Σταμάτη" (Greek masculine names; others unchanged).
 fn vocative(value: &str, _: Kwargs, _: &State) -> String {
     i18n::vocative(value, Gender::Male)
@@ -55,6 +72,7 @@ fn vocative(value: &str, _: Kwargs, _: &State) -> String {
 
 pub fn register(tera: &mut Tera) {
     tera.register_filter("date", date);
+    tera.register_filter("plural", plural);
     tera.register_filter("plural_years", plural_years);
     tera.register_filter("vocative", vocative);
 }

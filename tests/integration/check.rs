@@ -90,3 +90,31 @@ fn a_list_without_an_email_column_lists_the_columns_found() {
         out.stdout()
     );
 }
+
+#[test]
+fn a_blank_gender_is_inferred_from_a_greek_name_and_reported() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,giorgos@example.gr,Γιώργος,Π,,el,1985-03-14,2015-01-01,,\n\
+         2,despoina@example.gr,Δέσποινα,Κ,,el,1985-03-14,2015-01-01,,\n\
+         3,alex@example.gr,Alex,M,,el,1985-03-14,2015-01-01,,\n"
+    ));
+    let out = shop.run(&["check"]).expect(0);
+    let text = out.stdout();
+    assert!(
+        text.contains("customers.csv:2:5: warning: gender inferred as m from the name Γιώργος"),
+        "{text}"
+    );
+    assert!(
+        text.contains("customers.csv:3:5: warning: gender inferred as f from the name Δέσποινα"),
+        "{text}"
+    );
+    assert!(!text.contains("from the name Alex"), "{text}");
+    let preview = shop
+        .run(&["preview", "birthday", "--date", "2026-03-14"])
+        .expect(0)
+        .stdout();
+    assert!(preview.contains("Αγαπητέ Γιώργο,"), "{preview}");
+    assert!(preview.contains("Αγαπητή Δέσποινα,"), "{preview}");
+    // Not a Greek name, no gender: the neutral salutation.
+    assert!(preview.contains("Γεια σου Alex,"), "{preview}");
+}
