@@ -33,6 +33,22 @@ struct RawConfig {
     ledger: PathBuf,
     #[serde(default)]
     transport: Transport,
+    /// `[vocative]`: "Κωνσταντίνος" = "Κωνσταντίνο" — the owner's form wins.
+    #[serde(default)]
+    vocative: BTreeMap<String, String>,
+    /// `[salutations.el]` male / female / unknown = "Αγαπητέ {name}".
+    #[serde(default)]
+    salutations: BTreeMap<String, Salutation>,
+}
+
+/// The words of a salutation in one language; `{name}` stands for the
+/// name (in the vocative where the language has one).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Salutation {
+    pub male: Option<String>,
+    pub female: Option<String>,
+    pub unknown: Option<String>,
 }
 
 fn default_ledger() -> PathBuf {
@@ -282,6 +298,9 @@ pub struct Config {
     pub occasions: BTreeMap<String, Occasion>,
     pub ledger: PathBuf,
     pub transport: Transport,
+    /// Owner overrides of the vocative, by the name as lower-case text.
+    pub vocative: BTreeMap<String, String>,
+    pub salutations: BTreeMap<String, Salutation>,
 }
 
 /// The canonical column names a `[customers.columns]` mapping may name.
@@ -474,6 +493,12 @@ impl Config {
                 ca_file: raw.transport.ca_file.map(|d| base.join(d)),
                 ..raw.transport
             },
+            vocative: raw
+                .vocative
+                .into_iter()
+                .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+                .collect(),
+            salutations: raw.salutations,
         })
     }
 
@@ -487,6 +512,15 @@ impl Config {
                 known.join(", ")
             )
         })
+    }
+
+    /// A first name in the vocative: the owner's form from `[vocative]`,
+    /// else the language rules.
+    pub fn vocative_of(&self, first_name: &str, gender: crate::customer::Gender) -> String {
+        match self.vocative.get(&first_name.trim().to_lowercase()) {
+            Some(v) => v.clone(),
+            None => crate::i18n::vocative(first_name, gender),
+        }
     }
 
     /// The loyalty tier for a tenure in whole years.

@@ -7,6 +7,7 @@ use tera::{Context, Map, Value};
 
 use crate::config::{Config, Occasion};
 use crate::customer::Customer;
+use crate::customer::Gender;
 use crate::i18n;
 use crate::occasion::{Due, tenure};
 
@@ -111,15 +112,22 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
     // it would insert every entry twice).
     ctx.insert_value("customer", Value::from_serializable(&view));
 
-    ctx.insert_value("name", text(&c.first_name));
-    ctx.insert_value(
-        "vocative",
-        Value::from(i18n::vocative(&c.first_name, c.gender)),
-    );
-    ctx.insert_value(
-        "salutation",
-        Value::from(i18n::salutation(g.lang, &c.first_name, c.gender)),
-    );
+    // Names are isolated where their script runs the other way from the
+    // template's language (a Greek name in a Hebrew greeting).
+    let name = i18n::isolate(g.lang, &c.first_name);
+    let vocative = i18n::isolate(g.lang, &config.vocative_of(&c.first_name, c.gender));
+    let own = config.salutations.get(g.lang).and_then(|s| match c.gender {
+        Gender::Male => s.male.as_deref(),
+        Gender::Female => s.female.as_deref(),
+        Gender::Unknown => s.unknown.as_deref(),
+    });
+    let salutation = match own {
+        Some(words) => words.replace("{name}", if g.lang == "el" { &vocative } else { &name }),
+        None => i18n::salutation(g.lang, &name, &vocative, c.gender),
+    };
+    ctx.insert_value("name", Value::from(name));
+    ctx.insert_value("vocative", Value::from(vocative));
+    ctx.insert_value("salutation", Value::from(salutation));
 
     let (years, months) = c.customer_since.map_or((0, 0), |s| tenure(s, g.date));
     let mut ten = Map::new();

@@ -25,20 +25,46 @@ pub fn vocative(name: &str, gender: Gender) -> String {
 }
 
 /// The opening words of a greeting: "Αγαπητέ Σταμάτη", "שרה היקרה", "Dear Anna".
-pub fn salutation(lang: &str, name: &str, gender: Gender) -> String {
+/// `vocative` is the name as addressed (Greek: the vocative case).
+pub fn salutation(lang: &str, name: &str, vocative: &str, gender: Gender) -> String {
     match lang {
         "el" => match gender {
-            Gender::Male => format!("Αγαπητέ {}", vocative(name, gender)),
-            Gender::Female => format!("Αγαπητή {}", vocative(name, gender)),
-            Gender::Unknown => format!("Γεια σου {}", vocative(name, gender)),
+            Gender::Male => format!("Αγαπητέ {vocative}"),
+            Gender::Female => format!("Αγαπητή {vocative}"),
+            Gender::Unknown => format!("Γεια σου {vocative}"),
         },
         "he" => match gender {
             Gender::Male => format!("{name} היקר"),
             Gender::Female => format!("{name} היקרה"),
             Gender::Unknown => format!("שלום {name}"),
         },
+        // "Սիրելի" and "Dear" do not mark gender: they are already neutral.
         "hy" => format!("Սիրելի {name}"),
         _ => format!("Dear {name}"),
+    }
+}
+
+/// The direction of a text by its first strong letter: "rtl" for Hebrew
+/// and Arabic script, "ltr" for Latin, Greek, Armenian; `None` without letters.
+pub fn text_direction(text: &str) -> Option<&'static str> {
+    text.chars().find(|c| c.is_alphabetic()).map(|c| {
+        if matches!(c, '\u{0590}'..='\u{08FF}' | '\u{FB1D}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
+        {
+            "rtl"
+        } else {
+            "ltr"
+        }
+    })
+}
+
+/// A name set into text of the other direction is isolated (U+2068 FIRST
+/// STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE), so that "Σταμάτης" in a
+/// Hebrew sentence, or "שרה" in a Greek one, keeps its place and does not
+/// drag the punctuation next to it. Same-direction names are left alone.
+pub fn isolate(template_lang: &str, name: &str) -> String {
+    match text_direction(name) {
+        Some(d) if d != direction(template_lang) => format!("\u{2068}{name}\u{2069}"),
+        _ => name.to_string(),
     }
 }
 
@@ -187,15 +213,46 @@ mod tests {
     #[test]
     fn salutations_follow_language_and_gender() {
         assert_eq!(
-            salutation("el", "Σταμάτης", Gender::Male),
+            salutation("el", "Σταμάτης", "Σταμάτη", Gender::Male),
             "Αγαπητέ Σταμάτη"
         );
-        assert_eq!(salutation("el", "Μαρία", Gender::Female), "Αγαπητή Μαρία");
-        assert_eq!(salutation("he", "דוד", Gender::Male), "דוד היקר");
-        assert_eq!(salutation("he", "שרה", Gender::Female), "שרה היקרה");
-        assert_eq!(salutation("he", "נועם", Gender::Unknown), "שלום נועם");
-        assert_eq!(salutation("hy", "Արամ", Gender::Male), "Սիրելի Արամ");
-        assert_eq!(salutation("en", "Stamatis", Gender::Male), "Dear Stamatis");
+        assert_eq!(
+            salutation("el", "Μαρία", "Μαρία", Gender::Female),
+            "Αγαπητή Μαρία"
+        );
+        assert_eq!(salutation("he", "דוד", "דוד", Gender::Male), "דוד היקר");
+        assert_eq!(salutation("he", "שרה", "שרה", Gender::Female), "שרה היקרה");
+        assert_eq!(
+            salutation("he", "נועם", "נועם", Gender::Unknown),
+            "שלום נועם"
+        );
+        assert_eq!(
+            salutation("hy", "Արամ", "Արամ", Gender::Male),
+            "Սիրելի Արամ"
+        );
+        assert_eq!(
+            salutation("en", "Stamatis", "Stamatis", Gender::Male),
+            "Dear Stamatis"
+        );
+        assert_eq!(
+            salutation("hy", "Արամ", "Արամ", Gender::Unknown),
+            "Սիրելի Արամ"
+        );
+        assert_eq!(
+            salutation("el", "Alex", "Alex", Gender::Unknown),
+            "Γεια σου Alex"
+        );
+    }
+
+    #[test]
+    fn names_of_the_other_direction_are_isolated() {
+        assert_eq!(isolate("he", "Σταμάτης"), "\u{2068}Σταμάτης\u{2069}");
+        assert_eq!(isolate("el", "שרה"), "\u{2068}שרה\u{2069}");
+        assert_eq!(isolate("en", "שרה"), "\u{2068}שרה\u{2069}");
+        assert_eq!(isolate("he", "שרה"), "שרה");
+        assert_eq!(isolate("el", "Σταμάτης"), "Σταμάτης");
+        assert_eq!(isolate("hy", "Narek"), "Narek");
+        assert_eq!(isolate("he", "123"), "123");
     }
 
     #[test]

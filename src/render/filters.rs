@@ -1,5 +1,7 @@
 //! The filters greet adds to Tera: `date`, `plural`, `plural_years`, `vocative`.
 //! They take the language from the template's `lang` unless given `lang=`.
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use tera::{Error, Kwargs, State, Tera, TeraResult};
 
@@ -65,14 +67,17 @@ fn plural(value: i64, kwargs: Kwargs, state: &State) -> TeraResult<String> {
     Ok(form.replace('#', &value.to_string()))
 }
 
-/// `{{ name | vocative }}` → "Σταμάτη" (Greek masculine names; others unchanged).
-fn vocative(value: &str, _: Kwargs, _: &State) -> String {
-    i18n::vocative(value, Gender::Male)
-}
-
-pub fn register(tera: &mut Tera) {
+/// `{{ name | vocative }}` → "Σταμάτη" (Greek masculine names; others
+/// unchanged); the owner's `[vocative]` forms win.
+pub fn register(tera: &mut Tera, overrides: &BTreeMap<String, String>) {
     tera.register_filter("date", date);
     tera.register_filter("plural", plural);
     tera.register_filter("plural_years", plural_years);
-    tera.register_filter("vocative", vocative);
+    let overrides = overrides.clone();
+    tera.register_filter("vocative", move |value: &str, _: Kwargs, _: &State| {
+        overrides
+            .get(&value.trim().to_lowercase())
+            .cloned()
+            .unwrap_or_else(|| i18n::vocative(value, Gender::Male))
+    });
 }

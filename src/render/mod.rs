@@ -221,7 +221,7 @@ impl Renderer {
         }
         let mut tera = Tera::new();
         tera.autoescape_on([".html"]);
-        filters::register(&mut tera);
+        filters::register(&mut tera, &config.vocative);
         if let Err(e) =
             tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
         {
@@ -229,7 +229,7 @@ impl Renderer {
             let mut found = Vec::new();
             for (name, src) in &sources {
                 let mut one = Tera::new();
-                filters::register(&mut one);
+                filters::register(&mut one, &config.vocative);
                 if let Err(e) = one.add_raw_template(name, src)
                     && matches!(e.kind(), ErrorKind::SyntaxError(_))
                 {

@@ -286,3 +286,59 @@ fn a_campaign_segment_selects_customers_by_expression() {
     assert!(err.contains(&format!("greet.toml:{line}:")), "{err}");
     assert!(err.contains("yeers"), "{err}");
 }
+
+#[test]
+fn the_owner_overrides_a_vocative_and_the_words_of_a_salutation() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,kostas@example.gr,Κωνσταντίνος,Π,m,el,1985-03-14,2015-01-01,,\n\
+         2,maria@example.gr,Μαρία,Κ,f,el,1985-03-14,2015-01-01,,\n\
+         3,noam@example.co.il,נועם,ל,,he,1985-03-14,2015-01-01,,\n"
+    ));
+    let toml = shop.read("greet.toml");
+    shop.write(
+        "greet.toml",
+        &format!(
+            "{toml}\n[vocative]\n\"Κωνσταντίνος\" = \"Κωνσταντίνο\"\n\n[salutations.el]\nfemale = \"Καλή μας {{name}}\"\n\n[salutations.he]\nunknown = \"{{name}} שלום וברכה\"\n"
+        ),
+    );
+    let out = shop
+        .run(&["preview", "birthday", "--date", "2026-03-14"])
+        .expect(0)
+        .stdout();
+    assert!(out.contains("Αγαπητέ Κωνσταντίνο,"), "{out}");
+    assert!(out.contains("Χρόνια πολλά, Κωνσταντίνο!"), "{out}");
+    assert!(out.contains("Καλή μας Μαρία,"), "{out}");
+    assert!(out.contains("נועם שלום וברכה,"), "{out}");
+}
+
+#[test]
+fn a_name_in_the_other_direction_is_isolated_in_text_and_html() {
+    // A Greek customer who reads Hebrew, and an Israeli customer who reads Greek.
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,stamatis@example.gr,Σταμάτης,Π,m,he,1985-03-14,2015-01-01,,\n\
+         2,sarah@example.co.il,שרה,כ,f,el,1985-03-14,2015-01-01,,\n"
+    ));
+    let lines = shop
+        .run(&[
+            "preview",
+            "birthday",
+            "--date",
+            "2026-03-14",
+            "--format",
+            "json",
+        ])
+        .expect(0)
+        .json();
+    let he = &lines[0];
+    let el = &lines[1];
+    let text = he["text"].as_str().unwrap();
+    assert!(text.contains("\u{2068}Σταμάτης\u{2069} היקר,"), "{text}");
+    let html = he["html"].as_str().unwrap();
+    assert!(html.contains("dir=\"rtl\""), "{html}");
+    assert!(html.contains("\u{2068}Σταμάτης\u{2069} היקר,"), "{html}");
+    let text = el["text"].as_str().unwrap();
+    assert!(text.contains("Αγαπητή \u{2068}שרה\u{2069},"), "{text}");
+    // Isolation marks never reach a header.
+    assert!(!he["subject"].as_str().unwrap().contains('\u{2068}'));
+    assert!(!el["subject"].as_str().unwrap().contains('\u{2068}'));
+}
