@@ -199,10 +199,13 @@ pub enum DateStyle {
 
 /// A date in words, in the given language.
 pub fn format_date(lang: &str, date: NaiveDate, style: DateStyle) -> String {
-    let (d, m) = (date.day(), month_in_date(lang, date.month()));
-    match style {
-        DateStyle::DayMonth => format!("{d} {m}"),
-        DateStyle::Long => format!("{d} {m} {}", date.year()),
+    let (d, m, y) = (date.day(), month_in_date(lang, date.month()), date.year());
+    match (lang, style) {
+        // Armenian puts the month first, and the year before it with "թ.".
+        ("hy", DateStyle::DayMonth) => format!("{m} {d}"),
+        ("hy", DateStyle::Long) => format!("{y} թ. {m} {d}"),
+        (_, DateStyle::DayMonth) => format!("{d} {m}"),
+        (_, DateStyle::Long) => format!("{d} {m} {y}"),
     }
 }
 
@@ -322,7 +325,14 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2026, 3, 14).unwrap();
         assert_eq!(format_date("el", d, DateStyle::DayMonth), "14 Μαρτίου");
         assert_eq!(format_date("he", d, DateStyle::DayMonth), "14 במרץ");
-        assert_eq!(format_date("hy", d, DateStyle::Long), "14 մարտի 2026");
+        assert_eq!(format_date("hy", d, DateStyle::Long), "2026 թ. մարտի 14");
+        assert_eq!(format_date("hy", d, DateStyle::DayMonth), "մարտի 14");
+        assert_eq!(format_date("el", d, DateStyle::Long), "14 Μαρτίου 2026");
+        assert_eq!(format_date("he", d, DateStyle::Long), "14 במרץ 2026");
+        let may = NaiveDate::from_ymd_opt(2008, 5, 20).unwrap();
+        assert_eq!(format_date("el", may, DateStyle::DayMonth), "20 Μαΐου");
+        assert_eq!(format_date("he", may, DateStyle::DayMonth), "20 במאי");
+        assert_eq!(format_date("en", may, DateStyle::DayMonth), "20 May");
         assert_eq!(format_date("en", d, DateStyle::Long), "14 March 2026");
         assert_eq!(direction("he"), "rtl");
         assert_eq!(direction("hy"), "ltr");

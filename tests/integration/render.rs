@@ -342,3 +342,59 @@ fn a_name_in_the_other_direction_is_isolated_in_text_and_html() {
     assert!(!he["subject"].as_str().unwrap().contains('\u{2068}'));
     assert!(!el["subject"].as_str().unwrap().contains('\u{2068}'));
 }
+
+#[test]
+fn a_full_birthday_and_anniversary_per_language_and_gender_match_their_snapshots() {
+    // Three customers per language: a man, a woman, and one whose gender
+    // neither the list nor the name tells.
+    let rows = [
+        ("el", "Γιώργος", "m"),
+        ("el", "Ελένη", "f"),
+        ("el", "Άλεξ", ""),
+        ("he", "דוד", "m"),
+        ("he", "שרה", "f"),
+        ("he", "נועם", ""),
+        ("hy", "Արամ", "m"),
+        ("hy", "Անի", "f"),
+        ("hy", "Սասուն", ""),
+        ("en", "John", "m"),
+        ("en", "Anna", "f"),
+        ("en", "Sam", ""),
+    ];
+    let mut csv = String::from(HEADER);
+    for (i, (lang, name, gender)) in rows.iter().enumerate() {
+        csv.push_str(&format!(
+            "{i},c{i}@example.gr,{name},Τ,{gender},{lang},1990-03-14,2021-03-14,,\n"
+        ));
+    }
+    let shop = Shop::with_customers(&csv);
+    for lang in ["el", "he", "hy", "en"] {
+        let mut all = String::new();
+        for occasion in ["birthday", "anniversary"] {
+            let lines = shop
+                .run(&[
+                    "preview",
+                    occasion,
+                    "--date",
+                    "2026-03-14",
+                    "--format",
+                    "json",
+                ])
+                .expect(0)
+                .json();
+            for l in lines.iter().filter(|l| l["language"] == lang) {
+                all.push_str(&format!(
+                    "━━ {occasion} · {} · {}\nSubject: {}\n\n{}\n",
+                    l["name"].as_str().unwrap(),
+                    l["to"].as_str().unwrap(),
+                    l["subject"].as_str().unwrap(),
+                    l["text"].as_str().unwrap()
+                ));
+                if let Some(html) = l["html"].as_str() {
+                    all.push_str(&format!("── html\n{html}\n"));
+                }
+            }
+        }
+        insta::assert_snapshot!(format!("full-{lang}"), all);
+    }
+}
