@@ -2,6 +2,7 @@
 //! on real files in a temporary folder, with the environment scrubbed.
 mod support;
 
+mod browser;
 mod check;
 mod crash;
 mod customers;
