@@ -39,6 +39,8 @@ struct RawConfig {
     /// `[salutations.el]` male / female / unknown = "Αγαπητέ {name}".
     #[serde(default)]
     salutations: BTreeMap<String, Salutation>,
+    /// A CSV (`name,date`) adding to or overriding the built-in name days.
+    namedays: Option<Spanned<PathBuf>>,
 }
 
 /// The words of a salutation in one language; `{name}` stands for the
@@ -233,6 +235,8 @@ pub enum OccasionKind {
     Birthday,
     /// Customers whose `customer_since` month/day is the date, one year or more on.
     Anniversary,
+    /// Customers whose first name is celebrated on the date (Greek Orthodox calendar).
+    Nameday,
     /// Everyone eligible, when the owner runs it.
     Campaign,
 }
@@ -301,6 +305,22 @@ pub struct Config {
     /// Owner overrides of the vocative, by the name as lower-case text.
     pub vocative: BTreeMap<String, String>,
     pub salutations: BTreeMap<String, Salutation>,
+    /// The Greek name-day calendar: built in, plus the owner's `namedays` file.
+    pub namedays: std::sync::Arc<crate::i18n::nameday::Calendar>,
+}
+
+/// A bad row of the name-day file ("line 3, column 2: …") as `file:3:2: …`.
+fn nameday_problem(path: &Path, e: &str) -> Problem {
+    let shown = path.display().to_string();
+    let located = e.strip_prefix("line ").and_then(|rest| {
+        let (line, rest) = rest.split_once(", column ")?;
+        let (col, msg) = rest.split_once(": ")?;
+        Some((line.parse().ok()?, col.parse().ok()?, msg))
+    });
+    match located {
+        Some((line, col, msg)) => Problem::error(&shown, msg).at(line, Some(col)),
+        None => Problem::error(&shown, e),
+    }
 }
 
 /// The canonical column names a `[customers.columns]` mapping may name.
@@ -421,6 +441,21 @@ impl Config {
                 ),
             ));
         }
+        let mut namedays = crate::i18n::nameday::Calendar::builtin();
+        if let Some(file) = &raw.namedays {
+            let path = base.join(file.get_ref());
+            match std::fs::read_to_string(&path) {
+                Err(e) => problems.push(at(
+                    file.span(),
+                    format!("namedays: cannot read {}: {e}", path.display()),
+                )),
+                Ok(text) => {
+                    if let Err(e) = namedays.apply_overrides(&text) {
+                        problems.push(nameday_problem(&path, &e));
+                    }
+                }
+            }
+        }
         let mut tiers = raw.tiers;
         tiers.sort_by_key(|t| t.from_years);
         let mut occasions = BTreeMap::new();
@@ -499,6 +534,7 @@ impl Config {
                 .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
                 .collect(),
             salutations: raw.salutations,
+            namedays: std::sync::Arc::new(namedays),
         })
     }
 

@@ -7,6 +7,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::config::{LeapDay, Occasion, OccasionKind};
 use crate::customer::Customer;
+use crate::i18n::nameday::Calendar;
 
 /// A customer is due for an occasion on a date.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +35,15 @@ pub fn due_on(
     customer: &Customer,
     date: NaiveDate,
     leap: LeapDay,
+    namedays: &Calendar,
 ) -> Option<Due> {
     match occasion.kind {
+        OccasionKind::Nameday => namedays
+            .celebrates(&customer.first_name, date)
+            .then(|| Due {
+                occurrence: date.to_string(),
+                age: None,
+            }),
         OccasionKind::Birthday => {
             let b = customer.birthday?;
             if celebrated_in(date.year(), b.month, b.day, leap)? != date {
@@ -126,13 +134,13 @@ mod tests {
             let days: Vec<NaiveDate> = d(2027, 1, 1)
                 .iter_days()
                 .take(365)
-                .filter(|day| due_on(&b, &c, *day, leap).is_some())
+                .filter(|day| due_on(&b, &c, *day, leap, &Calendar::builtin()).is_some())
                 .collect();
             assert_eq!(days, vec![common_day], "{leap:?}");
             let leap_days: Vec<NaiveDate> = d(2028, 1, 1)
                 .iter_days()
                 .take(366)
-                .filter(|day| due_on(&b, &c, *day, leap).is_some())
+                .filter(|day| due_on(&b, &c, *day, leap, &Calendar::builtin()).is_some())
                 .collect();
             assert_eq!(leap_days, vec![d(2028, 2, 29)], "{leap:?}");
         }
@@ -142,15 +150,27 @@ mod tests {
     fn age_only_when_the_year_is_known() {
         let b = occ(OccasionKind::Birthday);
         assert_eq!(
-            due_on(&b, &born(3, 14, Some(1985)), d(2026, 3, 14), LeapDay::Feb28)
-                .unwrap()
-                .age,
+            due_on(
+                &b,
+                &born(3, 14, Some(1985)),
+                d(2026, 3, 14),
+                LeapDay::Feb28,
+                &Calendar::builtin()
+            )
+            .unwrap()
+            .age,
             Some(41)
         );
         assert_eq!(
-            due_on(&b, &born(3, 14, None), d(2026, 3, 14), LeapDay::Feb28)
-                .unwrap()
-                .age,
+            due_on(
+                &b,
+                &born(3, 14, None),
+                d(2026, 3, 14),
+                LeapDay::Feb28,
+                &Calendar::builtin()
+            )
+            .unwrap()
+            .age,
             None
         );
     }
@@ -160,8 +180,8 @@ mod tests {
         let a = occ(OccasionKind::Anniversary);
         let mut c = born(1, 1, None);
         c.customer_since = Some(d(2026, 3, 14));
-        assert!(due_on(&a, &c, d(2026, 3, 14), LeapDay::Feb28).is_none());
-        assert!(due_on(&a, &c, d(2027, 3, 14), LeapDay::Feb28).is_some());
+        assert!(due_on(&a, &c, d(2026, 3, 14), LeapDay::Feb28, &Calendar::builtin()).is_none());
+        assert!(due_on(&a, &c, d(2027, 3, 14), LeapDay::Feb28, &Calendar::builtin()).is_some());
     }
 
     #[test]
@@ -178,6 +198,7 @@ mod tests {
             &born(1, 1, None),
             d(2026, 12, 20),
             LeapDay::Feb28,
+            &Calendar::builtin(),
         );
         assert_eq!(due.unwrap().occurrence, "2026");
     }

@@ -175,7 +175,13 @@ impl<'a> Run<'a> {
 
     /// The greeting for one customer, if they are due on the run's date.
     pub fn item(&self, customer: Customer) -> Result<Option<Item>, Problem> {
-        let due = match due_on(self.occasion, &customer, self.date, self.config.leap_day) {
+        let due = match due_on(
+            self.occasion,
+            &customer,
+            self.date,
+            self.config.leap_day,
+            &self.config.namedays,
+        ) {
             Some(due) => due,
             None if self.every_customer => Due {
                 occurrence: self.date.to_string(),

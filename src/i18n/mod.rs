@@ -5,6 +5,7 @@
 //! fallback), so a French customer greeted from the English template gets
 //! "Dear", not a French word in an English sentence.
 pub mod el;
+pub mod nameday;
 
 use chrono::{Datelike, NaiveDate};
 

@@ -325,3 +325,71 @@ fn quiet_prints_no_summary() {
     assert_eq!(out.stderr(), "");
     assert!(out.stdout().contains("Subject: "));
 }
+
+#[test]
+fn name_days_greet_every_konstantinos_and_eleni_and_move_st_george_with_easter() {
+    let shop = Shop::samples();
+    let names = |date: &str| {
+        due_names(
+            &shop
+                .run(&["preview", "nameday", "--date", date, "--format", "json"])
+                .expect(0)
+                .json(),
+        )
+    };
+    assert_eq!(names("2027-05-21"), ["Κωνσταντίνος", "Ελένη"]);
+    // St George: 23 April, unless that falls before Easter — in 2027 Easter
+    // is 2 May, so Γιώργος celebrates on Easter Monday, 3 May.
+    assert_eq!(names("2026-04-23"), ["Γιώργος"]);
+    assert!(names("2027-04-23").is_empty());
+    assert_eq!(names("2027-05-03"), ["Γιώργος"]);
+    let text = shop
+        .run(&["preview", "nameday", "--date", "2027-05-21"])
+        .expect(0)
+        .stdout();
+    assert!(
+        text.contains("Subject: Χρόνια πολλά για τη γιορτή σου, Κωνσταντίνε!"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_owner_adds_name_days_and_a_bad_row_is_located() {
+    let shop = Shop::with_customers(&format!(
+        "{HEADER}1,nefeli@example.gr,Νεφέλη,Κ,f,el,,,,\n2,kostas@example.gr,Κώστας,Π,m,el,,,,\n"
+    ));
+    let toml = shop.read("greet.toml");
+    shop.write(
+        "greet.toml",
+        &toml.replacen(
+            "# namedays = \"namedays.csv\"",
+            "namedays = \"namedays.csv\"",
+            1,
+        ),
+    );
+    shop.write("namedays.csv", "name,date\nΝεφέλη,06-02\nΚώστας,easter+1\n");
+    let due = |date: &str| {
+        due_names(
+            &shop
+                .run(&["preview", "nameday", "--date", date, "--format", "json"])
+                .expect(0)
+                .json(),
+        )
+    };
+    assert_eq!(due("2026-06-02"), ["Νεφέλη"]);
+    assert_eq!(due("2026-04-13"), ["Κώστας"], "Easter 2026 is 12 April");
+    assert!(
+        due("2026-05-21").is_empty(),
+        "the owner's date replaced 21 May"
+    );
+
+    shop.write("namedays.csv", "name,date\nΝεφέλη,13-45\n");
+    let out = shop.run(&["check"]).expect(2);
+    assert!(
+        out.stderr().contains(
+            "namedays.csv:2:2: \"13-45\" is not a date (MM-DD, easter+N or MM-DD/easter-monday)"
+        ),
+        "{}",
+        out.stderr()
+    );
+}
