@@ -386,10 +386,10 @@ fn the_owner_adds_name_days_and_a_bad_row_is_located() {
     shop.write("namedays.csv", "name,date\nΝεφέλη,13-45\n");
     let out = shop.run(&["check"]).expect(2);
     assert!(
-        out.stderr().contains(
+        out.stdout().contains(
             "namedays.csv:2:2: \"13-45\" is not a date (MM-DD, easter+N or MM-DD/easter-monday)"
         ),
         "{}",
-        out.stderr()
+        out.stdout()
     );
 }
