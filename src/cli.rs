@@ -130,7 +130,8 @@ pub struct PreviewArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
-    /// Write to this file (text, json) or folder (eml) instead of standard output.
+    /// Write to this file (text, json, html) or folder (eml: a batch that
+    /// `send --batch` sends as reviewed) instead of standard output.
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
 }
@@ -143,6 +144,8 @@ pub enum Format {
     Eml,
     /// One JSON object per line.
     Json,
+    /// One self-contained review page (--out FILE, or standard output).
+    Html,
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //!
 //! [`pipeline`] strings stages 2–5 together for one run; [`cmd`] wires the
 //! subcommands; [`exit`] maps outcomes to the exit codes SPEC §6 fixes.
+pub mod batch;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
@@ -29,6 +30,7 @@ pub mod problem;
 pub mod rate;
 pub mod render;
 pub mod report;
+pub mod review;
 pub mod transport;
 
 mod assets;

@@ -85,6 +85,8 @@ pub struct Run<'a> {
     pub every_customer: bool,
     /// What the ledger knows (preview shows who is already greeted).
     pub known: Option<crate::ledger::Known>,
+    /// Hand the rendered text on with the encoded bytes (the review page needs it).
+    pub keep_rendered: bool,
     /// `date` as YYYY-MM-DD, formatted once.
     pub date_text: String,
     shared: context::Shared,
@@ -115,6 +117,7 @@ impl<'a> Run<'a> {
             now,
             every_customer: false,
             known: None,
+            keep_rendered: false,
             date_text: date.to_string(),
             shared,
         }
@@ -162,7 +165,9 @@ impl<'a> Run<'a> {
                 Ok(Some(mut item)) => {
                     let bytes = encode(&item)?;
                     // Encoded: the rendered text need not wait in the queue too.
-                    item.rendered = None;
+                    if !self.keep_rendered {
+                        item.rendered = None;
+                    }
                     Ok(Some(Ok((item, bytes))))
                 }
             }

@@ -13,8 +13,8 @@ use crate::exit::{Exit, Halt};
 use crate::message::compose;
 use crate::pipeline::{Filter, Item, Run, Status};
 use crate::render::Renderer;
-use crate::report;
-use crate::{clock, context, customer, jsonl};
+use crate::review::{self, Review};
+use crate::{batch, clock, context, customer, jsonl, report};
 
 /// A file name a person can read: `0001-birthday-maria@example.gr.eml`.
 fn eml_name(index: usize, item: &Item) -> String {
@@ -36,7 +36,10 @@ fn eml_name(index: usize, item: &Item) -> String {
 enum Sink {
     Text(Box<dyn Write>),
     Json(Box<dyn Write>),
-    Eml(PathBuf),
+    /// The review page, written when every greeting is in.
+    Html(Box<dyn Write>, Review),
+    /// A batch: one .eml per greeting, a manifest and a review page.
+    Eml(PathBuf, Review, Vec<batch::Item>),
 }
 
 fn open_out(out: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
@@ -77,9 +80,18 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
         )?;
     }
 
+    let new_review = || Review {
+        occasion: occasion.name.clone(),
+        date: date.to_string(),
+        from: format!("{} <{}>", config.sender.name, config.sender.email),
+        entries: Vec::new(),
+        skipped: Vec::new(),
+        problems: roster.problems.iter().map(ToString::to_string).collect(),
+    };
     let mut sink = match args.format {
         Format::Text => Sink::Text(open_out(args.out.as_deref())?),
         Format::Json => Sink::Json(open_out(args.out.as_deref())?),
+        Format::Html => Sink::Html(open_out(args.out.as_deref())?, new_review()),
         Format::Eml => {
             let dir = args.out.clone().ok_or_else(|| {
                 Halt::invalid(
@@ -88,7 +100,18 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
             })?;
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
-            Sink::Eml(dir)
+            // A batch folder holds one batch: an older one would be mixed in.
+            let stale = std::fs::read_dir(&dir)?.flatten().any(|e| {
+                let n = e.file_name().to_string_lossy().to_string();
+                n.ends_with(".eml") || n == batch::MANIFEST
+            });
+            if stale {
+                return Err(Halt::invalid(format!(
+                    "{} already holds a batch: choose an empty folder",
+                    dir.display()
+                )));
+            }
+            Sink::Eml(dir, new_review(), Vec::new())
         }
     };
 
@@ -98,6 +121,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
         run.known =
             Some(crate::ledger::Ledger::open_read_only(&config.ledger)?.snapshot(&occasion.name)?);
     }
+    run.keep_rendered = matches!(args.format, Format::Html | Format::Eml);
     let filter = Filter {
         only: args.only.clone(),
     };
@@ -140,7 +164,27 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
             w.flush()?
         }
         Sink::Json(w) => w.flush()?,
-        Sink::Eml(_) => {}
+        Sink::Html(w, review) => {
+            review.write(w)?;
+            w.flush()?
+        }
+        Sink::Eml(dir, review, items) => {
+            batch::Manifest {
+                version: 1,
+                occasion: occasion.name.clone(),
+                date: date.to_string(),
+                rendered_at: now.to_rfc3339(),
+                from: config.sender.email.clone(),
+                greetings: std::mem::take(items),
+            }
+            .write(dir)?;
+            let path = dir.join(batch::REVIEW);
+            let mut w = BufWriter::new(
+                File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
+            );
+            review.write(&mut w)?;
+            w.flush()?;
+        }
     }
     if !template_problems.is_empty() {
         return Err(fail_on(template_problems));
@@ -163,8 +207,19 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
                 line.push_str(&format!(" · {n} {}", status.describe()));
             }
         }
-        if let Sink::Eml(dir) = &sink {
-            line.push_str(&format!(" · written to {}", dir.display()));
+        match &sink {
+            Sink::Eml(dir, ..) => line.push_str(&format!(
+                " · written to {} with {} and {}",
+                dir.display(),
+                batch::MANIFEST,
+                batch::REVIEW
+            )),
+            Sink::Html(..) => {
+                if let Some(out) = &args.out {
+                    line.push_str(&format!(" · review page {}", out.display()));
+                }
+            }
+            _ => {}
         }
         writeln!(err, "{line}")?;
     }
@@ -181,6 +236,7 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
     });
     let mut out = Vec::with_capacity(size + size / 8 + 512);
     match format {
+        Format::Html => {}
         Format::Text => {
             if let Some(r) = r {
                 writeln!(out, "{} <{}> · {}", c.full_name(), c.email, item.lang)?;
@@ -234,6 +290,23 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
 }
 
 fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyhow::Result<()> {
+    let entry = |file: Option<String>| {
+        let r = item.rendered.as_ref().expect("due greetings are rendered");
+        review::Entry {
+            name: item.customer.full_name(),
+            to: item.customer.email.clone(),
+            lang: item.lang.clone(),
+            subject: r.subject.clone(),
+            text: r.text.clone(),
+            html: r.html.clone(),
+            file,
+        }
+    };
+    let skipped = || review::Skipped {
+        name: item.customer.full_name(),
+        to: item.customer.email.clone(),
+        status: item.status,
+    };
     match sink {
         Sink::Text(w) => {
             if item.status == Status::Due {
@@ -242,11 +315,31 @@ fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyho
             }
         }
         Sink::Json(w) => w.write_all(bytes)?,
-        Sink::Eml(dir) => {
+        Sink::Html(_, review) => {
             if item.status == Status::Due {
-                let path = dir.join(eml_name(index, item));
+                review.entries.push(entry(None));
+            } else {
+                review.skipped.push(skipped());
+            }
+        }
+        Sink::Eml(dir, review, items) => {
+            if item.status == Status::Due {
+                let name = eml_name(index, item);
+                let path = dir.join(&name);
                 std::fs::write(&path, bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?;
+                items.push(batch::Item {
+                    file: name.clone(),
+                    sha256: batch::sha256_hex(bytes),
+                    occasion: item.key.occasion.clone(),
+                    customer: item.key.customer.clone(),
+                    occurrence: item.key.occurrence.clone(),
+                    to: item.customer.email.clone(),
+                    name: item.customer.full_name(),
+                });
+                review.entries.push(entry(Some(name)));
+            } else {
+                review.skipped.push(skipped());
             }
         }
     }
