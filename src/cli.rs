@@ -44,8 +44,19 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The occasion, as named in greet.toml.
-    pub occasion: String,
+    /// The occasion, as named in greet.toml (or --due, or --batch).
+    #[arg(required_unless_present_any = ["due", "batch"], conflicts_with_all = ["due", "batch"])]
+    pub occasion: Option<String>,
+
+    /// Every dated occasion due today (birthday, anniversary, nameday) in one
+    /// run, one connection, one summary: the daily command for cron or systemd.
+    #[arg(long, conflicts_with = "batch")]
+    pub due: bool,
+
+    /// Send exactly the reviewed batch that `preview --format eml --out DIR`
+    /// wrote (refused if any file changed since).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["date", "catch_up", "skip_invalid"])]
+    pub batch: Option<PathBuf>,
 
     /// The day to send for (YYYY-MM-DD); default: today in the configured time zone.
     #[arg(long, value_name = "YYYY-MM-DD")]

@@ -2,6 +2,7 @@
 //! sent), confirm, then send each greeting exactly once through the
 //! configured transport, recording every outcome in the ledger.
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use chrono::Days;
 
 use super::{fail_on, load_config};
 use crate::cli::{Cli, SendArgs};
+use crate::config::{Occasion, OccasionKind};
 use crate::exit::{Exit, Halt};
 use crate::ledger::{Ledger, Outcome, Reservation, State};
 use crate::message::{GreetingKey, compose, envelope};
@@ -20,7 +22,7 @@ use crate::pipeline::{Filter, Run, Status};
 use crate::rate::{Limiter, Rate};
 use crate::render::{Renderer, header_value};
 use crate::transport::{self, Delivery};
-use crate::{clock, context, customer, report};
+use crate::{batch, clock, context, customer, report};
 
 /// One greeting, composed and ready to go.
 struct Ready {
@@ -55,24 +57,52 @@ fn backoff(attempt: u32) -> Duration {
 
 pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     let config = load_config(&cli.config)?;
-    let occasion = config.occasion(&args.occasion).map_err(Halt::invalid)?;
     let now = clock::now(config.time_zone)?;
     let today = args.date.unwrap_or_else(|| now.date_naive());
-    let mut renderer = Renderer::load(&config).map_err(fail_on)?;
-    renderer.set_globals(context::globals(now.date_naive()));
-    let roster = customer::scan(&config).map_err(fail_on)?;
     let mut err = std::io::stderr().lock();
-    let file = config.customers.display().to_string();
-    if roster.errors() > 0 && !args.skip_invalid {
-        report::list_head(&roster.problems, &file, 10, &mut err)?;
-        return Err(Halt::invalid(format!(
-            "{file}: {} — nothing sent; fix them (`greet check` lists them all) or pass --skip-invalid to greet the valid rows",
-            report::count(roster.errors(), "row has problems", "rows have problems")
-        )));
-    }
-    if !cli.quiet {
-        report::list_head(&roster.problems, &file, 5, &mut err)?;
-    }
+
+    // What this run is about: one occasion, every dated one, or a batch.
+    let occasions: Vec<&Occasion> = if args.due {
+        let dated: Vec<&Occasion> = config
+            .occasions
+            .values()
+            .filter(|o| {
+                matches!(
+                    o.kind,
+                    OccasionKind::Birthday | OccasionKind::Anniversary | OccasionKind::Nameday
+                )
+            })
+            .collect();
+        if dated.is_empty() {
+            return Err(Halt::invalid(format!(
+                "{}: --due sends the dated occasions (kind birthday, anniversary or nameday), and there are none",
+                config.path.display()
+            )));
+        }
+        dated
+    } else if let Some(name) = &args.occasion {
+        vec![config.occasion(name).map_err(Halt::invalid)?]
+    } else {
+        Vec::new()
+    };
+    let batch = match &args.batch {
+        Some(dir) => Some(load_batch(&config, dir)?),
+        None => None,
+    };
+    let what = match (&batch, args.due) {
+        (Some((m, _)), _) => format!(
+            "the reviewed batch {} ({} on {})",
+            args.batch.as_deref().unwrap_or(Path::new(".")).display(),
+            m.occasion,
+            m.date
+        ),
+        (None, true) => occasions
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        (None, false) => occasions[0].name.clone(),
+    };
 
     // The ledger first: the lock decides whether this run may send at all.
     let mut ledger = if args.test_to.is_none() {
@@ -95,77 +125,32 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         None
     };
 
-    // Which days: today, and with --catch-up the days before it (never before the first run).
-    let first_run = match &ledger {
-        Some(l) => Some(l.first_run(&today.to_string())?),
-        None => None,
-    };
-    let mut days = Vec::new();
-    for back in (0..=args.catch_up).rev() {
-        let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
-            continue;
-        };
-        if first_run
-            .as_deref()
-            .is_some_and(|f| day.to_string().as_str() < f)
-        {
-            continue;
-        }
-        days.push((day, back > 0));
-    }
-
-    // Render and compose everything before the first message goes out.
-    let mut ready: Vec<Ready> = Vec::new();
     let mut tally = Tally::default();
-    let mut problems = Vec::new();
-    for (day, belated) in days {
-        let mut run = Run::new(&config, &renderer, &roster, occasion, day, now);
-        if belated {
-            run = run.belated();
-        }
-        run.for_each(
-            &Filter::default(),
-            |item| {
-                let Some(r) = &item.rendered else {
-                    return Ok(Vec::new());
-                };
-                let c = &item.customer;
-                compose(&config.sender, &c.full_name(), &c.email, &item.key, r, now)
-                    .map(|m| m.formatted())
-                    .map_err(|e| {
-                        Halt::invalid(format!("{}:{}: {e}", config.customers.display(), c.line))
-                    })
-            },
-            |result| {
-                match result {
-                    Err(p) => {
-                        if !problems.contains(&p) {
-                            problems.push(p);
-                        }
-                    }
-                    Ok((item, bytes)) => match item.status {
-                        Status::Due => ready.push(Ready {
-                            file: format!(
-                                "{}-{}-{}.eml",
-                                item.key.occasion, item.key.occurrence, item.key.customer
-                            )
-                            .replace(['/', '\\'], "_"),
-                            key: item.key,
-                            to: item.customer.email.clone(),
-                            name: item.customer.full_name(),
-                            bytes,
-                        }),
-                        Status::OptedOut => tally.opted_out += 1,
-                        _ => tally.invalid += 1,
-                    },
-                }
-                Ok(true)
-            },
-        )?;
-    }
-    if !problems.is_empty() {
-        return Err(fail_on(problems));
-    }
+    let ready = match batch {
+        Some((manifest, bytes)) => manifest
+            .greetings
+            .into_iter()
+            .zip(bytes)
+            .map(|(g, bytes)| Ready {
+                key: g.key(),
+                to: g.to,
+                name: g.name,
+                bytes,
+                file: g.file,
+            })
+            .collect(),
+        None => render_all(
+            &config,
+            &occasions,
+            today,
+            now,
+            args,
+            ledger.as_ref(),
+            &mut tally,
+            cli,
+            &mut err,
+        )?,
+    };
 
     let mut transport = transport::open(&config)?;
     let from: lettre::Address = config.sender.email.parse()?;
@@ -222,7 +207,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
             err,
             "send {} for {} via {}? first: {} [y/N] ",
             report::count(queue.len(), "greeting", "greetings"),
-            occasion.name,
+            what,
             transport.describe(),
             queue
                 .iter()
@@ -382,6 +367,131 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// A batch, checked against its manifest and the config's sender.
+fn load_batch(
+    config: &crate::config::Config,
+    dir: &Path,
+) -> anyhow::Result<(batch::Manifest, Vec<Vec<u8>>)> {
+    let (manifest, bytes) = batch::Manifest::load_verified(dir).map_err(|problems| {
+        Halt::invalid(format!(
+            "{}\nthe batch is refused, nothing sent: preview it again to review what changed",
+            problems.join("\n")
+        ))
+    })?;
+    if manifest.from != config.sender.email {
+        return Err(Halt::invalid(format!(
+            "{}: the batch was made for {}, the config sends as {}: nothing sent",
+            dir.display(),
+            manifest.from,
+            config.sender.email
+        )));
+    }
+    Ok((manifest, bytes))
+}
+
+/// Render and compose every due greeting of these occasions (and, with
+/// --catch-up, the days before today) before the first message goes out.
+#[allow(clippy::too_many_arguments)]
+fn render_all(
+    config: &crate::config::Config,
+    occasions: &[&Occasion],
+    today: chrono::NaiveDate,
+    now: chrono::DateTime<chrono_tz::Tz>,
+    args: &SendArgs,
+    ledger: Option<&Ledger>,
+    tally: &mut Tally,
+    cli: &Cli,
+    err: &mut dyn Write,
+) -> anyhow::Result<Vec<Ready>> {
+    let mut renderer = Renderer::load(config).map_err(fail_on)?;
+    renderer.set_globals(context::globals(now.date_naive()));
+    let roster = customer::scan(config).map_err(fail_on)?;
+    let file = config.customers.display().to_string();
+    if roster.errors() > 0 && !args.skip_invalid {
+        report::list_head(&roster.problems, &file, 10, err)?;
+        return Err(Halt::invalid(format!(
+            "{file}: {} — nothing sent; fix them (`greet check` lists them all) or pass --skip-invalid to greet the valid rows",
+            report::count(roster.errors(), "row has problems", "rows have problems")
+        )));
+    }
+    if !cli.quiet {
+        report::list_head(&roster.problems, &file, 5, err)?;
+    }
+
+    // Which days: today, and with --catch-up the days before it (never before the first run).
+    let first_run = match ledger {
+        Some(l) => Some(l.first_run(&today.to_string())?),
+        None => None,
+    };
+    let mut days = Vec::new();
+    for back in (0..=args.catch_up).rev() {
+        let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
+            continue;
+        };
+        if first_run
+            .as_deref()
+            .is_some_and(|f| day.to_string().as_str() < f)
+        {
+            continue;
+        }
+        days.push((day, back > 0));
+    }
+
+    let mut ready: Vec<Ready> = Vec::new();
+    let mut problems = Vec::new();
+    for occasion in occasions {
+        for &(day, belated) in &days {
+            let mut run = Run::new(config, &renderer, &roster, occasion, day, now);
+            if belated {
+                run = run.belated();
+            }
+            run.for_each(
+                &Filter::default(),
+                |item| {
+                    let Some(r) = &item.rendered else {
+                        return Ok(Vec::new());
+                    };
+                    let c = &item.customer;
+                    compose(&config.sender, &c.full_name(), &c.email, &item.key, r, now)
+                        .map(|m| m.formatted())
+                        .map_err(|e| {
+                            Halt::invalid(format!("{}:{}: {e}", config.customers.display(), c.line))
+                        })
+                },
+                |result| {
+                    match result {
+                        Err(p) => {
+                            if !problems.contains(&p) {
+                                problems.push(p);
+                            }
+                        }
+                        Ok((item, bytes)) => match item.status {
+                            Status::Due => ready.push(Ready {
+                                file: format!(
+                                    "{}-{}-{}.eml",
+                                    item.key.occasion, item.key.occurrence, item.key.customer
+                                )
+                                .replace(['/', '\\'], "_"),
+                                key: item.key,
+                                to: item.customer.email.clone(),
+                                name: item.customer.full_name(),
+                                bytes,
+                            }),
+                            Status::OptedOut => tally.opted_out += 1,
+                            _ => tally.invalid += 1,
+                        },
+                    }
+                    Ok(true)
+                },
+            )?;
+        }
+    }
+    if !problems.is_empty() {
+        return Err(fail_on(problems));
+    }
+    Ok(ready)
 }
 
 /// Sleep for `d`, waking early when a signal asks the run to stop.

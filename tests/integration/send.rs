@@ -819,3 +819,134 @@ fn on_a_terminal_send_asks_first_shows_progress_and_sends_on_yes() {
     assert!(screen.contains("/3"), "a progress bar was drawn: {screen}");
     assert!(screen.contains("sent 3"), "{screen}");
 }
+
+/// `preview --format eml` into `batch/`, as the reviewer does.
+fn make_batch(shop: &Shop) {
+    shop.run(&[
+        "preview",
+        "birthday",
+        "--date",
+        "2026-03-14",
+        "--format",
+        "eml",
+        "--out",
+        "batch",
+    ])
+    .expect(0);
+}
+
+fn send_batch(shop: &Shop) -> Run {
+    Run(shop
+        .command(&["send", "--batch", "batch", "--yes"])
+        .env("GREET_RETRY_DELAY_MS", "10")
+        .output()
+        .unwrap())
+}
+
+#[test]
+fn a_reviewed_batch_is_sent_byte_for_byte_and_only_once() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    make_batch(&shop);
+    let out = send_batch(&shop).expect(0);
+    assert!(out.stderr().contains("sent 3"), "{}", out.stderr());
+    let got = server.received();
+    assert_eq!(got.len(), 3);
+    let mut files: Vec<_> = std::fs::read_dir(shop.path("batch"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    files.sort();
+    for (file, m) in files.iter().zip(&got) {
+        let bytes = std::fs::read_to_string(file).unwrap();
+        // What the server stored is the file, line for line (CRLF, no dot added).
+        assert_eq!(
+            m.data.trim_end_matches("\r\n"),
+            bytes.trim_end_matches("\r\n"),
+            "{}",
+            file.display()
+        );
+    }
+    let again = send_batch(&shop).expect(0);
+    assert!(
+        again.stderr().contains("sent 0 · already greeted 3"),
+        "{}",
+        again.stderr()
+    );
+    // The same greetings by the normal route are already greeted too.
+    let normal = send(&shop, &[]).expect(0);
+    assert!(
+        normal.stderr().contains("already greeted 3"),
+        "{}",
+        normal.stderr()
+    );
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn a_batch_changed_after_review_is_refused_whole() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    make_batch(&shop);
+    let file = "batch/0002-birthday-narek@example.am.eml";
+    let text = shop.read(file);
+    shop.write(file, &text.replacen("Subject:", "Subject: edited", 1));
+    let out = send_batch(&shop).expect(2);
+    let err = out.stderr();
+    assert!(
+        err.contains("0002-birthday-narek@example.am.eml: changed since it was reviewed"),
+        "{err}"
+    );
+    assert!(err.contains("the batch is refused, nothing sent"), "{err}");
+    assert_eq!(server.received().len(), 0);
+    assert_eq!(server.connections(), 0);
+
+    // Put it back, then slip in a message nobody reviewed.
+    shop.write(file, &text);
+    shop.write("batch/0004-extra.eml", "Subject: hi\r\n\r\nhello\r\n");
+    let out = send_batch(&shop).expect(2);
+    assert!(
+        out.stderr().contains("0004-extra.eml: not in the manifest"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.received().len(), 0);
+}
+
+#[test]
+fn send_due_sends_every_dated_occasion_in_one_connection_with_one_summary() {
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    // 14 March 2026: three birthdays and Μαρία's anniversary in the samples;
+    // plus a Μαρία-less name day: nobody in the samples celebrates then.
+    let out = Run(shop
+        .command(&["send", "--due", "--date", "2026-03-14", "--yes"])
+        .output()
+        .unwrap())
+    .expect(0);
+    let err = out.stderr();
+    assert!(err.contains("sent 4"), "{err}");
+    assert_eq!(err.matches("sent ").count(), 1, "one summary: {err}");
+    assert_eq!(server.connections(), 1);
+    assert_eq!(server.received().len(), 4);
+    // 21 May 2027: Κωνσταντίνος and Ελένη's name day.
+    let out = Run(shop
+        .command(&["send", "--due", "--date", "2027-05-21", "--yes"])
+        .output()
+        .unwrap())
+    .expect(0);
+    assert!(out.stderr().contains("sent 2"), "{}", out.stderr());
+    // Again the same day: nothing.
+    let out = Run(shop
+        .command(&["send", "--due", "--date", "2027-05-21", "--yes"])
+        .output()
+        .unwrap())
+    .expect(0);
+    assert!(
+        out.stderr().contains("sent 0 · already greeted 2"),
+        "{}",
+        out.stderr()
+    );
+}
