@@ -40,6 +40,30 @@ pub enum Command {
     Unsubscribe(EmailArg),
     /// Undo `unsubscribe`.
     Resubscribe(EmailArg),
+    /// Print a cron line, or systemd service and timer units, for the daily run.
+    Schedule(ScheduleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// What to print: a crontab line, or systemd service + timer units.
+    #[arg(long, value_enum)]
+    pub print: Scheduler,
+    /// The time of day of the run, in the configured time zone.
+    #[arg(long, value_name = "HH:MM", default_value = "09:00")]
+    pub at: chrono::NaiveTime,
+    /// Missed days to catch up (the machine was off): sent as belated.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub catch_up: u32,
+    /// Also write the files into DIR (systemd: greet.service and greet.timer).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scheduler {
+    Cron,
+    Systemd,
 }
 
 #[derive(Debug, Args)]

@@ -48,5 +48,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::History(args) => cmd::history::run(&cli, args),
         Command::Unsubscribe(args) => cmd::history::subscription(&cli, &args.email, false),
         Command::Resubscribe(args) => cmd::history::subscription(&cli, &args.email, true),
+        Command::Schedule(args) => cmd::schedule::run(&cli, args),
     }
 }

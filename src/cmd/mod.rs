@@ -3,6 +3,7 @@ pub mod check;
 pub mod history;
 pub mod init;
 pub mod preview;
+pub mod schedule;
 pub mod send;
 
 use crate::config::Config;

@@ -10,5 +10,6 @@ mod init;
 mod interop;
 mod preview;
 mod render;
+mod schedule;
 mod send;
 mod smtp_server;
