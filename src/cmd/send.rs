@@ -430,9 +430,11 @@ fn render_all(
         let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
             continue;
         };
-        if first_run
-            .as_deref()
-            .is_some_and(|f| day.to_string().as_str() < f)
+        // The day asked for is always sent; only missed days wait for a first run.
+        if back > 0
+            && first_run
+                .as_deref()
+                .is_some_and(|f| day.to_string().as_str() < f)
         {
             continue;
         }

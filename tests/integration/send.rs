@@ -950,3 +950,20 @@ fn send_due_sends_every_dated_occasion_in_one_connection_with_one_summary() {
         out.stderr()
     );
 }
+
+#[test]
+fn a_day_before_the_first_run_is_still_sent_when_asked_for() {
+    // The first run ever was Christmas; then the owner sends 14 March's
+    // birthdays (an earlier date): asked for by name, it is sent.
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    Run(shop
+        .command(&["send", "christmas", "--yes"])
+        .output()
+        .unwrap())
+    .expect(0);
+    let out = send(&shop, &["--catch-up", "2"]).expect(0);
+    assert!(out.stderr().contains("sent 3"), "{}", out.stderr());
+    // The two days before 14 March were never due before the first run: not backfilled.
+    assert_eq!(server.received().len(), 19 + 3);
+}
