@@ -329,14 +329,7 @@ fn quiet_prints_no_summary() {
 #[test]
 fn name_days_greet_every_konstantinos_and_eleni_and_move_st_george_with_easter() {
     let shop = Shop::samples();
-    let names = |date: &str| {
-        due_names(
-            &shop
-                .run(&["preview", "nameday", "--date", date, "--format", "json"])
-                .expect(0)
-                .json(),
-        )
-    };
+    let names = |date: &str| due_names(&shop.preview_json("nameday", date));
     assert_eq!(names("2027-05-21"), ["Κωνσταντίνος", "Ελένη"]);
     // St George: 23 April, unless that falls before Easter — in 2027 Easter
     // is 2 May, so Γιώργος celebrates on Easter Monday, 3 May.
@@ -368,14 +361,7 @@ fn the_owner_adds_name_days_and_a_bad_row_is_located() {
         ),
     );
     shop.write("namedays.csv", "name,date\nΝεφέλη,06-02\nΚώστας,easter+1\n");
-    let due = |date: &str| {
-        due_names(
-            &shop
-                .run(&["preview", "nameday", "--date", date, "--format", "json"])
-                .expect(0)
-                .json(),
-        )
-    };
+    let due = |date: &str| due_names(&shop.preview_json("nameday", date));
     assert_eq!(due("2026-06-02"), ["Νεφέλη"]);
     assert_eq!(due("2026-04-13"), ["Κώστας"], "Easter 2026 is 12 April");
     assert!(

@@ -94,11 +94,7 @@ fn eml_files_parse_back_with_correct_utf8_and_headers() {
     let out = shop
         .run(&["preview", "christmas", "--format", "eml", "--out", "batch"])
         .expect(0);
-    let mut files: Vec<_> = std::fs::read_dir(shop.path("batch"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
+    let files = shop.eml_files("batch");
     assert!(files.len() >= 15, "{}", out.stderr());
     let name = files[0].file_name().unwrap().to_string_lossy().to_string();
     assert!(
@@ -178,12 +174,7 @@ fn a_name_with_line_breaks_or_encoded_words_cannot_add_a_header() {
         "{}",
         out.stderr()
     );
-    let file = std::fs::read_dir(shop.path("batch"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let file = shop.eml_files("batch").remove(0);
     let bytes = std::fs::read(file).unwrap();
     let raw = String::from_utf8_lossy(&bytes);
     let head = raw.split("\r\n\r\n").next().unwrap();
@@ -318,17 +309,7 @@ fn a_name_in_the_other_direction_is_isolated_in_text_and_html() {
         "{HEADER}1,stamatis@example.gr,Σταμάτης,Π,m,he,1985-03-14,2015-01-01,,\n\
          2,sarah@example.co.il,שרה,כ,f,el,1985-03-14,2015-01-01,,\n"
     ));
-    let lines = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0)
-        .json();
+    let lines = shop.preview_json("birthday", "2026-03-14");
     let he = &lines[0];
     let el = &lines[1];
     let text = he["text"].as_str().unwrap();
@@ -371,17 +352,7 @@ fn a_full_birthday_and_anniversary_per_language_and_gender_match_their_snapshots
     for lang in ["el", "he", "hy", "en"] {
         let mut all = String::new();
         for occasion in ["birthday", "anniversary"] {
-            let lines = shop
-                .run(&[
-                    "preview",
-                    occasion,
-                    "--date",
-                    "2026-03-14",
-                    "--format",
-                    "json",
-                ])
-                .expect(0)
-                .json();
+            let lines = shop.preview_json(occasion, "2026-03-14");
             for l in lines.iter().filter(|l| l["language"] == lang) {
                 all.push_str(&format!(
                     "━━ {occasion} · {} · {}\nSubject: {}\n\n{}\n",

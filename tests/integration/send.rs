@@ -852,13 +852,7 @@ fn a_reviewed_batch_is_sent_byte_for_byte_and_only_once() {
     assert!(out.stderr().contains("sent 3"), "{}", out.stderr());
     let got = server.received();
     assert_eq!(got.len(), 3);
-    let mut files: Vec<_> = std::fs::read_dir(shop.path("batch"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
-        .collect();
-    files.sort();
+    let files = shop.eml_files("batch");
     for (file, m) in files.iter().zip(&got) {
         let bytes = std::fs::read_to_string(file).unwrap();
         // What the server stored is the file, line for line (CRLF, no dot added).

@@ -138,6 +138,24 @@ impl Shop {
         )
     }
 
+    /// The .eml files in a folder of the shop, sorted by name.
+    pub fn eml_files(&self, dir: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.path(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// `preview OCC --date DATE --format json`, parsed.
+    pub fn preview_json(&self, occasion: &str, date: &str) -> Vec<serde_json::Value> {
+        self.run(&["preview", occasion, "--date", date, "--format", "json"])
+            .expect(0)
+            .json()
+    }
+
     pub fn run(&self, args: &[&str]) -> Run {
         let output = self.command(args).output().unwrap();
         Run(output)
