@@ -68,7 +68,7 @@ article{background:#fff;border:1px solid #e0cfb8;border-radius:10px;margin:14px 
 article dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 10px;margin:0 0 10px;font-size:14px}\
 article dt{color:#7a6650}\
 article dd{margin:0}\
-iframe{width:100%;height:520px;border:1px solid #eee;border-radius:6px;background:#fff}\
+iframe{width:100%;height:760px;resize:vertical;border:1px solid #eee;border-radius:6px;background:#fff}\
 pre{white-space:pre-wrap;font-family:inherit;font-size:14px;background:#faf7f2;padding:10px;border-radius:6px}\
 .skipped li,.problems li{font-size:14px;margin:2px 0}\
 .hidden{display:none}";
@@ -152,7 +152,7 @@ impl Review {
             writeln!(out, "<dl dir=\"ltr\">")?;
             writeln!(
                 out,
-                "<dt>Subject</dt><dd class=\"subject\" dir=\"{dir}\">{}</dd>",
+                "<dt>Subject</dt><dd class=\"subject\"><bdi dir=\"{dir}\">{}</bdi></dd>",
                 escape(&e.subject)
             )?;
             writeln!(out, "<dt>From</dt><dd>{}</dd>", escape(&self.from))?;
