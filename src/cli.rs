@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Personal greetings — birthdays, holidays, anniversaries — for every
+/// Personal greetings — birthdays, name days, holidays, anniversaries — for every
 /// customer, in their own language.
 #[derive(Debug, Parser)]
 #[command(name = "greet", version, propagate_version = true)]
@@ -12,7 +12,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH", default_value = "greet.toml")]
     pub config: PathBuf,
 
-    /// Print only problems and what was asked for (no summary lines).
+    /// Print only problems and what was asked for; `send` still ends with its
+    /// one-line summary, so cron mail shows it.
     #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
