@@ -76,6 +76,27 @@ CSP = (
     "script-src {script}; base-uri 'none'; form-action 'none'"
 )
 
+# The end of every measuring script: once the page and its fonts are loaded,
+# `measure()` runs and its result is written into <pre id="measure"> for
+# `chromium --dump-dom` to carry out.
+REPORT_JS = r"""
+  function report() {
+    var pre = document.createElement('pre');
+    pre.id = 'measure';
+    pre.textContent = JSON.stringify(measure());
+    document.body.appendChild(pre);
+  }
+  window.addEventListener('load', function () {
+    if (document.fonts && document.fonts.ready) {
+      document.fonts.ready.then(report, report);
+    } else {
+      report();
+    }
+  });
+})();
+</script>
+"""
+
 MEASURE_JS = r"""
 <script>
 (function () {
@@ -111,21 +132,9 @@ MEASURE_JS = r"""
     } catch (e) {
       out.error = String(e);
     }
-    var pre = document.createElement('pre');
-    pre.id = 'measure';
-    pre.textContent = JSON.stringify(out);
-    document.body.appendChild(pre);
+    return out;
   }
-  window.addEventListener('load', function () {
-    if (document.fonts && document.fonts.ready) {
-      document.fonts.ready.then(measure, measure);
-    } else {
-      measure();
-    }
-  });
-})();
-</script>
-"""
+""" + REPORT_JS
 
 
 class CheckError(Exception):
@@ -324,11 +333,18 @@ def tail(text: str, lines: int = 15) -> str:
     return "\n".join(kept[-lines:])
 
 
-def screenshot(exe: str, page: Path, png: Path) -> list[str]:
-    """Problems with the screenshot of `page` (none: it is fine)."""
+def screenshot(
+    exe: str,
+    url: str,
+    png: Path,
+    window: tuple[int, int] = WINDOW,
+    min_bytes: int = MIN_PNG_BYTES,
+) -> list[str]:
+    """Problems with a `window`-sized screenshot of `url` (none: it is fine)."""
     if png.exists():
         png.unlink()
-    run = chromium(exe, [f"--screenshot={png}"], page.as_uri())
+    size_flag = f"--window-size={window[0]},{window[1]}"
+    run = chromium(exe, [size_flag, f"--screenshot={png}"], url)
     problems = []
     if run.returncode != 0:
         problems.append(f"chromium --screenshot exited {run.returncode}\n{tail(run.stderr)}")
@@ -336,20 +352,21 @@ def screenshot(exe: str, page: Path, png: Path) -> list[str]:
         return problems + [f"no screenshot at {png}"]
     data = png.read_bytes()
     if not data.startswith(PNG_SIGNATURE):
-        problems.append(f"{png} is not a PNG (starts {data[:8]!r})")
+        problems.append(f"{png.name} is not a PNG (starts {data[:8]!r})")
     elif len(data) < 24 or data[12:16] != b"IHDR":
-        problems.append(f"{png} has no PNG header chunk")
+        problems.append(f"{png.name} has no PNG header chunk")
     else:
         size = (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"))
-        if size != WINDOW:
-            problems.append(f"{png} is {size[0]}x{size[1]}, not {WINDOW[0]}x{WINDOW[1]}")
-    if len(data) < MIN_PNG_BYTES:
-        problems.append(f"{png} has only {len(data)} bytes (a blank page?)")
+        if size != window:
+            problems.append(f"{png.name} is {size[0]}x{size[1]}, not {window[0]}x{window[1]}")
+    if len(data) < min_bytes:
+        problems.append(f"{png.name} has only {len(data)} bytes (a blank page?)")
     return problems
 
 
-def measure(exe: str, page: Path) -> dict:
-    run = chromium(exe, ["--virtual-time-budget=2000", "--dump-dom"], page.as_uri())
+def measure(exe: str, page: Path, flags: tuple[str, ...] = ("--virtual-time-budget=2000",)) -> dict:
+    """Load `page` (which carries a measuring script) and read back its result."""
+    run = chromium(exe, [*flags, "--dump-dom"], page.as_uri())
     m = re.search(r'<pre id="measure">(.*?)</pre>', run.stdout, re.S)
     if not m:
         raise CheckError(
@@ -359,7 +376,7 @@ def measure(exe: str, page: Path) -> dict:
     try:
         return json.loads(html.unescape(m.group(1)))
     except json.JSONDecodeError as e:
-        raise CheckError(f"the measurement is not JSON ({e}): {m.group(1)}") from e
+        raise CheckError(f"the measurement is not JSON ({e}): {m.group(1)[:500]}") from e
 
 
 # --- the checks -------------------------------------------------------------
@@ -459,7 +476,7 @@ def main(argv: list[str]) -> int:
             measure_page.write_text(with_measure(doc), encoding="utf-8")
 
             png = out / f"{lang}.png"
-            problems = screenshot(args.chromium, shot_page, png)
+            problems = screenshot(args.chromium, shot_page.as_uri(), png)
             m = measure(args.chromium, measure_page)
             problems += judge(lang, m)
             size = png.stat().st_size if png.is_file() else 0

@@ -76,7 +76,6 @@ NEAR_PX = 40.0
 # this far from the left edge.
 FAR_PX = 100.0
 MIN_PNG_BYTES = 10 * 1024
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # Ours, put first in <head> of the copies Chromium loads, on top of the
 # page's own: no fetch at all; inline style and script (the page's search box
@@ -201,21 +200,9 @@ MEASURE_JS = r"""
       out.error = String(e && e.stack || e);
     }
     out.csp = window.__csp || ['the CSP watcher did not run'];
-    var pre = document.createElement('pre');
-    pre.id = 'measure';
-    pre.textContent = JSON.stringify(out);
-    document.body.appendChild(pre);
+    return out;
   }
-  window.addEventListener('load', function () {
-    if (document.fonts && document.fonts.ready) {
-      document.fonts.ready.then(measure, measure);
-    } else {
-      measure();
-    }
-  });
-})();
-</script>
-"""
+""" + check_html.REPORT_JS.replace("%", "%%")
 
 
 # --- the page ---------------------------------------------------------------
@@ -328,49 +315,14 @@ def preview_json(exe: Path, shop: Path, env: dict[str, str]) -> list[dict]:
 # --- Chromium ---------------------------------------------------------------
 
 
-def size_flag() -> str:
-    # check_html's runner sets its own --window-size; Chromium takes the last.
-    return f"--window-size={WINDOW[0]},{WINDOW[1]}"
-
-
 def screenshot(exe: str, url: str, png: Path) -> list[str]:
     """Problems with the screenshot of `url` (none: it is fine)."""
-    if png.exists():
-        png.unlink()
-    run = chromium(exe, [size_flag(), f"--screenshot={png}"], url)
-    problems = []
-    if run.returncode != 0:
-        problems.append(f"chromium --screenshot exited {run.returncode}\n{tail(run.stderr)}")
-    if not png.is_file():
-        return problems + [f"no screenshot at {png}"]
-    data = png.read_bytes()
-    if not data.startswith(PNG_SIGNATURE):
-        problems.append(f"{png.name} is not a PNG (starts {data[:8]!r})")
-    elif len(data) < 24 or data[12:16] != b"IHDR":
-        problems.append(f"{png.name} has no PNG header chunk")
-    else:
-        size = (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"))
-        if size != WINDOW:
-            problems.append(f"{png.name} is {size[0]}x{size[1]}, not {WINDOW[0]}x{WINDOW[1]}")
-    if len(data) <= MIN_PNG_BYTES:
-        problems.append(f"{png.name} has only {len(data)} bytes (a blank page?)")
-    return problems
+    return check_html.screenshot(exe, url, png, WINDOW, MIN_PNG_BYTES + 1)
 
 
 def measure(exe: str, page: Path) -> dict:
-    run = chromium(
-        exe, [size_flag(), "--virtual-time-budget=3000", "--dump-dom"], page.as_uri()
-    )
-    m = re.search(r'<pre id="measure">(.*?)</pre>', run.stdout, re.S)
-    if not m:
-        raise CheckError(
-            f"the measuring script left no result in {page} "
-            f"(chromium exited {run.returncode})\n{tail(run.stderr)}"
-        )
-    try:
-        return json.loads(html.unescape(m.group(1)))
-    except json.JSONDecodeError as e:
-        raise CheckError(f"the measurement is not JSON ({e}): {m.group(1)[:500]}") from e
+    size = f"--window-size={WINDOW[0]},{WINDOW[1]}"
+    return check_html.measure(exe, page, (size, "--virtual-time-budget=3000"))
 
 
 # --- the checks -------------------------------------------------------------
