@@ -12,15 +12,7 @@ fn shop_with(fixture: &str) -> Shop {
 
 /// `preview birthday --date 2026-03-14 --format json`, which must succeed.
 fn preview_14_march(shop: &Shop) -> Run {
-    shop.run(&[
-        "preview",
-        "birthday",
-        "--date",
-        "2026-03-14",
-        "--format",
-        "json",
-    ])
-    .expect(0)
+    shop.preview_run("birthday", "2026-03-14").expect(0)
 }
 
 fn due_on_14_march(shop: &Shop) -> (Vec<String>, String) {
@@ -104,14 +96,7 @@ fn an_unknown_encoding_name_is_a_config_error() {
 #[test]
 fn mixed_encodings_are_refused_at_the_line_of_the_first_bad_byte() {
     let shop = shop_with("mixed_encodings.csv");
-    let run = shop.run(&[
-        "preview",
-        "birthday",
-        "--date",
-        "2026-03-14",
-        "--format",
-        "json",
-    ]);
+    let run = shop.preview_run("birthday", "2026-03-14");
     let run = run.expect(2);
     assert!(
         run.stderr()

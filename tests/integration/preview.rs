@@ -165,16 +165,7 @@ fn bad_rows_are_reported_with_location_while_good_rows_still_preview() {
          3,eleni@example.gr,Ελένη,Μ,f,el,31/02/1990,2015-01-01,,\n\
          4,nikos@example.gr,Νίκος,Α,m,el,14/03/1980,2015-01-01,,\n"
     ));
-    let run = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = shop.preview_run("birthday", "2026-03-14").expect(0);
     assert_eq!(due_names(&run.json()), ["Μαρία", "Νίκος"]);
     let err = run.stderr();
     assert!(
@@ -193,16 +184,7 @@ fn duplicate_customers_are_reported_on_both_lines_and_neither_is_greeted() {
     let shop = Shop::with_customers(
         "email,first_name,birthday\nMaria@Example.GR,Μαρία,1985-03-14\nmaria@example.gr,Μαρία,1985-03-14\nnikos@example.gr,Νίκος,1980-03-14\n",
     );
-    let run = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let run = shop.preview_run("birthday", "2026-03-14").expect(0);
     let lines = run.json();
     assert_eq!(due_names(&lines), ["Νίκος"]);
     assert_eq!(lines.iter().filter(|l| l["status"] == "invalid").count(), 2);

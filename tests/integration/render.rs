@@ -158,16 +158,7 @@ fn a_name_with_line_breaks_or_encoded_words_cannot_add_a_header() {
         "{HEADER}1,maria@example.gr,\"Maria\r\nBcc: x@evil.example\",\"=?utf-8?b?QmNjOiB4QGV2aWwuZXhhbXBsZQ==?=\",f,en,1985-03-14,2015-01-01,,\n"
     ));
     let out = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "eml",
-            "--out",
-            "batch",
-        ])
+        .preview_batch("birthday", "2026-03-14", "batch")
         .expect(0);
     assert!(
         out.stderr().contains("line break inside the cell"),

@@ -461,16 +461,7 @@ fn preview_after_a_send_shows_who_is_already_greeted_and_changes_nothing() {
     let shop = shop_for(&server);
     send(&shop, &[]).expect(3);
     let ledger = std::fs::read(shop.path("greet-ledger.sqlite")).unwrap();
-    let out = shop
-        .run(&[
-            "preview",
-            "birthday",
-            "--date",
-            "2026-03-14",
-            "--format",
-            "json",
-        ])
-        .expect(0);
+    let out = shop.preview_run("birthday", "2026-03-14").expect(0);
     let statuses: Vec<String> = out
         .json()
         .iter()
@@ -822,17 +813,8 @@ fn on_a_terminal_send_asks_first_shows_progress_and_sends_on_yes() {
 
 /// `preview --format eml` into `batch/`, as the reviewer does.
 fn make_batch(shop: &Shop) {
-    shop.run(&[
-        "preview",
-        "birthday",
-        "--date",
-        "2026-03-14",
-        "--format",
-        "eml",
-        "--out",
-        "batch",
-    ])
-    .expect(0);
+    shop.preview_batch("birthday", "2026-03-14", "batch")
+        .expect(0);
 }
 
 fn send_batch(shop: &Shop) -> Run {

@@ -149,11 +149,21 @@ impl Shop {
         files
     }
 
+    /// `preview OCC --date DATE --format json`, whatever its exit code.
+    pub fn preview_run(&self, occasion: &str, date: &str) -> Run {
+        self.run(&["preview", occasion, "--date", date, "--format", "json"])
+    }
+
     /// `preview OCC --date DATE --format json`, parsed.
     pub fn preview_json(&self, occasion: &str, date: &str) -> Vec<serde_json::Value> {
-        self.run(&["preview", occasion, "--date", date, "--format", "json"])
-            .expect(0)
-            .json()
+        self.preview_run(occasion, date).expect(0).json()
+    }
+
+    /// `preview OCC --date DATE --format eml --out DIR`: a batch, as the reviewer makes it.
+    pub fn preview_batch(&self, occasion: &str, date: &str, dir: &str) -> Run {
+        self.run(&[
+            "preview", occasion, "--date", date, "--format", "eml", "--out", dir,
+        ])
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
