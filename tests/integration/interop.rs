@@ -166,13 +166,33 @@ fn shop_and_server(python: &Path, trust_ca: bool) -> (Shop, Aiosmtpd) {
     (shop, server)
 }
 
-#[test]
-fn greet_sends_to_aiosmtpd_over_starttls_with_auth_and_handles_its_refusals() {
+/// The shop and a fresh aiosmtpd, or `None` (skipped, said on stderr)
+/// without the venv outside CI.
+fn interop(trust_ca: bool) -> Option<(Shop, Aiosmtpd)> {
     let Some(python) = python() else {
         eprintln!("skipped: no .ci/venv (run .ci/run once, or set GREET_INTEROP_PYTHON)");
+        return None;
+    };
+    Some(shop_and_server(&python, trust_ca))
+}
+
+/// `greet send birthday` for 14 March with this SMTP password (from the environment).
+fn send_with_password(shop: &Shop, password: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["send", "birthday", "--date", "2026-03-14", "--yes"];
+    args.extend_from_slice(extra);
+    Run(shop
+        .command(&args)
+        .env("GREET_TEST_SMTP_PASSWORD", password)
+        .env("GREET_RETRY_DELAY_MS", "10")
+        .output()
+        .unwrap())
+}
+
+#[test]
+fn greet_sends_to_aiosmtpd_over_starttls_with_auth_and_handles_its_refusals() {
+    let Some((shop, server)) = interop(true) else {
         return;
     };
-    let (shop, server) = shop_and_server(&python, true);
     shop.edit(
         "greet.toml",
         "rate = \"30/minute\"",
@@ -183,16 +203,7 @@ fn greet_sends_to_aiosmtpd_over_starttls_with_auth_and_handles_its_refusals() {
         "customers.csv",
         &format!("{csv}C090,refuse@example.gr,Άρης,Ρ,m,el,1980-03-14,2015-01-01,,\nC091,later@example.gr,Λένα,Λ,f,el,1981-03-14,2015-01-01,,\n"),
     );
-    let send = |extra: &[&str]| {
-        let mut args = vec!["send", "birthday", "--date", "2026-03-14", "--yes"];
-        args.extend_from_slice(extra);
-        Run(shop
-            .command(&args)
-            .env("GREET_TEST_SMTP_PASSWORD", "s3cret")
-            .env("GREET_RETRY_DELAY_MS", "10")
-            .output()
-            .unwrap())
-    };
+    let send = |extra: &[&str]| send_with_password(&shop, "s3cret", extra);
     let out = send(&[]).expect(3);
     let err = out.stderr();
     assert!(
@@ -243,11 +254,7 @@ fn greet_sends_to_aiosmtpd_over_starttls_with_auth_and_handles_its_refusals() {
         "customers.csv",
         &format!("{csv}C092,new@example.gr,Νίκη,Ν,f,el,1990-03-14,2015-01-01,,\n"),
     );
-    let denied = Run(shop
-        .command(&["send", "birthday", "--date", "2026-03-14", "--yes"])
-        .env("GREET_TEST_SMTP_PASSWORD", "wrong")
-        .output()
-        .unwrap());
+    let denied = send_with_password(&shop, "wrong", &[]);
     let denied = denied.expect(4);
     assert!(
         denied.stderr().contains("refuses this account: 535"),
@@ -260,16 +267,10 @@ fn greet_sends_to_aiosmtpd_over_starttls_with_auth_and_handles_its_refusals() {
 
 #[test]
 fn a_certificate_from_an_untrusted_ca_stops_before_anything_is_sent() {
-    let Some(python) = python() else {
-        eprintln!("skipped: no .ci/venv");
+    let Some((shop, server)) = interop(false) else {
         return;
     };
-    let (shop, server) = shop_and_server(&python, false);
-    let out = Run(shop
-        .command(&["send", "birthday", "--date", "2026-03-14", "--yes"])
-        .env("GREET_TEST_SMTP_PASSWORD", "s3cret")
-        .output()
-        .unwrap());
+    let out = send_with_password(&shop, "s3cret", &[]);
     assert_eq!(out.code(), 1, "{}", out.stderr());
     assert!(
         out.stderr().to_lowercase().contains("certificate"),
@@ -281,19 +282,13 @@ fn a_certificate_from_an_untrusted_ca_stops_before_anything_is_sent() {
 
 #[test]
 fn a_certificate_for_another_host_stops_before_auth_and_names_the_check() {
-    let Some(python) = python() else {
-        eprintln!("skipped: no .ci/venv");
-        return;
-    };
     // The CA is trusted, but the certificate is for 127.0.0.1 and greet was
     // told to reach "localhost".
-    let (shop, server) = shop_and_server(&python, true);
+    let Some((shop, server)) = interop(true) else {
+        return;
+    };
     shop.edit("greet.toml", "host = \"127.0.0.1\"", "host = \"localhost\"");
-    let out = Run(shop
-        .command(&["send", "birthday", "--date", "2026-03-14", "--yes"])
-        .env("GREET_TEST_SMTP_PASSWORD", "s3cret")
-        .output()
-        .unwrap());
+    let out = send_with_password(&shop, "s3cret", &[]);
     let err = out.stderr();
     assert_eq!(out.code(), 1, "{err}");
     assert!(
