@@ -553,10 +553,7 @@ impl Config {
     /// A first name in the vocative: the owner's form from `[vocative]`,
     /// else the language rules.
     pub fn vocative_of(&self, first_name: &str, gender: crate::customer::Gender) -> String {
-        match self.vocative.get(&first_name.trim().to_lowercase()) {
-            Some(v) => v.clone(),
-            None => crate::i18n::vocative(first_name, gender),
-        }
+        crate::i18n::vocative_with(&self.vocative, first_name, gender)
     }
 
     /// The loyalty tier for a tenure in whole years.

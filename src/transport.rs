@@ -246,15 +246,16 @@ impl Smtp {
 
     /// MAIL, RCPT, DATA on an open connection; then the message and its
     /// final "." in a single write, and the server's verdict.
+    /// `smtputf8`: the envelope has a non-ASCII address (the server offers it).
     fn transaction(
         conn: &mut SmtpConnection,
         envelope: &Envelope,
         bytes: &[u8],
+        smtputf8: bool,
     ) -> Result<String, (Step, lettre::transport::smtp::Error)> {
         let info = conn.server_info();
         let mut params = Vec::new();
-        let non_ascii = needs_smtputf8(envelope);
-        if non_ascii {
+        if smtputf8 {
             params.push(MailParameter::SmtpUtfEight);
         }
         if !bytes.is_ascii() && info.supports_feature(Extension::EightBitMime) {
@@ -487,7 +488,7 @@ impl Deliver for Smtp {
                     "not sent: the address needs SMTPUTF8, which this server does not offer".into(),
                 );
             }
-            match Smtp::transaction(&mut conn, envelope, bytes) {
+            match Smtp::transaction(&mut conn, envelope, bytes, non_ascii) {
                 Ok(reply) => {
                     self.conn = Some(conn);
                     return Delivery::Sent(reply);

@@ -25,6 +25,19 @@ pub fn vocative(name: &str, gender: Gender) -> String {
     el::vocative(name, gender)
 }
 
+/// The vocative with the owner's own forms first (`[vocative]` in greet.toml,
+/// keyed by the lower-case name).
+pub fn vocative_with(
+    overrides: &std::collections::BTreeMap<String, String>,
+    name: &str,
+    gender: Gender,
+) -> String {
+    match overrides.get(&name.trim().to_lowercase()) {
+        Some(v) => v.clone(),
+        None => vocative(name, gender),
+    }
+}
+
 /// The opening words of a greeting: "Αγαπητέ Σταμάτη", "שרה היקרה", "Dear Anna".
 /// `vocative` is the name as addressed (Greek: the vocative case).
 pub fn salutation(lang: &str, name: &str, vocative: &str, gender: Gender) -> String {

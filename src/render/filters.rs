@@ -75,9 +75,6 @@ pub fn register(tera: &mut Tera, overrides: &BTreeMap<String, String>) {
     tera.register_filter("plural_years", plural_years);
     let overrides = overrides.clone();
     tera.register_filter("vocative", move |value: &str, _: Kwargs, _: &State| {
-        overrides
-            .get(&value.trim().to_lowercase())
-            .cloned()
-            .unwrap_or_else(|| i18n::vocative(value, Gender::Male))
+        i18n::vocative_with(&overrides, value, Gender::Male)
     });
 }
