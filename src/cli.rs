@@ -83,9 +83,14 @@ pub struct SendArgs {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["date", "catch_up", "skip_invalid"])]
     pub batch: Option<PathBuf>,
 
-    /// The day to send for (YYYY-MM-DD); default: today in the configured time zone.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub date: Option<chrono::NaiveDate>,
+    /// With --batch: send a batch reviewed for a day that has passed, as it
+    /// was reviewed (its greetings still speak of that day).
+    #[arg(long)]
+    pub late: bool,
+
+    /// The day to send for (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY); default: today in the configured time zone.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
 
     /// At most N greetings in this run.
     #[arg(long, value_name = "N")]
@@ -117,9 +122,9 @@ pub struct HistoryArgs {
     /// Only this occasion.
     #[arg(long, value_name = "OCC")]
     pub occasion: Option<String>,
-    /// Only greetings recorded on or after this day.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub since: Option<chrono::NaiveDate>,
+    /// Only greetings recorded on or after this day (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
     /// Only this customer's address.
     #[arg(long, value_name = "EMAIL")]
     pub customer: Option<String>,
@@ -140,9 +145,9 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The day to check against (YYYY-MM-DD); default: today in the configured time zone.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub date: Option<chrono::NaiveDate>,
+    /// The day to check against (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY); default: today in the configured time zone.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -150,9 +155,9 @@ pub struct PreviewArgs {
     /// The occasion, as named in greet.toml (e.g. birthday, christmas).
     pub occasion: String,
 
-    /// The day to preview (YYYY-MM-DD); default: today in the configured time zone.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub date: Option<chrono::NaiveDate>,
+    /// The day to preview (YYYY-MM-DD, DD/MM/YYYY or DD.MM.YYYY); default: today in the configured time zone.
+    #[arg(long, value_name = "DATE")]
+    pub date: Option<String>,
 
     /// Only the customer with this email address.
     #[arg(long, value_name = "EMAIL")]

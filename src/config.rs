@@ -31,8 +31,7 @@ struct RawConfig {
     occasions: BTreeMap<String, Spanned<RawOccasion>>,
     #[serde(default = "default_ledger")]
     ledger: PathBuf,
-    #[serde(default)]
-    transport: Transport,
+    transport: Option<Spanned<RawTransport>>,
     /// `[vocative]`: "Κωνσταντίνος" = "Κωνσταντίνο" — the owner's form wins.
     #[serde(default)]
     vocative: BTreeMap<String, String>,
@@ -57,18 +56,41 @@ fn default_ledger() -> PathBuf {
     PathBuf::from("greet-ledger.sqlite")
 }
 
-/// How messages leave: `[transport]` in greet.toml.
-#[derive(Debug, Clone, Deserialize)]
+/// How messages leave: `[transport]` in greet.toml, as serde reads it (the
+/// keys whose mistakes are reported keep their place in the file).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Transport {
+struct RawTransport {
     #[serde(default)]
+    kind: TransportKind,
+    #[serde(default)]
+    host: Option<Spanned<String>>,
+    port: Option<u16>,
+    #[serde(default)]
+    security: Option<Spanned<Security>>,
+    username: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<PathBuf>>,
+    command: Option<PathBuf>,
+    dir: Option<PathBuf>,
+    rate: Option<Spanned<String>>,
+    max_per_run: Option<usize>,
+    timeout: Option<u64>,
+    ca_file: Option<Spanned<PathBuf>>,
+    /// `security = "none"` to a host that is not this machine: only when
+    /// the owner names that choice too (the password-less relay of a LAN).
+    #[serde(default)]
+    allow_unencrypted_remote: bool,
+}
+
+/// How messages leave: `[transport]` in greet.toml, checked.
+#[derive(Debug, Clone)]
+pub struct Transport {
     pub kind: TransportKind,
     /// smtp: the relay's host name.
-    #[serde(default)]
     pub host: String,
     /// smtp: default 587 (starttls), 465 (tls), 25 (none).
     pub port: Option<u16>,
-    #[serde(default)]
     pub security: Security,
     pub username: Option<String>,
     /// The environment variable holding the SMTP password.
@@ -80,7 +102,6 @@ pub struct Transport {
     /// file: the outbox folder (default "outbox").
     pub dir: Option<PathBuf>,
     /// At most this many messages per minute or hour: "30/minute".
-    #[serde(default = "default_rate")]
     pub rate: String,
     /// At most this many messages per run.
     pub max_per_run: Option<usize>,
@@ -89,6 +110,9 @@ pub struct Transport {
     /// A PEM file of certificate authorities to trust besides the system's
     /// (a company relay with its own CA). Verification stays on.
     pub ca_file: Option<PathBuf>,
+    pub allow_unencrypted_remote: bool,
+    /// Where each key stands in greet.toml (line, column), for messages.
+    pub at: BTreeMap<&'static str, (u64, u64)>,
 }
 
 fn default_rate() -> String {
@@ -111,8 +135,20 @@ impl Default for Transport {
             max_per_run: None,
             timeout: None,
             ca_file: None,
+            allow_unencrypted_remote: false,
+            at: BTreeMap::new(),
         }
     }
+}
+
+/// Whether `host` names this machine (a relay that never crosses a network).
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']');
+    let lower = h.to_ascii_lowercase();
+    lower == "localhost"
+        || lower.ends_with(".localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -336,6 +372,237 @@ pub const COLUMNS: &[&str] = &[
     "opt_out",
 ];
 
+/// `[transport]` checked: what the file itself gets wrong is a problem here,
+/// located at its key; what depends on this machine (the password's
+/// variable or file, the CA file) is checked by [`Config::transport_problems`].
+fn transport(
+    raw: Option<Spanned<RawTransport>>,
+    text: &str,
+    shown: &str,
+    base: &Path,
+    problems: &mut Vec<Problem>,
+) -> Transport {
+    let (table_at, raw) = match raw {
+        Some(t) => (line_col(text, t.span().start), t.into_inner()),
+        None => ((0, 0), RawTransport::default()),
+    };
+    let mut at: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
+    at.insert("transport", table_at);
+    let mut locate = |key: &'static str, span: std::ops::Range<usize>| {
+        let lc = line_col(text, span.start);
+        at.insert(key, lc);
+        lc
+    };
+    let host = raw.host.map(|h| {
+        locate("host", h.span());
+        h.into_inner().trim().to_string()
+    });
+    let security = raw.security.map(|s| {
+        locate("security", s.span());
+        s.into_inner()
+    });
+    let username = raw.username.map(|u| {
+        locate("username", u.span());
+        u.into_inner()
+    });
+    let password_env = raw.password_env.map(|v| {
+        locate("password_env", v.span());
+        v.into_inner().trim().to_string()
+    });
+    let password_file = raw.password_file.map(|f| {
+        locate("password_file", f.span());
+        base.join(f.into_inner())
+    });
+    let ca_file = raw.ca_file.map(|f| {
+        locate("ca_file", f.span());
+        base.join(f.into_inner())
+    });
+    let rate = raw.rate.map(|r| {
+        locate("rate", r.span());
+        r.into_inner()
+    });
+    let t = Transport {
+        kind: raw.kind,
+        host: host.unwrap_or_default(),
+        port: raw.port,
+        security: security.unwrap_or_default(),
+        username,
+        password_env,
+        password_file,
+        command: raw.command,
+        dir: raw.dir.map(|d| base.join(d)),
+        rate: rate.unwrap_or_else(default_rate),
+        max_per_run: raw.max_per_run,
+        timeout: raw.timeout,
+        ca_file,
+        allow_unencrypted_remote: raw.allow_unencrypted_remote,
+        at,
+    };
+    let err = |key: &str, msg: String| t.problem(shown, key, msg);
+    if crate::rate::Rate::parse(&t.rate).is_none() {
+        problems.push(err(
+            "rate",
+            format!(
+                "[transport] rate = \"{}\" should look like \"30/minute\" or \"500/hour\"",
+                t.rate
+            ),
+        ));
+    }
+    if t.kind != TransportKind::Smtp {
+        return t;
+    }
+    if t.host.is_empty() {
+        problems.push(err(
+            "host",
+            "[transport] kind = \"smtp\" needs host = \"…\"".into(),
+        ));
+    }
+    if t.security == Security::None {
+        if t.username.is_some() {
+            problems.push(err(
+                "username",
+                "[transport] security = \"none\" with a username: greet never sends a password without TLS; use security = \"starttls\" or \"tls\", or remove the username".into(),
+            ));
+        }
+        if !t.host.is_empty() && !is_loopback(&t.host) && !t.allow_unencrypted_remote {
+            problems.push(err(
+                "security",
+                format!(
+                    "[transport] security = \"none\" would send every greeting unencrypted across the network to {}; use \"starttls\" or \"tls\", or, for a relay you trust on your own network, add allow_unencrypted_remote = true",
+                    t.host
+                ),
+            ));
+        }
+    }
+    if (t.password_env.is_some() || t.password_file.is_some()) && t.username.is_none() {
+        problems.push(err(
+            if t.password_env.is_some() {
+                "password_env"
+            } else {
+                "password_file"
+            },
+            "[transport] a password is named but no username; add username = \"…\"".into(),
+        ));
+    }
+    if t.password_env.is_some() && t.password_file.is_some() {
+        problems.push(err(
+            "password_file",
+            "[transport] name password_env or password_file, not both".into(),
+        ));
+    }
+    if t.username.is_some() && t.password_env.is_none() && t.password_file.is_none() {
+        problems.push(err(
+            "username",
+            "[transport] username is set: name password_env or password_file for its password"
+                .into(),
+        ));
+    }
+    t
+}
+
+impl Transport {
+    /// A problem located at `key` in greet.toml (or at `[transport]`).
+    pub fn problem(&self, file: &str, key: &str, message: String) -> Problem {
+        let p = Problem::error(file, message);
+        match self.at.get(key).or_else(|| self.at.get("transport")) {
+            Some(&(l, c)) if l > 0 => p.at(l, Some(c)),
+            _ => p,
+        }
+    }
+}
+
+impl Config {
+    /// What this machine must provide for the transport to work: the
+    /// password's environment variable or 0600 file, a readable CA file.
+    /// `check` and `send` ask (before anything is touched); `preview` does not
+    /// need them.
+    pub fn transport_problems(&self) -> Vec<Problem> {
+        let t = &self.transport;
+        let shown = self.path.display().to_string();
+        let mut problems = Vec::new();
+        if t.kind != TransportKind::Smtp {
+            return problems;
+        }
+        if let Some(var) = &t.password_env {
+            match std::env::var_os(var) {
+                None => problems.push(t.problem(
+                    &shown,
+                    "password_env",
+                    format!("[transport] password_env names {var}, which is not set in the environment of this run"),
+                )),
+                Some(v) if v.is_empty() => problems.push(t.problem(
+                    &shown,
+                    "password_env",
+                    format!("[transport] password_env names {var}, which is empty"),
+                )),
+                Some(_) => {}
+            }
+        }
+        if let Some(path) = &t.password_file
+            && let Err(why) = secret_file_problem(path)
+        {
+            problems.push(t.problem(
+                &shown,
+                "password_file",
+                format!("[transport] password_file: {why}"),
+            ));
+        }
+        if let Some(path) = &t.ca_file {
+            match std::fs::read(path) {
+                Err(e) => problems.push(t.problem(
+                    &shown,
+                    "ca_file",
+                    format!("[transport] ca_file: cannot read {}: {e}", path.display()),
+                )),
+                Ok(pem) => {
+                    let has_certificate =
+                        pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----");
+                    if !has_certificate
+                        || lettre::transport::smtp::client::Certificate::from_pem(&pem).is_err()
+                    {
+                        problems.push(t.problem(
+                            &shown,
+                            "ca_file",
+                            format!(
+                                "[transport] ca_file: {} is not a PEM certificate",
+                                path.display()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// Why a file holding a secret cannot be used: missing, unreadable, empty,
+/// or readable by group or others.
+pub fn secret_file_problem(path: &Path) -> Result<(), String> {
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(format!(
+                "{} can be read by other users; run `chmod 600 {}` first",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if text.trim_end_matches(['\r', '\n']).is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(())
+}
+
 impl Config {
     /// Read and check the config file. Every problem found is returned, not just the first.
     pub fn load(path: &Path) -> Result<Config, Vec<Problem>> {
@@ -390,7 +657,7 @@ impl Config {
                 ),
             ));
         }
-        let email = raw.sender.email.get_ref().trim().to_string();
+        let email = crate::message::ascii_address(raw.sender.email.get_ref().trim());
         if email.parse::<lettre::Address>().is_err() {
             problems.push(at(
                 raw.sender.email.span(),
@@ -426,21 +693,7 @@ impl Config {
                 }
             }
         };
-        if raw.transport.kind == TransportKind::Smtp && raw.transport.host.trim().is_empty() {
-            problems.push(Problem::error(
-                &shown,
-                "[transport] kind = \"smtp\" needs host = \"…\"",
-            ));
-        }
-        if crate::rate::Rate::parse(&raw.transport.rate).is_none() {
-            problems.push(Problem::error(
-                &shown,
-                format!(
-                    "[transport] rate = \"{}\" should look like \"30/minute\" or \"500/hour\"",
-                    raw.transport.rate
-                ),
-            ));
-        }
+        let transport = transport(raw.transport, text, &shown, base, &mut problems);
         let mut namedays = crate::i18n::nameday::Calendar::builtin();
         if let Some(file) = &raw.namedays {
             let path = base.join(file.get_ref());
@@ -522,12 +775,7 @@ impl Config {
             tiers,
             occasions,
             ledger: base.join(raw.ledger),
-            transport: Transport {
-                dir: raw.transport.dir.map(|d| base.join(d)),
-                password_file: raw.transport.password_file.map(|d| base.join(d)),
-                ca_file: raw.transport.ca_file.map(|d| base.join(d)),
-                ..raw.transport
-            },
+            transport,
             vocative: raw
                 .vocative
                 .into_iter()

@@ -94,6 +94,7 @@ pub struct Entry {
 pub struct Known {
     pub states: std::collections::HashMap<(String, String), State>,
     /// Lower-case addresses.
+    /// Unsubscribed addresses, as [`suppression_key`] writes them.
     pub suppressed: std::collections::HashSet<String>,
 }
 
@@ -314,15 +315,15 @@ impl Ledger {
     pub fn suppress(&self, email: &str) -> anyhow::Result<bool> {
         let n = self.conn.execute(
             "INSERT INTO suppressed (email) VALUES (?1) ON CONFLICT DO NOTHING",
-            params![email.trim().to_lowercase()],
+            params![suppression_key(email)],
         )?;
         Ok(n == 1)
     }
 
     pub fn unsuppress(&self, email: &str) -> anyhow::Result<bool> {
         let n = self.conn.execute(
-            "DELETE FROM suppressed WHERE email = ?1",
-            params![email.trim().to_lowercase()],
+            "DELETE FROM suppressed WHERE email IN (?1, ?2)",
+            params![suppression_key(email), email.trim().to_lowercase()],
         )?;
         Ok(n == 1)
     }
@@ -331,8 +332,8 @@ impl Ledger {
         Ok(self
             .conn
             .query_row(
-                "SELECT 1 FROM suppressed WHERE email = ?1",
-                params![email.trim().to_lowercase()],
+                "SELECT 1 FROM suppressed WHERE email IN (?1, ?2) LIMIT 1",
+                params![suppression_key(email), email.trim().to_lowercase()],
                 |_| Ok(()),
             )
             .optional()?
@@ -341,6 +342,17 @@ impl Ledger {
 
     /// The day of the first send ever (set now if this is it): catch-up never
     /// reaches before it.
+    /// The day of the first run, if one was recorded (read-only).
+    pub fn first_run_recorded(&self) -> anyhow::Result<Option<String>> {
+        use rusqlite::OptionalExtension as _;
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'first_run'", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
     pub fn first_run(&self, today: &str) -> anyhow::Result<String> {
         self.conn.execute(
             "INSERT INTO meta (key, value) VALUES ('first_run', ?1) ON CONFLICT DO NOTHING",
@@ -375,7 +387,7 @@ impl Ledger {
         }
         let mut stmt = self.conn.prepare("SELECT email FROM suppressed")?;
         for email in stmt.query_map([], |r| r.get::<_, String>(0))? {
-            known.suppressed.insert(email?);
+            known.suppressed.insert(suppression_key(&email?));
         }
         Ok(known)
     }
@@ -386,6 +398,13 @@ impl Ledger {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
+}
+
+/// How an unsubscribed address is kept and compared: trimmed, the domain as
+/// an A-label (`παράδειγμα.ελ` and `xn--hxajbheg2az3al.xn--qxam` are one
+/// domain), case-folded like customer keys.
+pub fn suppression_key(email: &str) -> String {
+    crate::message::ascii_address(email.trim()).to_lowercase()
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub mod rate;
 pub mod render;
 pub mod report;
 pub mod review;
+pub mod staged;
 pub mod transport;
 
 mod assets;

@@ -55,19 +55,42 @@ impl GreetingKey {
     }
 }
 
-/// The SMTP envelope: the domain in punycode (xn--…), which every relay
-/// accepts; the To header keeps the address as the customer wrote it.
+/// A domain as every relay and mail reader accepts it: an internationalised
+/// domain as its A-label (`παράδειγμα.ελ` → `xn--hxajbheg2az3al.xn--qxam`),
+/// an ASCII one as it is.
+pub fn ascii_domain(domain: &str) -> String {
+    if domain.is_ascii() {
+        return domain.to_string();
+    }
+    idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_string())
+}
+
+/// An address with its domain as an A-label (RFC 5890); the local part is
+/// kept as written (a UTF-8 local part needs SMTPUTF8 whatever is done).
+pub fn ascii_address(addr: &str) -> String {
+    match addr.rsplit_once('@') {
+        Some((local, domain)) if !domain.is_ascii() => format!("{local}@{}", ascii_domain(domain)),
+        _ => addr.to_string(),
+    }
+}
+
+/// An address for the envelope and the headers: the domain in punycode
+/// (xn--…), so that no 8-bit domain reaches a relay or a header (RFC 6531
+/// allows U-labels only with SMTPUTF8; the A-label is valid everywhere).
+fn header_address(addr: &str) -> Result<Address, String> {
+    if let Some((_, domain)) = addr.rsplit_once('@')
+        && !domain.is_ascii()
+    {
+        idna::domain_to_ascii(domain).map_err(|e| format!("address \"{addr}\": domain: {e}"))?;
+    }
+    ascii_address(addr)
+        .parse()
+        .map_err(|e| format!("address \"{addr}\": {e}"))
+}
+
+/// The SMTP envelope: the domain in punycode (xn--…), which every relay accepts.
 pub fn envelope(from: &Address, to_email: &str) -> Result<lettre::address::Envelope, String> {
-    let to: Address = match to_email.rsplit_once('@') {
-        Some((user, domain)) if !domain.is_ascii() => {
-            let ascii = idna::domain_to_ascii(domain)
-                .map_err(|e| format!("address \"{to_email}\": domain: {e}"))?;
-            Address::new(user, ascii).map_err(|e| format!("address \"{to_email}\": {e}"))?
-        }
-        _ => to_email
-            .parse()
-            .map_err(|e| format!("address \"{to_email}\": {e}"))?,
-    };
+    let to = header_address(to_email)?;
     lettre::address::Envelope::new(Some(from.clone()), vec![to])
         .map_err(|e| format!("address \"{to_email}\": {e}"))
 }
@@ -81,13 +104,8 @@ pub fn compose(
     rendered: &Rendered,
     date: DateTime<Tz>,
 ) -> Result<Message, String> {
-    let from_addr: Address = sender
-        .email
-        .parse()
-        .map_err(|e| format!("sender address \"{}\": {e}", sender.email))?;
-    let to_addr: Address = to_email
-        .parse()
-        .map_err(|e| format!("address \"{to_email}\": {e}"))?;
+    let from_addr = header_address(&sender.email).map_err(|e| format!("sender {e}"))?;
+    let to_addr = header_address(to_email)?;
     let envelope = envelope(&from_addr, to_email)?;
     let display = header_value(to_name);
     let from_name = header_value(&sender.name);
@@ -167,7 +185,7 @@ mod tests {
     }
 
     #[test]
-    fn an_idn_domain_is_punycode_in_the_envelope_and_unicode_in_the_header() {
+    fn an_idn_domain_is_punycode_in_the_envelope_and_in_the_header() {
         let r = Rendered {
             subject: "Γεια".into(),
             text: "x".into(),
@@ -187,7 +205,11 @@ mod tests {
             "eleni@xn--hxajbheg2az3al.xn--qxam"
         );
         let head = String::from_utf8(m.formatted()).unwrap();
-        assert!(head.contains("<eleni@παράδειγμα.ελ>"), "{head}");
+        assert!(
+            head.contains("<eleni@xn--hxajbheg2az3al.xn--qxam>"),
+            "{head}"
+        );
+        assert!(head.is_ascii(), "no 8-bit byte in the message: {head}");
     }
 
     #[test]

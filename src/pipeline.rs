@@ -92,6 +92,19 @@ pub struct Run<'a> {
     shared: context::Shared,
 }
 
+impl Item {
+    /// The language the customer asked for, when their greeting falls back
+    /// to another one (their template is missing).
+    pub fn wanted_language<'c>(&'c self, config: &'c Config) -> Option<&'c str> {
+        self.fell_back.then(|| {
+            self.customer
+                .language
+                .as_deref()
+                .unwrap_or(config.default_language.as_str())
+        })
+    }
+}
+
 impl<'a> Run<'a> {
     pub fn new(
         config: &'a Config,
@@ -225,10 +238,10 @@ impl<'a> Run<'a> {
                 .get(&(customer.key.clone(), key.occurrence.clone()))
                 .copied()
         });
-        let unsubscribed = self
-            .known
-            .as_ref()
-            .is_some_and(|k| k.suppressed.contains(&customer.email.to_lowercase()));
+        let unsubscribed = self.known.as_ref().is_some_and(|k| {
+            k.suppressed
+                .contains(&crate::ledger::suppression_key(&customer.email))
+        });
         let status = if duplicated {
             Status::Invalid
         } else if customer.opt_out || unsubscribed {

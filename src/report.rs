@@ -47,3 +47,30 @@ pub fn list_head(
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
+
+/// Greetings that went out in another language than the customer's, because
+/// the template for it is missing: (template, wanted, used) → how many.
+#[derive(Debug, Default)]
+pub struct Fallbacks(std::collections::BTreeMap<(String, String, String), usize>);
+
+impl Fallbacks {
+    pub fn add(&mut self, template: &str, wanted: &str, used: &str) {
+        *self
+            .0
+            .entry((template.to_string(), wanted.to_string(), used.to_string()))
+            .or_default() += 1;
+    }
+
+    /// "3 greetings in el instead of he: no christmas.he.txt", one line each.
+    pub fn lines(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|((template, wanted, used), n)| {
+                format!(
+                    "{} in {used} instead of {wanted}: no {template}.{wanted}.txt",
+                    count(*n, "greeting", "greetings")
+                )
+            })
+            .collect()
+    }
+}

@@ -22,8 +22,9 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
         }
     };
     let now = clock::now(config.time_zone)?;
-    let date = args.date.unwrap_or_else(|| now.date_naive());
-    let mut problems: Vec<Problem> = Vec::new();
+    let date = super::day(args.date.as_deref(), "--date", &config, now.date_naive())?;
+    // What the transport needs from this machine (password, CA file).
+    let mut problems: Vec<Problem> = config.transport_problems();
 
     let renderer = match Renderer::load(&config) {
         Ok(mut r) => {

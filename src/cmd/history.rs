@@ -3,11 +3,17 @@ use std::io::Write;
 
 use super::load_config;
 use crate::cli::{Cli, HistoryArgs};
-use crate::exit::Exit;
+use crate::exit::{Exit, Halt};
 use crate::ledger::Ledger;
 
 pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let config = load_config(&cli.config)?;
+    let since = match args.since.as_deref() {
+        Some(text) => {
+            Some(super::day(Some(text), "--since", &config, chrono::NaiveDate::MIN)?.to_string())
+        }
+        None => None,
+    };
     if !config.ledger.exists() {
         println!(
             "nothing sent yet ({} does not exist)",
@@ -16,7 +22,6 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let ledger = Ledger::open(&config.ledger)?;
-    let since = args.since.map(|d| d.to_string());
     let who = args.customer.as_deref().map(str::to_lowercase);
     let mut out = std::io::stdout().lock();
     let mut shown = 0;
@@ -55,22 +60,55 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
 
 pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result<Exit> {
     let config = load_config(&cli.config)?;
+    // The address as a customer list would be read: trimmed, checked.
+    let addr = crate::customer::email::clean(email);
+    if let Some(why) = crate::customer::email::problem(addr) {
+        return Err(Halt::invalid(format!(
+            "{why}; nothing recorded (give the address alone, e.g. maria@example.gr)"
+        )));
+    }
+    // Whether the list has it: said, not required (people ask before they are imported).
+    let in_list = in_customer_list(&config, addr);
     let ledger = Ledger::open(&config.ledger)?;
     let changed = if resubscribe {
-        ledger.unsuppress(email)?
+        ledger.unsuppress(addr)?
     } else {
-        ledger.suppress(email)?
+        ledger.suppress(addr)?
     };
     if !cli.quiet {
         match (resubscribe, changed) {
             (false, true) => println!(
-                "{email} will not be greeted again (kept in {})",
+                "{addr} will not be greeted again (kept in {})",
                 config.ledger.display()
             ),
-            (false, false) => println!("{email} was already unsubscribed"),
-            (true, true) => println!("{email} can be greeted again"),
-            (true, false) => println!("{email} was not unsubscribed"),
+            (false, false) => println!("{addr} was already unsubscribed"),
+            (true, true) => println!("{addr} can be greeted again"),
+            (true, false) => println!("{addr} was not unsubscribed"),
+        }
+        match in_list {
+            Some(false) if !resubscribe => println!(
+                "note: {addr} is not in {} (yet); the choice is kept for when it is",
+                config.customers.display()
+            ),
+            Some(false) => println!("note: {addr} is not in {}", config.customers.display()),
+            None => println!(
+                "note: {} could not be read, so whether {addr} is a customer was not checked",
+                config.customers.display()
+            ),
+            Some(true) => {}
         }
     }
     Ok(Exit::Ok)
+}
+
+/// Whether a row of the customer list has this address (compared as keys
+/// are: case-folded); `None` when the list cannot be read.
+fn in_customer_list(config: &crate::config::Config, addr: &str) -> Option<bool> {
+    let wanted = crate::customer::email::key(addr);
+    let reader = crate::customer::CustomerReader::open(config).ok()?;
+    Some(
+        reader
+            .flatten()
+            .any(|c| crate::customer::email::key(&c.email) == wanted),
+    )
 }

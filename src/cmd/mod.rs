@@ -20,3 +20,19 @@ pub fn fail_on(problems: Vec<Problem>) -> anyhow::Error {
 pub fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
     Config::load(path).map_err(fail_on)
 }
+
+/// The day a command is about: `--date` in any form the customer list
+/// accepts (ISO, `14/03/2026`, `14.03.2026`, read in the configured day/month
+/// order), else today in the business's time zone. A bad date is exit 2.
+pub fn day(
+    arg: Option<&str>,
+    flag: &str,
+    config: &Config,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<chrono::NaiveDate> {
+    match arg {
+        None => Ok(today),
+        Some(text) => crate::customer::dates::parse_date(text, config.date_order)
+            .map_err(|why| Halt::invalid(format!("{flag} {why}"))),
+    }
+}

@@ -3,7 +3,7 @@
 //! never writes a ledger.
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 
@@ -14,6 +14,7 @@ use crate::message::compose;
 use crate::pipeline::{Filter, Item, Run, Status};
 use crate::render::Renderer;
 use crate::review::{self, Review};
+use crate::staged::{StagedDir, StagedFile};
 use crate::{batch, clock, context, customer, jsonl, report};
 
 /// A file name a person can read: `0001-birthday-maria@example.gr.eml`.
@@ -34,28 +35,57 @@ fn eml_name(index: usize, item: &Item) -> String {
 }
 
 enum Sink {
-    Text(Box<dyn Write>),
-    Json(Box<dyn Write>),
+    Text(Out),
+    Json(Out),
     /// The review page, written when every greeting is in.
-    Html(Box<dyn Write>, Review),
-    /// A batch: one .eml per greeting, a manifest and a review page.
-    Eml(PathBuf, Review, Vec<batch::Item>),
+    Html(Out, Review),
+    /// A batch: one .eml per greeting, a manifest and a review page, in a
+    /// staged folder that is put in place only when all of it is written.
+    Eml(StagedDir, Review, Vec<batch::Item>),
 }
 
-fn open_out(out: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
-    Ok(match out {
-        Some(p) => Box::new(BufWriter::new(
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
-    })
+/// Standard output, or a file that appears only when the run succeeds.
+enum Out {
+    Stdout(BufWriter<std::io::StdoutLock<'static>>),
+    File(StagedFile),
+}
+
+impl Out {
+    fn open(out: Option<&Path>) -> anyhow::Result<Out> {
+        Ok(match out {
+            Some(p) => Out::File(StagedFile::create(p)?),
+            None => Out::Stdout(BufWriter::with_capacity(1 << 16, std::io::stdout().lock())),
+        })
+    }
+
+    fn commit(self) -> anyhow::Result<()> {
+        match self {
+            Out::Stdout(mut w) => Ok(w.flush()?),
+            Out::File(f) => f.commit(),
+        }
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Stdout(w) => w.write(buf),
+            Out::File(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Stdout(w) => w.flush(),
+            Out::File(f) => f.flush(),
+        }
+    }
 }
 
 pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     let config = load_config(&cli.config)?;
     let occasion = config.occasion(&args.occasion).map_err(Halt::invalid)?;
     let now = clock::now(config.time_zone)?;
-    let date = args.date.unwrap_or_else(|| now.date_naive());
+    let date = super::day(args.date.as_deref(), "--date", &config, now.date_naive())?;
     let mut renderer = Renderer::load(&config).map_err(fail_on)?;
     renderer.set_globals(context::globals(now.date_naive()));
     let roster = customer::scan(&config).map_err(fail_on)?;
@@ -89,32 +119,18 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
         problems: roster.problems.iter().map(ToString::to_string).collect(),
     };
     let mut sink = match args.format {
-        Format::Text => Sink::Text(open_out(args.out.as_deref())?),
-        Format::Json => Sink::Json(open_out(args.out.as_deref())?),
-        Format::Html => Sink::Html(open_out(args.out.as_deref())?, new_review()),
+        Format::Text => Sink::Text(Out::open(args.out.as_deref())?),
+        Format::Json => Sink::Json(Out::open(args.out.as_deref())?),
+        Format::Html => Sink::Html(Out::open(args.out.as_deref())?, new_review()),
         Format::Eml => {
             let dir = args.out.clone().ok_or_else(|| {
                 Halt::invalid(
                     "--format eml writes one file per message: name a folder with --out DIR",
                 )
             })?;
-            std::fs::create_dir_all(&dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            // A batch folder holds one batch: an older one would be mixed in.
-            let stale = std::fs::read_dir(&dir)?.flatten().any(|e| {
-                let n = e.file_name().to_string_lossy().to_string();
-                n.ends_with(".eml") || n == batch::MANIFEST
-            });
-            if stale {
-                return Err(Halt::invalid(format!(
-                    "{} already holds a batch: choose an empty folder",
-                    dir.display()
-                )));
-            }
-            Sink::Eml(dir, new_review(), Vec::new())
+            Sink::Eml(StagedDir::new(&dir)?, new_review(), Vec::new())
         }
     };
-
     let mut run = Run::new(&config, &renderer, &roster, occasion, date, now);
     // Read the ledger if there is one (preview never creates or writes it).
     if config.ledger.exists() {
@@ -127,6 +143,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     };
     let limit = args.limit.unwrap_or(usize::MAX);
     let (mut due, mut skipped) = (0usize, Vec::<(Status, String)>::new());
+    let mut fallbacks = report::Fallbacks::default();
     let mut template_problems = Vec::new();
     let format = args.format;
     run.for_each(
@@ -148,6 +165,9 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
                     return Ok(false);
                 }
                 due += 1;
+                if let Some(wanted) = item.wanted_language(&config) {
+                    fallbacks.add(&occasion.template, wanted, &item.lang);
+                }
             } else {
                 let who = format!("{} <{}>", item.customer.full_name(), item.customer.email);
                 skipped.push((item.status, who));
@@ -156,38 +176,46 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
             Ok(true)
         },
     )?;
-    match &mut sink {
-        Sink::Text(w) => {
+    // Any problem: nothing is put in place (the staged output is dropped).
+    if !template_problems.is_empty() {
+        return Err(fail_on(template_problems));
+    }
+    match sink {
+        Sink::Text(mut w) => {
             for (status, who) in &skipped {
                 writeln!(w, "skipped · {who} · {}", status.describe())?;
             }
-            w.flush()?
+            w.commit()?
         }
-        Sink::Json(w) => w.flush()?,
-        Sink::Html(w, review) => {
-            review.write(w)?;
-            w.flush()?
+        Sink::Json(w) => w.commit()?,
+        Sink::Html(mut w, review) => {
+            review.write(&mut w)?;
+            w.commit()?
         }
-        Sink::Eml(dir, review, items) => {
-            batch::Manifest {
-                version: 1,
-                occasion: occasion.name.clone(),
-                date: date.to_string(),
-                rendered_at: now.to_rfc3339(),
-                from: config.sender.email.clone(),
-                greetings: std::mem::take(items),
-            }
-            .write(dir)?;
-            let path = dir.join(batch::REVIEW);
+        Sink::Eml(staged, review, items) => {
+            let path = staged.path().join(batch::REVIEW);
             let mut w = BufWriter::new(
                 File::create(&path).with_context(|| format!("cannot create {}", path.display()))?,
             );
             review.write(&mut w)?;
-            w.flush()?;
+            w.into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("cannot write {}", path.display()))?
+                .sync_all()?;
+            // The manifest last, sealed with the shop's key (made with the first batch).
+            let key = batch::Key::load(&config.ledger, true)?;
+            batch::Manifest {
+                version: batch::VERSION,
+                occasion: occasion.name.clone(),
+                date: date.to_string(),
+                rendered_at: now.to_rfc3339(),
+                from: config.sender.email.clone(),
+                greetings: items,
+                seal: String::new(),
+            }
+            .write(staged.path(), &key)?;
+            staged.commit()?;
         }
-    }
-    if !template_problems.is_empty() {
-        return Err(fail_on(template_problems));
     }
     if !cli.quiet {
         let mut line = format!(
@@ -207,20 +235,22 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
                 line.push_str(&format!(" · {n} {}", status.describe()));
             }
         }
-        match &sink {
-            Sink::Eml(dir, ..) => line.push_str(&format!(
+        match (args.format, &args.out) {
+            (Format::Eml, Some(dir)) => line.push_str(&format!(
                 " · written to {} with {} and {}",
                 dir.display(),
                 batch::MANIFEST,
                 batch::REVIEW
             )),
-            Sink::Html(..) => {
-                if let Some(out) = &args.out {
-                    line.push_str(&format!(" · review page {}", out.display()));
-                }
+            (Format::Html, Some(out)) => {
+                line.push_str(&format!(" · review page {}", out.display()));
             }
             _ => {}
         }
+        writeln!(err, "{line}")?;
+    }
+    // Said even with --quiet: these customers would read another language.
+    for line in fallbacks.lines() {
         writeln!(err, "{line}")?;
     }
     Ok(Exit::Ok)
@@ -322,10 +352,10 @@ fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyho
                 review.skipped.push(skipped());
             }
         }
-        Sink::Eml(dir, review, items) => {
+        Sink::Eml(staged, review, items) => {
             if item.status == Status::Due {
                 let name = eml_name(index, item);
-                let path = dir.join(&name);
+                let path = staged.path().join(&name);
                 std::fs::write(&path, bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 items.push(batch::Item {

@@ -44,6 +44,8 @@ struct Tally {
     uncertain: Vec<String>,
     skipped_uncertain: usize,
     skipped_failed: usize,
+    /// Due greetings in another language than the customer's.
+    fallbacks: report::Fallbacks,
 }
 
 /// How long to wait before retry `attempt` (1-based) of a transient refusal.
@@ -56,10 +58,21 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
+    if args.late && args.batch.is_none() {
+        return Err(Halt::invalid(
+            "--late is for --batch DIR: a batch reviewed for a day that has passed",
+        ));
+    }
     let config = load_config(&cli.config)?;
     let now = clock::now(config.time_zone)?;
-    let today = args.date.unwrap_or_else(|| now.date_naive());
+    let today = super::day(args.date.as_deref(), "--date", &config, now.date_naive())?;
     let mut err = std::io::stderr().lock();
+    // What this machine must give the transport (the password's variable or
+    // file, the CA file): a mistake there is found before anything is touched.
+    let transport_problems = config.transport_problems();
+    if !transport_problems.is_empty() {
+        return Err(fail_on(transport_problems));
+    }
 
     // What this run is about: one occasion, every dated one, or a batch.
     let occasions: Vec<&Occasion> = if args.due {
@@ -86,7 +99,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         Vec::new()
     };
     let batch = match &args.batch {
-        Some(dir) => Some(load_batch(&config, dir)?),
+        Some(dir) => Some(load_batch(&config, dir, now.date_naive(), args.late)?),
         None => None,
     };
     let what = match (&batch, args.due) {
@@ -104,7 +117,39 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         (None, false) => occasions[0].name.clone(),
     };
 
-    // The ledger first: the lock decides whether this run may send at all.
+    // Render and check everything before the ledger is touched: a run that
+    // stops here (a template error, a bad row) leaves nothing behind.
+    let mut tally = Tally::default();
+    let known_first_run = if args.test_to.is_none() && config.ledger.exists() {
+        Ledger::open_read_only(&config.ledger)?.first_run_recorded()?
+    } else {
+        None
+    };
+    let ready = match batch {
+        Some((_, greetings)) => greetings
+            .into_iter()
+            .map(|g| Ready {
+                key: g.key,
+                to: g.to,
+                name: g.name,
+                bytes: g.bytes,
+                file: g.file,
+            })
+            .collect(),
+        None => render_all(
+            &config,
+            &occasions,
+            today,
+            now,
+            args,
+            known_first_run.as_deref(),
+            &mut tally,
+            cli,
+            &mut err,
+        )?,
+    };
+
+    // The lock decides whether this run may send at all.
     let mut ledger = if args.test_to.is_none() {
         let mut l = Ledger::open(&config.ledger)?;
         match l.lock() {
@@ -125,33 +170,6 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         None
     };
 
-    let mut tally = Tally::default();
-    let ready = match batch {
-        Some((manifest, bytes)) => manifest
-            .greetings
-            .into_iter()
-            .zip(bytes)
-            .map(|(g, bytes)| Ready {
-                key: g.key(),
-                to: g.to,
-                name: g.name,
-                bytes,
-                file: g.file,
-            })
-            .collect(),
-        None => render_all(
-            &config,
-            &occasions,
-            today,
-            now,
-            args,
-            ledger.as_ref(),
-            &mut tally,
-            cli,
-            &mut err,
-        )?,
-    };
-
     let mut transport = transport::open(&config)?;
     let from: lettre::Address = config.sender.email.parse()?;
 
@@ -166,6 +184,8 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         );
     }
     let ledger = ledger.as_mut().expect("locked above");
+    // Catch-up days are counted from the first run that reached this point.
+    ledger.first_run(&today.to_string())?;
 
     // Leave out what the ledger already has, and the unsubscribed.
     let mut queue = Vec::new();
@@ -369,17 +389,24 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// A batch, checked against its manifest and the config's sender.
+/// A batch, proven greeting by greeting from its files (see [`batch`]), and
+/// reviewed for today — or sent late only when asked for with `--late`.
 fn load_batch(
     config: &crate::config::Config,
     dir: &Path,
-) -> anyhow::Result<(batch::Manifest, Vec<Vec<u8>>)> {
-    let (manifest, bytes) = batch::Manifest::load_verified(dir).map_err(|problems| {
+    today: chrono::NaiveDate,
+    late: bool,
+) -> anyhow::Result<(batch::Manifest, Vec<batch::Verified>)> {
+    let refused = |problems: Vec<String>| {
         Halt::invalid(format!(
             "{}\nthe batch is refused, nothing sent: preview it again to review what changed",
             problems.join("\n")
         ))
-    })?;
+    };
+    let key =
+        batch::Key::load(&config.ledger, false).map_err(|e| refused(vec![format!("{e:#}")]))?;
+    let (manifest, greetings) =
+        batch::Manifest::load_verified(dir, &key, &config.sender.email).map_err(refused)?;
     if manifest.from != config.sender.email {
         return Err(Halt::invalid(format!(
             "{}: the batch was made for {}, the config sends as {}: nothing sent",
@@ -388,7 +415,25 @@ fn load_batch(
             config.sender.email
         )));
     }
-    Ok((manifest, bytes))
+    let day = chrono::NaiveDate::parse_from_str(&manifest.date, "%Y-%m-%d").map_err(|e| {
+        refused(vec![format!(
+            "{}: date \"{}\": {e}",
+            dir.join(batch::MANIFEST).display(),
+            manifest.date
+        )])
+    })?;
+    if day < today && !late {
+        return Err(Halt::invalid(format!(
+            "{}: this batch was reviewed for {} ({}), and today is {today}: its greetings speak of a day that has passed. \
+             Nothing sent. To greet for today, preview again (`greet preview {} --format eml --out NEW_DIR`); \
+             to send it as it was reviewed, pass --late",
+            dir.display(),
+            manifest.date,
+            manifest.occasion,
+            manifest.occasion
+        )));
+    }
+    Ok((manifest, greetings))
 }
 
 /// Render and compose every due greeting of these occasions (and, with
@@ -400,7 +445,7 @@ fn render_all(
     today: chrono::NaiveDate,
     now: chrono::DateTime<chrono_tz::Tz>,
     args: &SendArgs,
-    ledger: Option<&Ledger>,
+    first_run: Option<&str>,
     tally: &mut Tally,
     cli: &Cli,
     err: &mut dyn Write,
@@ -420,22 +465,17 @@ fn render_all(
         report::list_head(&roster.problems, &file, 5, err)?;
     }
 
-    // Which days: today, and with --catch-up the days before it (never before the first run).
-    let first_run = match ledger {
-        Some(l) => Some(l.first_run(&today.to_string())?),
-        None => None,
-    };
+    // Which days: today, and with --catch-up the days before it (never
+    // before the first run; with no run yet, this one is the first).
+    let today_text = today.to_string();
+    let first_run = Some(first_run.unwrap_or(&today_text));
     let mut days = Vec::new();
     for back in (0..=args.catch_up).rev() {
         let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
             continue;
         };
         // The day asked for is always sent; only missed days wait for a first run.
-        if back > 0
-            && first_run
-                .as_deref()
-                .is_some_and(|f| day.to_string().as_str() < f)
-        {
+        if back > 0 && first_run.is_some_and(|f| day.to_string().as_str() < f) {
             continue;
         }
         days.push((day, back > 0));
@@ -470,17 +510,22 @@ fn render_all(
                             }
                         }
                         Ok((item, bytes)) => match item.status {
-                            Status::Due => ready.push(Ready {
-                                file: format!(
-                                    "{}-{}-{}.eml",
-                                    item.key.occasion, item.key.occurrence, item.key.customer
-                                )
-                                .replace(['/', '\\'], "_"),
-                                key: item.key,
-                                to: item.customer.email.clone(),
-                                name: item.customer.full_name(),
-                                bytes,
-                            }),
+                            Status::Due => {
+                                if let Some(wanted) = item.wanted_language(config) {
+                                    tally.fallbacks.add(&occasion.template, wanted, &item.lang);
+                                }
+                                ready.push(Ready {
+                                    file: format!(
+                                        "{}-{}-{}.eml",
+                                        item.key.occasion, item.key.occurrence, item.key.customer
+                                    )
+                                    .replace(['/', '\\'], "_"),
+                                    key: item.key,
+                                    to: item.customer.email.clone(),
+                                    name: item.customer.full_name(),
+                                    bytes,
+                                })
+                            }
                             Status::OptedOut => tally.opted_out += 1,
                             _ => tally.invalid += 1,
                         },
@@ -608,7 +653,11 @@ fn summary(t: &Tally, err: &mut dyn Write, cli: &Cli) -> std::io::Result<()> {
         }
     }
     let _ = cli; // the summary is printed even with --quiet: cron mail shows it
-    writeln!(err, "{}", parts.join(" · "))
+    writeln!(err, "{}", parts.join(" · "))?;
+    for line in t.fallbacks.lines() {
+        writeln!(err, "{line}")?;
+    }
+    Ok(())
 }
 
 /// `--test-to`: real greetings, to the owner, marked as tests; no ledger.

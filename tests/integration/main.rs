@@ -2,8 +2,10 @@
 //! on real files in a temporary folder, with the environment scrubbed.
 mod support;
 
+mod batch;
 mod browser;
 mod check;
+mod config;
 mod crash;
 mod customers;
 mod init;
