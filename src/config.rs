@@ -65,17 +65,17 @@ struct RawTransport {
     kind: TransportKind,
     #[serde(default)]
     host: Option<Spanned<String>>,
-    port: Option<u16>,
+    port: Option<Spanned<u16>>,
     #[serde(default)]
     security: Option<Spanned<Security>>,
     username: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
     password_file: Option<Spanned<PathBuf>>,
-    command: Option<PathBuf>,
+    command: Option<Spanned<PathBuf>>,
     dir: Option<PathBuf>,
     rate: Option<Spanned<String>>,
-    max_per_run: Option<usize>,
-    timeout: Option<u64>,
+    max_per_run: Option<Spanned<usize>>,
+    timeout: Option<Spanned<u64>>,
     ca_file: Option<Spanned<PathBuf>>,
     /// `security = "none"` to a host that is not this machine: only when
     /// the owner names that choice too (the password-less relay of a LAN).
@@ -421,19 +421,35 @@ fn transport(
         locate("rate", r.span());
         r.into_inner()
     });
+    let port = raw.port.map(|p| {
+        locate("port", p.span());
+        p.into_inner()
+    });
+    let command = raw.command.map(|c| {
+        locate("command", c.span());
+        c.into_inner()
+    });
+    let max_per_run = raw.max_per_run.map(|m| {
+        locate("max_per_run", m.span());
+        m.into_inner()
+    });
+    let timeout = raw.timeout.map(|t| {
+        locate("timeout", t.span());
+        t.into_inner()
+    });
     let t = Transport {
         kind: raw.kind,
         host: host.unwrap_or_default(),
-        port: raw.port,
+        port,
         security: security.unwrap_or_default(),
         username,
         password_env,
         password_file,
-        command: raw.command,
+        command,
         dir: raw.dir.map(|d| base.join(d)),
         rate: rate.unwrap_or_else(default_rate),
-        max_per_run: raw.max_per_run,
-        timeout: raw.timeout,
+        max_per_run,
+        timeout,
         ca_file,
         allow_unencrypted_remote: raw.allow_unencrypted_remote,
         at,
@@ -448,8 +464,27 @@ fn transport(
             ),
         ));
     }
+    if t.max_per_run == Some(0) {
+        problems.push(err(
+            "max_per_run",
+            "[transport] max_per_run = 0 would never send anything; give a number from 1, or remove it".into(),
+        ));
+    }
     if t.kind != TransportKind::Smtp {
         return t;
+    }
+    if t.port == Some(0) {
+        problems.push(err(
+            "port",
+            "[transport] port = 0 is not a port; use 587 (starttls), 465 (tls) or 25".into(),
+        ));
+    }
+    if t.timeout == Some(0) {
+        problems.push(err(
+            "timeout",
+            "[transport] timeout = 0 would give up at once; give seconds from 1 (default 30)"
+                .into(),
+        ));
     }
     if t.host.is_empty() {
         problems.push(err(
@@ -520,6 +555,22 @@ impl Config {
         let t = &self.transport;
         let shown = self.path.display().to_string();
         let mut problems = Vec::new();
+        if t.kind == TransportKind::Sendmail {
+            let command = t
+                .command
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/usr/sbin/sendmail"));
+            if !is_executable(&command) {
+                problems.push(t.problem(
+                    &shown,
+                    "command",
+                    format!(
+                        "[transport] kind = \"sendmail\": {} is not a program on this machine; install the local mail system (Postfix, exim) or name its sendmail with command = \"…\"",
+                        command.display()
+                    ),
+                ));
+            }
+        }
         if t.kind != TransportKind::Smtp {
             return problems;
         }
@@ -573,6 +624,22 @@ impl Config {
             }
         }
         problems
+    }
+}
+
+/// Whether `path` is a file this user may run.
+fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
     }
 }
 

@@ -155,6 +155,46 @@ fn every_transport_mistake_is_exit_2_found_by_check_before_anything_is_touched()
 }
 
 #[test]
+fn numbers_that_cannot_work_and_a_missing_sendmail_are_config_mistakes_too() {
+    let server = SmtpServer::start();
+    for (key, to, why) in [
+        ("timeout", "timeout = 0", "timeout = 0"),
+        (
+            "max_per_run",
+            "timeout = 5\nmax_per_run = 0",
+            "max_per_run = 0",
+        ),
+    ] {
+        let shop = shop_for(&server);
+        shop.edit("greet.toml", "timeout = 5", to);
+        assert_config_mistake(&shop, &server, key, why, key);
+    }
+    let shop = shop_for(&server);
+    let text = shop.read("greet.toml");
+    let port_line = text.lines().find(|l| l.starts_with("port = ")).unwrap();
+    shop.edit("greet.toml", port_line, "port = 0");
+    assert_config_mistake(&shop, &server, "port", "port = 0", "port 0");
+
+    let shop = Shop::samples();
+    shop.edit(
+        "greet.toml",
+        "kind = \"file\"\ndir = \"outbox\"",
+        "kind = \"sendmail\"\ncommand = \"/nonexistent/sendmail\"",
+    );
+    let check = shop.run(&["check"]).expect(2);
+    let line = line_of(&shop, "command");
+    assert!(
+        check.stdout().contains(&format!("greet.toml:{line}:"))
+            && check.stdout().contains("is not a program"),
+        "{}",
+        check.stdout()
+    );
+    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(2);
+    assert!(!shop.path("greet-ledger.sqlite").exists());
+}
+
+#[test]
 fn plain_smtp_is_for_this_machine_unless_the_config_names_the_choice() {
     let server = SmtpServer::start();
     for host in ["127.0.0.1", "localhost", "127.0.0.2", "[::1]"] {

@@ -584,6 +584,53 @@ fn a_utf8_local_part_to_a_server_without_smtputf8_fails_alone_with_the_reason() 
 }
 
 #[test]
+fn an_idn_domain_is_an_a_label_everywhere_and_a_utf8_local_part_declares_smtputf8() {
+    // RFC 6531 §3.2, §3.4: SMTPUTF8 is declared on MAIL FROM only when an
+    // address needs it, and only to a server that offers it; an IDN domain
+    // needs nothing: it travels as its A-label, in the envelope and headers.
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    let csv = shop.read("customers.csv");
+    shop.write(
+        "customers.csv",
+        &format!(
+            "{csv}C070,μαρία@example.gr,Μαρία,Ζ,f,el,1990-03-14,2015-01-01,,\n\
+             C071,anna@παράδειγμα.ελ,Άννα,Κ,f,el,1990-03-14,2015-01-01,,\n\
+             C072,ΝΊΚΟΣ@ΠΑΡΆΔΕΙΓΜΑ.ΕΛ,Νίκος,Κ,m,el,1990-03-14,2015-01-01,,\n"
+        ),
+    );
+    send(&shop, &[]).expect(0);
+    let got = server.received();
+    assert_eq!(got.len(), 6);
+    for m in &got {
+        let to = &m.rcpt[0];
+        let head = m.data.split("\r\n\r\n").next().unwrap();
+        let to_header = head
+            .lines()
+            .find(|l| l.starts_with("To:"))
+            .unwrap_or_else(|| panic!("no To: {head}"));
+        let utf8_local = !to.split('@').next().unwrap().is_ascii();
+        assert_eq!(
+            m.mail.to_uppercase().contains("SMTPUTF8"),
+            utf8_local,
+            "{to}: {}",
+            m.mail
+        );
+        // The domain is ASCII in the envelope and the header.
+        let domain = to.rsplit('@').next().unwrap();
+        assert!(domain.is_ascii(), "{to}");
+        assert!(
+            to_header.to_lowercase().contains(&format!("@{domain}>")),
+            "{to_header}"
+        );
+        if !utf8_local {
+            assert!(head.is_ascii(), "no raw 8-bit header for {to}: {head}");
+        }
+    }
+    assert_eq!(server.count_to("anna@xn--hxajbheg2az3al.xn--qxam"), 1);
+}
+
+#[test]
 fn a_busy_server_421_is_retried_on_new_connections_and_a_persistent_one_stops_the_run() {
     let server = SmtpServer::start();
     server.greet_with(&["421 4.3.2 busy, try later"]);

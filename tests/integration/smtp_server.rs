@@ -14,6 +14,8 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    /// The MAIL FROM command line, parameters included.
+    pub mail: String,
     pub rcpt: Vec<String>,
     pub data: String,
     /// When the server took it (its reply to the final ".").
@@ -256,6 +258,7 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
         return;
     }
     let mut rcpt: Vec<String> = Vec::new();
+    let mut mail = String::new();
     loop {
         let Some(line) = next_line(&mut input, &stop) else {
             return;
@@ -281,6 +284,7 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
             };
             hold_if(Hold::Mail(n), &state, &stop);
             rcpt.clear();
+            mail = cmd.clone();
             say(&mut out, "250 OK");
         } else if upper.starts_with("RSET") {
             rcpt.clear();
@@ -333,6 +337,7 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
             }
             if s.drop_after_dot.remove(&first) {
                 s.received.push(Received {
+                    mail: mail.clone(),
                     rcpt: rcpt.clone(),
                     data,
                     at: std::time::Instant::now(),
@@ -346,6 +351,7 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
                 .unwrap_or_else(|| "250 2.0.0 queued as test".into());
             if reply.starts_with('2') {
                 s.received.push(Received {
+                    mail: mail.clone(),
                     rcpt: rcpt.clone(),
                     data,
                     at: std::time::Instant::now(),
