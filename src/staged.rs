@@ -25,6 +25,9 @@ fn sibling(dest: &Path) -> PathBuf {
 pub struct StagedDir {
     tmp: PathBuf,
     dest: PathBuf,
+    /// The outermost folder this run created on the way to `dest`, removed
+    /// again if the run fails.
+    made: Option<PathBuf>,
     done: bool,
 }
 
@@ -45,18 +48,26 @@ impl StagedDir {
                 dest.display()
             )));
         }
+        let mut made = None;
         if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+            made = parent
+                .ancestors()
+                .filter(|a| !a.as_os_str().is_empty() && !a.exists())
+                .last()
+                .map(Path::to_path_buf);
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
         }
-        let tmp = sibling(dest);
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        Ok(StagedDir {
-            tmp,
+        let staged = StagedDir {
+            tmp: sibling(dest),
             dest: dest.to_path_buf(),
+            made,
             done: false,
-        })
+        };
+        let _ = std::fs::remove_dir_all(&staged.tmp);
+        std::fs::create_dir(&staged.tmp)
+            .with_context(|| format!("cannot create {}", staged.tmp.display()))?;
+        Ok(staged)
     }
 
     /// Where to write the files meanwhile.
@@ -84,6 +95,9 @@ impl Drop for StagedDir {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_dir_all(&self.tmp);
+            if let Some(made) = &self.made {
+                let _ = std::fs::remove_dir_all(made);
+            }
         }
     }
 }
