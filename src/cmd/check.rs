@@ -24,6 +24,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     let now = clock::now(config.time_zone)?;
     let date = args.date.unwrap_or_else(|| now.date_naive());
     let mut problems: Vec<Problem> = Vec::new();
+    problems.extend(super::schedule::scheduled_secret_problems(&config));
 
     let renderer = match Renderer::load(&config) {
         Ok(mut r) => {
