@@ -27,9 +27,10 @@
 //! beside greet.toml (mode 0600): systemd with `EnvironmentFile=`, cron by
 //! sourcing it (`set -a && . FILE && set +a`). One file serves both, and
 //! greet itself reads the password exactly as it does from a terminal.
-//! (`LoadCredential=` keeps a secret out of the environment, but cron has no
-//! equivalent and user units could not rely on it; a `password_file` is the
-//! way to keep the password out of the environment, and needs nothing here.)
+//! (systemd's `LoadCredential=` keeps a secret out of the environment, but
+//! cron has nothing like it and greet would need a second way to read the
+//! password; `password_file` is the way to keep it out of the environment,
+//! and needs nothing here.)
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -168,6 +169,23 @@ fn cron_command(shell: &str) -> String {
         }
     }
     out
+}
+
+/// Is this binary a cargo build (`…/target/debug/greet`), which the next
+/// `cargo clean` or build removes, rather than an installed one?
+fn in_cargo_target(exe: &Path) -> bool {
+    let dirs: Vec<&str> = exe.parent().map_or_else(Vec::new, |p| {
+        p.components()
+            .rev()
+            .take(3)
+            .map(|c| c.as_os_str().to_str().unwrap_or(""))
+            .collect()
+    });
+    // target/<profile>/greet, or target/<triple>/<profile>/greet.
+    match dirs[..] {
+        [profile, "target", ..] | [profile, _, "target"] => profile != "bin",
+        _ => false,
+    }
 }
 
 fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
@@ -341,6 +359,11 @@ pub fn run(cli: &Cli, args: &ScheduleArgs) -> anyhow::Result<Exit> {
         }
     }
     if !cli.quiet {
+        if in_cargo_target(&exe) {
+            eprintln!(
+                "warning: the schedule runs {exe_text}, a cargo build that `cargo clean` removes; install greet (`cargo install --locked --path .`) and print the schedule with the installed greet"
+            );
+        }
         match secret {
             Secret::Env(var) => {
                 let problems = env_file_problems(&env_file, var);
@@ -587,8 +610,7 @@ mod tests {
     fn cron_reads(field: &str) -> (String, Option<String>) {
         let mut out = String::new();
         let mut escaped = false;
-        let mut chars = field.char_indices();
-        while let Some((i, c)) = chars.next() {
+        for (i, c) in field.char_indices() {
             if escaped {
                 if c == '%' {
                     out.pop();
@@ -658,6 +680,25 @@ mod tests {
         }
         for good in AWKWARD {
             assert_eq!(schedulable(Path::new(good)).unwrap(), *good);
+        }
+    }
+
+    #[test]
+    fn a_binary_in_a_cargo_target_folder_is_told_apart_from_an_installed_one() {
+        for (exe, built) in [
+            ("/home/m/greet/target/debug/greet", true),
+            ("/home/m/greet/target/release/greet", true),
+            (
+                "/home/m/greet/target/x86_64-unknown-linux-gnu/release/greet",
+                true,
+            ),
+            ("/home/m/.cargo/bin/greet", false),
+            ("/usr/local/bin/greet", false),
+            ("/srv/target/bin/greet", false),
+            ("/srv/target/x/bin/greet", false),
+            ("/greet", false),
+        ] {
+            assert_eq!(in_cargo_target(Path::new(exe)), built, "{exe}");
         }
     }
 

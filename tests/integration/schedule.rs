@@ -531,7 +531,7 @@ fn the_systemd_service_reads_the_smtp_password_from_the_private_env_file() {
     )
     .expect(0);
     let service = shop.path("units/greet.service");
-    verify(&[service.clone()]);
+    verify(std::slice::from_ref(&service));
     let read = systemd_reads(&manager, &service);
     assert_eq!(
         read.environment_files,
