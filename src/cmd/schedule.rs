@@ -280,7 +280,8 @@ pub fn run(cli: &Cli, args: &ScheduleArgs) -> anyhow::Result<Exit> {
                      # Install: `crontab -e` and paste these lines. cron mails the output: the summary,\n\
                      # and why a run stopped. Exit 0 all sent; 3 some failed, deferred or uncertain;\n\
                      # 4 nothing sent for now (server down, throttled, another run): the next run catches up.\n\
-                     # CRON_TZ makes cronie read the time in {tz}; without it, the time is the machine's.\n\
+                     # CRON_TZ makes cronie read the time in {tz}; Debian's and Ubuntu's cron ignore it\n\
+                     # and read the machine's zone (set it to {tz}, or use the systemd timer).\n\
                      {secret_note}\
                      CRON_TZ={tz}\n\
                      {m} {h} * * * {}\n",
