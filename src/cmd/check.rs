@@ -23,8 +23,10 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     };
     let now = clock::now(config.time_zone)?;
     let date = super::day(args.date.as_deref(), "--date", &config, now.date_naive())?;
-    // What the transport needs from this machine (password, CA file).
+    // What the transport needs from this machine (password, CA file), and
+    // whether the scheduled run would see the password too.
     let mut problems: Vec<Problem> = config.transport_problems();
+    problems.extend(super::schedule::scheduled_secret_problems(&config));
 
     let renderer = match Renderer::load(&config) {
         Ok(mut r) => {
