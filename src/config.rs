@@ -579,7 +579,7 @@ impl Config {
                 None => problems.push(t.problem(
                     &shown,
                     "password_env",
-                    format!("[transport] password_env names {var}, which is not set in the environment of this run"),
+                    format!("[transport] password_env names {var}, which is not set in the environment of this run (export it, or load the scheduled run's file: set -a; . ./greet.env; set +a)"),
                 )),
                 Some(v) if v.is_empty() => problems.push(t.problem(
                     &shown,
