@@ -109,9 +109,11 @@ pub fn visible_words(html: &str) -> Vec<String> {
         } else if let Some(after) = rest.strip_prefix("<!--") {
             rest = after.find("-->").map_or("", |j| &after[j + 3..]);
         } else if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?') {
-            let end = tag_end(rest);
-            let tag = &rest[1..end.saturating_sub(1).max(1)];
-            rest = &rest[end..];
+            let (tag, after) = match tag_close(rest) {
+                Some(gt) => (&rest[1..gt], &rest[gt + 1..]),
+                None => (&rest[1..], ""),
+            };
+            rest = after;
             let closing = tag.starts_with('/');
             let name: String = tag
                 .trim_start_matches('/')
@@ -125,10 +127,9 @@ pub fn visible_words(html: &str) -> Vec<String> {
             if !closing && UNSEEN.contains(&name.as_str()) && !tag.ends_with('/') {
                 // Skip to the matching end tag (these do not nest in mail).
                 let close = format!("</{name}");
-                rest = match find_ascii_ci(rest, &close) {
-                    Some(j) => &rest[j + tag_end(&rest[j..])..],
-                    None => "",
-                };
+                rest = find_ascii_ci(rest, &close)
+                    .and_then(|j| tag_close(&rest[j..]).map(|gt| &rest[j + gt + 1..]))
+                    .unwrap_or("");
             }
         } else {
             // A `<` that starts no tag is text.
@@ -143,19 +144,19 @@ pub fn visible_words(html: &str) -> Vec<String> {
         .collect()
 }
 
-/// Where the tag at the start of `s` ends (just past its `>`), stepping over
-/// quoted attribute values, which may hold a `>`.
-fn tag_end(s: &str) -> usize {
+/// Where the `>` that closes the tag at the start of `s` is, stepping over
+/// quoted attribute values, which may hold a `>`; `None` for a tag left open.
+fn tag_close(s: &str) -> Option<usize> {
     let mut quote = None;
     for (i, c) in s.char_indices().skip(1) {
         match (quote, c) {
             (None, '"' | '\'') => quote = Some(c),
             (Some(q), c) if c == q => quote = None,
-            (None, '>') => return i + 1,
+            (None, '>') => return Some(i),
             _ => {}
         }
     }
-    s.len()
+    None
 }
 
 /// The byte offset of `needle` (ASCII) in `hay`, ignoring ASCII case.
@@ -217,30 +218,25 @@ fn text_words(text: &str) -> Vec<String> {
 /// Whether the text part says what the HTML part says, so that the review
 /// page may fold it away (a reviewer reads the greeting once, not twice).
 ///
-/// The rule: every word of the text appears in the HTML's visible words, in
-/// the same order, and the HTML adds no more than a heading's and a
-/// footer's worth of words of its own — at most 12, or a fifth of its
-/// words when it has more than 60. Words are compared exactly (case,
-/// punctuation and script count); white space, line breaks and markup do
-/// not. So the usual pair — the same paragraphs, the HTML with a "Merry
-/// Christmas!" heading and the shop's name in its footer — folds, while a
-/// text part with a word the HTML lacks (a P.S., an unsubscribe line, a name
-/// spelled otherwise), or one that leaves out a paragraph, is shown open:
-/// the reviewer must read it. An empty text part is never folded.
+/// The rule: the text's words appear in the HTML's visible words as one
+/// unbroken run, in the same order, and the HTML adds words only before it
+/// (a heading) and after it (a footer) — at most 12, or a fifth of its words
+/// when it has more than 60. Words are compared exactly (case, punctuation
+/// and script count); white space, line breaks and markup do not. So the
+/// usual pair — the same paragraphs, the HTML with a "Merry Christmas!"
+/// heading above and the shop's name below — folds, while a text part with a
+/// word the HTML lacks (a P.S., an unsubscribe line, a name spelled
+/// otherwise), one that leaves out a sentence, or an HTML part with
+/// something in the middle the text lacks (a button, a paragraph) is shown
+/// open: the reviewer must read both. An empty text part is never folded.
 pub fn text_says_what_html_says(text: &str, html: &str) -> bool {
     let text = text_words(text);
     let html = visible_words(html);
     if text.is_empty() || text.len() > html.len() {
         return false;
     }
-    let mut want = text.iter().peekable();
-    for word in &html {
-        if want.peek() == Some(&word) {
-            want.next();
-        }
-    }
     let extra = html.len() - text.len();
-    want.peek().is_none() && extra <= (html.len() / 5).max(12)
+    extra <= (html.len() / 5).max(12) && html.windows(text.len()).any(|run| run == text)
 }
 
 /// An id for the list of customers skipped for this reason: `skipped-opted-out`.
@@ -493,5 +489,343 @@ impl Review {
             writeln!(out, "</ul>\n</section>")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(name: &str, lang: &str, text: &str, html: Option<&str>) -> Entry {
+        Entry {
+            name: name.into(),
+            to: "m@b.gr".into(),
+            lang: lang.into(),
+            subject: format!("Merry Christmas, {name}!"),
+            text: text.into(),
+            html: html.map(Into::into),
+            file: None,
+        }
+    }
+
+    fn review(entries: Vec<Entry>, skipped: Vec<Skipped>, problems: Vec<String>) -> Review {
+        Review {
+            occasion: "christmas".into(),
+            date: "2026-12-20".into(),
+            from: "Shop <a@b.gr>".into(),
+            entries,
+            skipped,
+            problems,
+        }
+    }
+
+    fn page(review: &Review) -> String {
+        let mut out = Vec::new();
+        review.write(&mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// What the browser makes of escaped text (the references `escape` writes).
+    fn unescape(s: &str) -> String {
+        s.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&")
+    }
+
+    /// The text inside each `<template>`, as the browser reads it.
+    fn templates(page: &str) -> Vec<String> {
+        page.split("<template>")
+            .skip(1)
+            .map(|rest| unescape(&rest[..rest.find("</template>").unwrap()]))
+            .collect()
+    }
+
+    /// Markup that would break out of every place customer text goes.
+    const HOSTILE: &[&str] = &[
+        "<b>Mary</b> & Co",
+        "</template><script>alert(1)</script>",
+        "</script><script>alert(2)</script>",
+        "\"><img src=x onerror=alert(3)>",
+        "' onmouseover='alert(4)",
+        "<!-- <script>",
+        "</textarea></pre></details></article>",
+        "&lt;already escaped&gt;",
+        "<template><script>x</script></template>",
+    ];
+
+    #[test]
+    fn customer_text_is_escaped_everywhere_including_inside_the_inert_body() {
+        for bad in HOSTILE {
+            let mut r = review(
+                vec![Entry {
+                    name: bad.to_string(),
+                    to: format!("{bad}@b.gr"),
+                    lang: bad.to_string(),
+                    subject: bad.to_string(),
+                    text: bad.to_string(),
+                    html: Some(format!("<p onclick=\"x\">{bad}</p>")),
+                    file: Some(bad.to_string()),
+                }],
+                vec![Skipped {
+                    name: bad.to_string(),
+                    to: bad.to_string(),
+                    status: Status::OptedOut,
+                }],
+                vec![format!("customers.csv:3:2: {bad}")],
+            );
+            r.from = bad.to_string();
+            r.occasion = bad.to_string();
+            let page = page(&r);
+            // Only our own markup: one script, one template, one article.
+            assert_eq!(page.matches("<script").count(), 1, "{bad}");
+            assert_eq!(page.matches("</script").count(), 1, "{bad}");
+            assert_eq!(page.matches("<template").count(), 1, "{bad}");
+            assert_eq!(page.matches("</template").count(), 1, "{bad}");
+            assert_eq!(page.matches("<article").count(), 1, "{bad}");
+            assert_eq!(page.matches("<img").count(), 0, "{bad}");
+            assert_eq!(page.matches("<b>").count(), 0, "{bad}");
+            assert_eq!(page.matches("<!--").count(), 0, "{bad}");
+            // ... and the body comes out of its template exactly as it went in.
+            assert_eq!(
+                templates(&page),
+                [format!("<p onclick=\"x\">{bad}</p>")],
+                "{bad}"
+            );
+            assert!(page.contains(&escape(bad)), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_body_stays_inside_its_template_and_comes_back_whole(
+            bodies in prop::collection::vec(".*", 1..5),
+            name in ".*",
+        ) {
+            let entries = bodies
+                .iter()
+                .map(|b| entry(&name, "el", "text", Some(b)))
+                .collect();
+            let page = page(&review(entries, vec![], vec![]));
+            prop_assert_eq!(page.matches("<script").count(), 1);
+            prop_assert_eq!(page.matches("</template").count(), bodies.len());
+            prop_assert_eq!(page.matches("<article").count(), bodies.len());
+            prop_assert_eq!(templates(&page), bodies);
+        }
+    }
+
+    #[test]
+    fn greetings_and_problems_are_counted_in_the_singular_for_one() {
+        for (n, title) in [
+            (0, "0 greetings for christmas on 2026-12-20"),
+            (1, "1 greeting for christmas on 2026-12-20"),
+            (2, "2 greetings for christmas on 2026-12-20"),
+            (21, "21 greetings for christmas on 2026-12-20"),
+        ] {
+            let entries = (0..n).map(|_| entry("Mary", "en", "Hi", None)).collect();
+            let problems = (0..n).map(|i| format!("c.csv:{i}:1: bad")).collect();
+            let page = page(&review(entries, vec![], problems));
+            assert!(page.contains(&format!("<title>{title}</title>")), "{n}");
+            assert!(page.contains(&format!("<h1 id=\"title\">{title}</h1>")), "{n}");
+            let problems = match n {
+                0 => None,
+                1 => Some("1 problem in the list".to_string()),
+                n => Some(format!("{n} problems in the list")),
+            };
+            if let Some(problems) = problems {
+                assert!(page.contains(&format!(">{problems}</a>")), "{n}");
+            } else {
+                assert!(!page.contains("id=\"problems\""), "{n}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_summary_names_each_language_and_shows_an_unknown_code_as_it_is() {
+        let entries = ["el", "he", "hy", "en", "el", "xx"]
+            .iter()
+            .map(|l| entry("A", l, "Hi", None))
+            .collect();
+        let page = page(&review(entries, vec![], vec![]));
+        for span in [
+            "<span data-lang=\"el\">Greek (el): 2</span>",
+            "<span data-lang=\"he\">Hebrew (he): 1</span>",
+            "<span data-lang=\"hy\">Armenian (hy): 1</span>",
+            "<span data-lang=\"en\">English (en): 1</span>",
+            "<span data-lang=\"xx\">xx: 1</span>",
+            "<dt>Language</dt><dd>Hebrew (he)</dd>",
+        ] {
+            assert!(page.contains(span), "no {span}");
+        }
+    }
+
+    #[test]
+    fn every_link_on_the_page_goes_to_an_element_of_the_page() {
+        let skipped = [
+            Status::OptedOut,
+            Status::AlreadySent,
+            Status::OptedOut,
+            Status::Invalid,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, status)| Skipped {
+            name: format!("N{i}"),
+            to: format!("n{i}@b.gr"),
+            status,
+        })
+        .collect();
+        let page = page(&review(
+            vec![entry("A", "el", "Hi", None)],
+            skipped,
+            vec!["c.csv:2:1: bad".into()],
+        ));
+        let links: Vec<&str> = page
+            .split("href=\"#")
+            .skip(1)
+            .map(|rest| &rest[..rest.find('"').unwrap()])
+            .collect();
+        assert_eq!(
+            links,
+            [
+                "skipped-opted-out",
+                "skipped-already-sent",
+                "skipped-invalid",
+                "problems"
+            ]
+        );
+        for id in links {
+            assert_eq!(page.matches(&format!(" id=\"{id}\"")).count(), 1, "{id}");
+        }
+        assert!(page.contains(">not greeted, opted out: 2</a>"));
+        assert!(page.contains("<h3 id=\"skipped-opted-out\">Opted out (2)</h3>"));
+    }
+
+    #[test]
+    fn visible_words_are_what_a_reader_sees() {
+        for (html, words) in [
+            ("<p>Dear Mary,</p><p>Merry Christmas!</p>", "Dear Mary, Merry Christmas!"),
+            ("<p>Dear <b>Ma</b>ria,</p>", "Dear Maria,"),
+            ("Dear<br>Mary", "Dear Mary"),
+            ("<td>a</td><td>b</td>", "a b"),
+            (
+                "<html><head><title>Hi</title><style>p{x:1}</style></head><body>seen</body></html>",
+                "seen",
+            ),
+            ("a<!-- hidden <p>x</p> -->b", "ab"),
+            ("<script>var x = '<p>';</script>after", "after"),
+            ("<SCRIPT>no</SCRIPT >yes", "yes"),
+            ("<a title=\"a > b\" href=\"#\">link</a>", "link"),
+            ("Tom &amp; Jerry&nbsp;&#233;t&#xE9; &lt;3 &quot;q&quot;", "Tom & Jerry été <3 \"q\""),
+            ("&unknown; & alone", "&unknown; & alone"),
+            ("co&shy;operate", "cooperate"),
+            ("1 < 2", "1 < 2"),
+            ("  \n\t ", ""),
+            ("<p>unclosed", "unclosed"),
+            ("<style>never closed", ""),
+            ("שלום <b>שרה</b>,", "שלום שרה,"),
+        ] {
+            assert_eq!(visible_words(html).join(" "), words, "{html}");
+        }
+    }
+
+    /// A greeting as the shipped templates make it: heading, paragraphs,
+    /// signature and a footer with the shop's name.
+    fn layout(heading: &str, paragraphs: &[&str], footer: &str) -> String {
+        let mut html = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><title>{heading}</title></head><body>\
+             <table><tr><td>&nbsp;</td></tr><tr><td>\n<h1 style=\"margin:0\">{heading}</h1>\n"
+        );
+        for p in paragraphs {
+            html.push_str(&format!("<p style=\"margin:0 0 14px;\">{p}</p>\n"));
+        }
+        html.push_str(&format!("</td></tr><tr><td>\n{footer}\n</td></tr></table></body></html>"));
+        html
+    }
+
+    #[test]
+    fn the_text_part_folds_only_when_it_says_what_the_html_says() {
+        let paragraphs = [
+            "Dear Mary,",
+            "The bakery smells of cinnamon again, and we think of you.",
+            "We wish you a Merry Christmas.",
+            "Warmly,<br>Marina and everyone at the bakery",
+        ];
+        let html = layout("Merry Christmas!", &paragraphs, "Marina's Bakery");
+        let same = "Dear Mary,\nThe bakery smells of cinnamon again, and we think of you.\n\
+                    We wish you a Merry Christmas.\n\nWarmly,\nMarina and everyone at the bakery\nMarina's Bakery\n";
+        for (text, folds, why) in [
+            (same, true, "the same words, the HTML adding its heading"),
+            (
+                &same.replace('\n', "  \r\n "),
+                true,
+                "white space and line breaks do not count",
+            ),
+            (
+                &same.replace("Marina's Bakery\n", ""),
+                true,
+                "the footer only in the HTML",
+            ),
+            (
+                &format!("{same}P.S. We are closed on the 25th.\n"),
+                false,
+                "a P.S. only in the text",
+            ),
+            (
+                &same.replace("We wish you a Merry Christmas.\n", ""),
+                false,
+                "a short sentence left out of the text",
+            ),
+            (
+                &same.replace(
+                    "The bakery smells of cinnamon again, and we think of you.\n",
+                    "",
+                ),
+                false,
+                "a paragraph left out of the text",
+            ),
+            (&same.replace("Mary", "Maria"), false, "a name spelled otherwise"),
+            (&same.replace("Dear", "dear"), false, "case counts"),
+            (
+                "Warmly,\nDear Mary,\nThe bakery smells of cinnamon again, and we think of you.\nWe wish you a Merry Christmas.\nMarina and everyone at the bakery\n",
+                false,
+                "the same words in another order",
+            ),
+            ("", false, "an empty text part"),
+            (
+                &same.replace("Dear Mary,\n", "Merry Christmas!\nDear Mary,\n"),
+                true,
+                "the heading in the text too",
+            ),
+            ("Dear Mary,", false, "a text part that is a fraction of the HTML"),
+        ] {
+            assert_eq!(text_says_what_html_says(text, &html), folds, "{why}");
+        }
+        // Something in the middle of the HTML that the text lacks.
+        let mut more = paragraphs.to_vec();
+        more.insert(2, "<a href=\"#\">Visit us</a>");
+        let html = layout("Merry Christmas!", &more, "Marina's Bakery");
+        assert!(!text_says_what_html_says(same, &html), "a button only in the HTML");
+    }
+
+    proptest! {
+        #[test]
+        fn any_words_laid_out_as_html_fold_with_the_same_words_as_text(
+            paras in prop::collection::vec(prop::collection::vec("[\\p{L}\\p{N}.,!?'’-]{1,12}", 1..20), 1..8),
+            extra in "[\\p{L}]{1,12}",
+        ) {
+            let text: String = paras.iter().map(|p| p.join(" ") + "\n").collect();
+            let joined: Vec<String> = paras.iter().map(|p| escape(&p.join("\n  "))).collect();
+            let refs: Vec<&str> = joined.iter().map(String::as_str).collect();
+            let html = layout("Hello!", &refs, "Shop");
+            prop_assert!(text_says_what_html_says(&text, &html));
+            // A word the HTML does not have never folds.
+            let more = format!("{text}{extra}{extra}\n");
+            let html_words = visible_words(&html);
+            prop_assume!(!html_words.contains(&format!("{extra}{extra}")));
+            prop_assert!(!text_says_what_html_says(&more, &html));
+        }
     }
 }
