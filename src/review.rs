@@ -86,9 +86,9 @@ const UNSEEN: &[&str] = &[
 /// Elements that sit inside a line: their tags do not separate words
 /// (`<b>Ma</b>ria` is one word). Every other tag does (`<p>`, `<br>`, `<td>`).
 const INLINE: &[&str] = &[
-    "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font", "i",
-    "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup",
-    "time", "tt", "u", "var", "wbr",
+    "a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "del", "dfn", "em", "font", "i", "ins",
+    "kbd", "mark", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup", "time",
+    "tt", "u", "var", "wbr",
 ];
 
 /// The words a reader sees in an HTML document, in order: tags dropped (a
@@ -108,7 +108,9 @@ pub fn visible_words(html: &str) -> Vec<String> {
             rest = &rest[used..];
         } else if let Some(after) = rest.strip_prefix("<!--") {
             rest = after.find("-->").map_or("", |j| &after[j + 3..]);
-        } else if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?') {
+        } else if rest[1..]
+            .starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?')
+        {
             let (tag, after) = match tag_close(rest) {
                 Some(gt) => (&rest[1..gt], &rest[gt + 1..]),
                 None => (&rest[1..], ""),
@@ -126,8 +128,7 @@ pub fn visible_words(html: &str) -> Vec<String> {
             }
             if !closing && UNSEEN.contains(&name.as_str()) && !tag.ends_with('/') {
                 // Skip to the matching end tag (these do not nest in mail).
-                let close = format!("</{name}");
-                rest = find_ascii_ci(rest, &close)
+                rest = find_end_tag(rest, &name)
                     .and_then(|j| tag_close(&rest[j..]).map(|gt| &rest[j + gt + 1..]))
                     .unwrap_or("");
             }
@@ -159,10 +160,18 @@ fn tag_close(s: &str) -> Option<usize> {
     None
 }
 
-/// The byte offset of `needle` (ASCII) in `hay`, ignoring ASCII case.
-fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
-    let (h, n) = (hay.as_bytes(), needle.as_bytes());
-    (0..h.len().saturating_sub(n.len() - 1)).find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n))
+/// The byte offset of the end tag `</name` in `hay`, ignoring ASCII case
+/// (`</head` but not `</header`).
+fn find_end_tag(hay: &str, name: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), name.as_bytes());
+    (0..h.len()).find(|&i| {
+        h[i..].starts_with(b"</")
+            && h.len() >= i + 2 + n.len()
+            && h[i + 2..i + 2 + n.len()].eq_ignore_ascii_case(n)
+            && !h
+                .get(i + 2 + n.len())
+                .is_some_and(u8::is_ascii_alphanumeric)
+    })
 }
 
 /// The character reference at the start of `s` (which starts with `&`),
@@ -247,7 +256,9 @@ fn skipped_id(status: Status) -> String {
 /// A description with its first letter in upper case, for a heading.
 fn capitalized(s: &str) -> String {
     let mut chars = s.chars();
-    chars.next().map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 const STYLE: &str = "body{margin:0;font-family:system-ui,'DejaVu Sans',sans-serif;background:#f5f1ea;color:#2b2118;overflow-wrap:anywhere;word-break:normal}\
@@ -628,7 +639,10 @@ mod tests {
             let problems = (0..n).map(|i| format!("c.csv:{i}:1: bad")).collect();
             let page = page(&review(entries, vec![], problems));
             assert!(page.contains(&format!("<title>{title}</title>")), "{n}");
-            assert!(page.contains(&format!("<h1 id=\"title\">{title}</h1>")), "{n}");
+            assert!(
+                page.contains(&format!("<h1 id=\"title\">{title}</h1>")),
+                "{n}"
+            );
             let problems = match n {
                 0 => None,
                 1 => Some("1 problem in the list".to_string()),
@@ -706,7 +720,10 @@ mod tests {
     #[test]
     fn visible_words_are_what_a_reader_sees() {
         for (html, words) in [
-            ("<p>Dear Mary,</p><p>Merry Christmas!</p>", "Dear Mary, Merry Christmas!"),
+            (
+                "<p>Dear Mary,</p><p>Merry Christmas!</p>",
+                "Dear Mary, Merry Christmas!",
+            ),
             ("<p>Dear <b>Ma</b>ria,</p>", "Dear Maria,"),
             ("Dear<br>Mary", "Dear Mary"),
             ("<td>a</td><td>b</td>", "a b"),
@@ -717,8 +734,12 @@ mod tests {
             ("a<!-- hidden <p>x</p> -->b", "ab"),
             ("<script>var x = '<p>';</script>after", "after"),
             ("<SCRIPT>no</SCRIPT >yes", "yes"),
+            ("<head><meta name=\"header\"></header></head>body", "body"),
             ("<a title=\"a > b\" href=\"#\">link</a>", "link"),
-            ("Tom &amp; Jerry&nbsp;&#233;t&#xE9; &lt;3 &quot;q&quot;", "Tom & Jerry été <3 \"q\""),
+            (
+                "Tom &amp; Jerry&nbsp;&#233;t&#xE9; &lt;3 &quot;q&quot;",
+                "Tom & Jerry été <3 \"q\"",
+            ),
             ("&unknown; & alone", "&unknown; & alone"),
             ("co&shy;operate", "cooperate"),
             ("1 < 2", "1 < 2"),
@@ -741,7 +762,9 @@ mod tests {
         for p in paragraphs {
             html.push_str(&format!("<p style=\"margin:0 0 14px;\">{p}</p>\n"));
         }
-        html.push_str(&format!("</td></tr><tr><td>\n{footer}\n</td></tr></table></body></html>"));
+        html.push_str(&format!(
+            "</td></tr><tr><td>\n{footer}\n</td></tr></table></body></html>"
+        ));
         html
     }
 
@@ -786,7 +809,11 @@ mod tests {
                 false,
                 "a paragraph left out of the text",
             ),
-            (&same.replace("Mary", "Maria"), false, "a name spelled otherwise"),
+            (
+                &same.replace("Mary", "Maria"),
+                false,
+                "a name spelled otherwise",
+            ),
             (&same.replace("Dear", "dear"), false, "case counts"),
             (
                 "Warmly,\nDear Mary,\nThe bakery smells of cinnamon again, and we think of you.\nWe wish you a Merry Christmas.\nMarina and everyone at the bakery\n",
@@ -799,7 +826,11 @@ mod tests {
                 true,
                 "the heading in the text too",
             ),
-            ("Dear Mary,", false, "a text part that is a fraction of the HTML"),
+            (
+                "Dear Mary,",
+                false,
+                "a text part that is a fraction of the HTML",
+            ),
         ] {
             assert_eq!(text_says_what_html_says(text, &html), folds, "{why}");
         }
@@ -807,7 +838,10 @@ mod tests {
         let mut more = paragraphs.to_vec();
         more.insert(2, "<a href=\"#\">Visit us</a>");
         let html = layout("Merry Christmas!", &more, "Marina's Bakery");
-        assert!(!text_says_what_html_says(same, &html), "a button only in the HTML");
+        assert!(
+            !text_says_what_html_says(same, &html),
+            "a button only in the HTML"
+        );
     }
 
     proptest! {

@@ -3,13 +3,14 @@
 quickly and still shows every body.
 
     python3 tests/browser/check_review_scale.py GREET_BIN SHOP_DIR [--out DIR]
-        [--chromium PATH] [--env KEY=VALUE ...] [--max-load-s S]
+        [--chromium PATH] [--env KEY=VALUE ...] [--max-load-s S] [--expect N]
 
 In SHOP_DIR (a folder with greet.toml and a long customer list) runs
 
     greet preview christmas --date 2026-12-20 --format html --out review.html
 
-and, on a copy with our CSP (check_review.py's), in headless Chromium:
+(which must show --expect N greetings) and, on a copy with our CSP
+(check_review.py's), in headless Chromium:
 
   * the load: `chromium --dump-dom` of the page, which returns once the page
     has loaded (with 5,000 frames that took minutes); the page's own
@@ -216,6 +217,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "/usr/bin/chromium"))
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="for greet")
     ap.add_argument("--max-load-s", type=float, default=MAX_LOAD_S)
+    ap.add_argument("--expect", type=int, metavar="N", help="greetings the page must show")
     args = ap.parse_args(argv)
 
     started = time.monotonic()
@@ -226,12 +228,16 @@ def main(argv: list[str]) -> int:
             raise CheckError(f"chromium is not installed at {args.chromium}")
         out.mkdir(parents=True, exist_ok=True)
         env = greet_env(args.env)
-        t = time.monotonic()
-        check_review.greet(args.greet.resolve(), shop, env, "--format", "html", "--out", "review.html")
-        written = time.monotonic() - t
+        began = time.monotonic()
+        exe = args.greet.resolve()
+        check_review.greet(exe, shop, env, "--format", "html", "--out", "review.html")
+        written = time.monotonic() - began
         doc = (shop / "review.html").read_text(encoding="utf-8")
-        due = doc.count('<article class="greeting"')
-        print(f"page: {due} greetings, {len(doc) / 1e6:.1f} MB, written in {written:.1f}s")
+        cards = doc.count('<article class="greeting"')
+        print(f"page: {cards} greetings, {len(doc) / 1e6:.1f} MB, written in {written:.1f}s")
+        failures = []
+        if args.expect is not None and cards != args.expect:
+            failures.append(f"{cards} cards on the page, want {args.expect}")
 
         load_page = out / "review.load.html"
         load_page.write_text(with_script(doc, LOAD_JS), encoding="utf-8")
@@ -242,16 +248,17 @@ def main(argv: list[str]) -> int:
             f"parsed {t['dom_content_loaded_ms'] / 1000:.1f}s), {t['frames']} frames; "
             f"chromium returned after {wall:.1f}s"
         )
-        failures = []
         if load_s >= args.max_load_s:
-            failures.append(f"the page took {load_s:.1f}s to load, want under {args.max_load_s:.0f}s")
+            failures.append(f"the page took {load_s:.1f}s to load, want under {args.max_load_s}s")
+        if t["frames"] > HANDFUL:
+            failures.append(f"{t['frames']} frames when the page loaded, want at most {HANDFUL}")
 
         measure_page = out / "review.measure.html"
         measure_page.write_text(with_script(doc, MEASURE_JS), encoding="utf-8")
-        t = time.monotonic()
+        began = time.monotonic()
         m = check_review.measure(args.chromium, measure_page)
-        print(f"measured in {time.monotonic() - t:.1f}s")
-        problems, report = judge(m, due)
+        print(f"measured in {time.monotonic() - began:.1f}s")
+        problems, report = judge(m, cards)
         print("\n".join(report))
         failures += problems
     except CheckError as e:
