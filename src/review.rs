@@ -745,6 +745,7 @@ mod tests {
             ("1 < 2", "1 < 2"),
             ("  \n\t ", ""),
             ("<p>unclosed", "unclosed"),
+            ("x <a¡", "x"),
             ("<style>never closed", ""),
             ("שלום <b>שרה</b>,", "שלום שרה,"),
         ] {
@@ -845,6 +846,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn escaped_text_read_as_html_has_the_words_of_the_text(text in ".*") {
+            prop_assert_eq!(visible_words(&escape(&text)), text_words(&text));
+        }
+
         #[test]
         fn any_words_laid_out_as_html_fold_with_the_same_words_as_text(
             paras in prop::collection::vec(prop::collection::vec("[\\p{L}\\p{N}.,!?'’-]{1,12}", 1..20), 1..8),
