@@ -286,7 +286,9 @@ h3{font-size:15px;margin:12px 0 4px}\
 /// screen or so of the window (IntersectionObserver), sized to their
 /// document once loaded, removed when the card is far away again — the
 /// holder keeps the measured height, so nothing moves. A browser without
-/// IntersectionObserver gets every frame at once, as before.
+/// IntersectionObserver gets every frame at once, as before. The sticky
+/// header's height is kept as the scroll padding, so that a summary link's
+/// list is not hidden under it.
 const SCRIPT: &str = "(function(){\
 var q=document.getElementById('search');\
 q.addEventListener('input',function(){var v=q.value.trim().toLowerCase();\
@@ -308,8 +310,10 @@ if('IntersectionObserver' in window){\
 var io=new IntersectionObserver(function(es){es.forEach(function(e){\
 if(e.isIntersecting)show(e.target);else hide(e.target);});},{rootMargin:'1500px 0px'});\
 parts.forEach(function(p){io.observe(p);});}else{parts.forEach(show);}\
+function pad(){document.documentElement.style.scrollPaddingTop=\
+document.querySelector('header').offsetHeight+8+'px';}pad();\
 var timer;window.addEventListener('resize',function(){clearTimeout(timer);\
-timer=setTimeout(function(){document.querySelectorAll('iframe.body').forEach(size);},150);});\
+timer=setTimeout(function(){pad();document.querySelectorAll('iframe.body').forEach(size);},150);});\
 })();";
 
 impl Review {

@@ -42,7 +42,8 @@ does (whose Chromium runner and remote-reference scanner this reuses):
       7. the title and heading say "1 greeting" / "N greetings"; the
          summary's per-language counts are the JSON's, each labelled with the
          language's name ("Greek (el): 8"); each not-greeted and problem count
-         links to an id on the page whose list has that many items, and the
+         links to an id on the page whose list has that many items (and
+         following it shows the list below the sticky header), and the
          not-greeted counts add up to the JSON's;
     and no Content-Security-Policy violation happened while it ran;
   * screenshots, 1000x1400, of copies with our CSP: DIR/review.png (the top
@@ -283,8 +284,29 @@ MEASURE_JS = r"""
       }
       out.links.push({href: href, text: l.textContent, target: !!target,
                       target_tag: target ? target.tagName.toLowerCase() : null,
-                      items: list ? list.querySelectorAll('li').length : null});
+                      items: list ? list.querySelectorAll('li').length : null,
+                      node: target});
     });
+    // Following each link brings its list into view, below the sticky
+    // header. (The spacer gives room to scroll each list to the top, as a
+    // list in the middle of a long page would be.)
+    var header = document.querySelector('header');
+    var spacer = document.createElement('div');
+    spacer.style.height = (2 * innerHeight) + 'px';
+    document.body.appendChild(spacer);
+    for (var k = 0; k < out.links.length; k++) {
+      var link = out.links[k];
+      if (link.node) {
+        document.querySelectorAll('#summary a')[k].click();
+        await painted();
+        var top = link.node.getBoundingClientRect().top;
+        link.shown = top >= header.getBoundingClientRect().bottom - 1 && top < innerHeight;
+        link.top = top;
+      }
+      delete link.node;
+    }
+    spacer.remove();
+    window.scrollTo(0, 0);
     out.skipped = [];
     document.querySelectorAll('#skipped li').forEach(function (li) {
       out.skipped.push(email(li));
@@ -716,6 +738,11 @@ def judge(lines: list[dict], m: dict, sample: bool) -> tuple[list[str], list[str
         elif not found or int(found.group(1)) != link["items"]:
             problems.append(
                 f"summary link {link['text']!r} goes to a list of {link['items']} items"
+            )
+        elif not link["shown"]:
+            problems.append(
+                f"following {link['text']!r} leaves {link['href']} at {link['top']:.0f}px, "
+                "not in view below the header"
             )
         if link["text"].startswith("not greeted") and found:
             not_greeted += int(found.group(1))
