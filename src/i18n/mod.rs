@@ -19,6 +19,46 @@ pub fn direction(lang: &str) -> &'static str {
     }
 }
 
+/// The English name of a language, for people reading a summary: "Greek"
+/// for `el`. `None` for a code this table does not know (show the code).
+/// The languages greet has templates for come first; the rest are the
+/// languages a shop's customer list is likely to name.
+pub fn language_name(lang: &str) -> Option<&'static str> {
+    Some(match lang {
+        "el" => "Greek",
+        "he" => "Hebrew",
+        "hy" => "Armenian",
+        "en" => "English",
+        "ar" => "Arabic",
+        "bg" => "Bulgarian",
+        "de" => "German",
+        "es" => "Spanish",
+        "fa" => "Persian",
+        "fr" => "French",
+        "it" => "Italian",
+        "ka" => "Georgian",
+        "nl" => "Dutch",
+        "pt" => "Portuguese",
+        "ro" => "Romanian",
+        "ru" => "Russian",
+        "sq" => "Albanian",
+        "tr" => "Turkish",
+        "uk" => "Ukrainian",
+        "ur" => "Urdu",
+        "yi" => "Yiddish",
+        _ => return None,
+    })
+}
+
+/// A language for a person to read: "Greek (el)", or the code itself when
+/// [`language_name`] does not know it.
+pub fn language_label(lang: &str) -> String {
+    match language_name(lang) {
+        Some(name) => format!("{name} ({lang})"),
+        None => lang.to_string(),
+    }
+}
+
 /// The first name in the vocative case, where the language has one.
 /// Names in another script are returned unchanged.
 pub fn vocative(name: &str, gender: Gender) -> String {
@@ -319,6 +359,27 @@ mod tests {
             assert_eq!(plural_years("he", n), he);
             assert_eq!(plural_years("hy", n), hy);
             assert_eq!(plural_years("en", n), en);
+        }
+    }
+
+    #[test]
+    fn languages_are_named_with_their_code_and_unknown_codes_stay_codes() {
+        for (code, label) in [
+            ("el", "Greek (el)"),
+            ("he", "Hebrew (he)"),
+            ("hy", "Armenian (hy)"),
+            ("en", "English (en)"),
+            ("fr", "French (fr)"),
+            ("xx", "xx"),
+            ("", ""),
+            ("EL", "EL"),
+        ] {
+            assert_eq!(language_label(code), label, "{code:?}");
+        }
+        // Every language with a direction rule has a name.
+        for code in ["he", "ar", "fa", "ur", "yi"] {
+            assert!(language_name(code).is_some(), "{code}");
+            assert_eq!(direction(code), "rtl");
         }
     }
 

@@ -77,14 +77,20 @@ CSP = (
 )
 
 # The end of every measuring script: once the page and its fonts are loaded,
-# `measure()` runs and its result is written into <pre id="measure"> for
-# `chromium --dump-dom` to carry out.
+# `measure()` runs and its result (or, when it returns a promise, what the
+# promise gives) is written into <pre id="measure"> for `chromium --dump-dom`
+# to carry out.
 REPORT_JS = r"""
-  function report() {
+  function write(result) {
     var pre = document.createElement('pre');
     pre.id = 'measure';
-    pre.textContent = JSON.stringify(measure());
+    pre.textContent = JSON.stringify(result);
     document.body.appendChild(pre);
+  }
+  function report() {
+    Promise.resolve().then(measure).then(write, function (e) {
+      write({error: String(e && e.stack || e)});
+    });
   }
   window.addEventListener('load', function () {
     if (document.fonts && document.fonts.ready) {
@@ -339,12 +345,14 @@ def screenshot(
     png: Path,
     window: tuple[int, int] = WINDOW,
     min_bytes: int = MIN_PNG_BYTES,
+    extra: tuple[str, ...] = (),
 ) -> list[str]:
-    """Problems with a `window`-sized screenshot of `url` (none: it is fine)."""
+    """Problems with a `window`-sized screenshot of `url` (none: it is fine);
+    `extra` Chromium flags (e.g. a virtual-time budget for what loads late)."""
     if png.exists():
         png.unlink()
     size_flag = f"--window-size={window[0]},{window[1]}"
-    run = chromium(exe, [size_flag, f"--screenshot={png}"], url)
+    run = chromium(exe, [size_flag, *extra, f"--screenshot={png}"], url)
     problems = []
     if run.returncode != 0:
         problems.append(f"chromium --screenshot exited {run.returncode}\n{tail(run.stderr)}")
