@@ -2,10 +2,83 @@
 //!
 //! The checks come first with a precise reason, so the owner learns *what*
 //! is wrong with `a@@b.gr`; lettre's own parser is the final word.
+//!
+//! Before any check, [`normalise`] removes what never changes a mailbox:
+//! invisible and formatting characters ([`super::invisible`]), and
+//! compatibility forms (fullwidth `ｍａｒｉａ`), read through NFKC. The key, the
+//! duplicate scan, the To header and the envelope all see the normalised
+//! address.
+use std::borrow::Cow;
+
+use icu_normalizer::{ComposingNormalizer, ComposingNormalizerBorrowed};
+
+use super::invisible;
 
 /// Trim spaces and no-break spaces that spreadsheets leave around addresses.
 pub fn clean(cell: &str) -> &str {
     cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{feff}')
+}
+
+/// An address cell after [`normalise`], with what was changed (for warnings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalised<'a> {
+    pub address: Cow<'a, str>,
+    /// The invisible characters removed, each once, in order of appearance.
+    pub removed: Vec<char>,
+    /// NFKC changed the address: how it was written (`compatibility (fullwidth)`).
+    pub rewritten: Option<&'static str>,
+}
+
+const NFKC: ComposingNormalizerBorrowed<'static> = ComposingNormalizer::new_nfkc();
+const NFC: ComposingNormalizerBorrowed<'static> = ComposingNormalizer::new_nfc();
+
+/// The address a cell means: trimmed, without invisible characters, in NFKC.
+pub fn normalise(cell: &str) -> Normalised<'_> {
+    let trimmed = clean(cell);
+    let removed = invisible::found(cell);
+    if removed.is_empty() && trimmed.is_ascii() {
+        return Normalised {
+            address: Cow::Borrowed(trimmed),
+            removed,
+            rewritten: None,
+        };
+    }
+    let visible = match invisible::strip(trimmed) {
+        Cow::Borrowed(s) => Cow::Borrowed(s),
+        Cow::Owned(s) => Cow::Owned(clean(&s).to_string()),
+    };
+    let (address, rewritten) = match NFKC.normalize(&visible) {
+        Cow::Borrowed(_) => (visible, None),
+        Cow::Owned(nfkc) => {
+            let how = how_written(&visible, &nfkc);
+            let nfkc = invisible::strip(clean(&nfkc)).into_owned();
+            (Cow::Owned(nfkc), Some(how))
+        }
+    };
+    Normalised {
+        address,
+        removed,
+        rewritten,
+    }
+}
+
+/// How an address NFKC changed was written, for the warning.
+fn how_written(raw: &str, nfkc: &str) -> &'static str {
+    if raw
+        .chars()
+        .any(|c| matches!(c, '\u{FF01}'..='\u{FF60}' | '\u{FFE0}'..='\u{FFE6}' | '\u{3000}'))
+    {
+        "in compatibility (fullwidth) characters"
+    } else if raw
+        .chars()
+        .any(|c| matches!(c, '\u{FF61}'..='\u{FFDC}' | '\u{FFE8}'..='\u{FFEE}'))
+    {
+        "in compatibility (halfwidth) characters"
+    } else if NFC.normalize(raw) == nfkc {
+        "with accents as separate marks"
+    } else {
+        "in compatibility characters"
+    }
 }
 
 /// Why `addr` cannot be used, or `None` if it can.
@@ -57,7 +130,23 @@ pub fn problem(addr: &str) -> Option<String> {
 /// The default customer key: the address, case-folded, so that
 /// `Maria@Example.GR` and `maria@example.gr` are one customer.
 pub fn key(addr: &str) -> String {
-    addr.to_lowercase()
+    normalise(addr).address.to_lowercase()
+}
+
+/// The mailbox an address reaches, for finding two customers who share one:
+/// the [`key`], with an international domain in its ASCII form
+/// (`παράδειγμα.ελ` and `xn--hxajbheg2az3al.xn--qxam` are one domain).
+pub fn mailbox(addr: &str) -> String {
+    let key = key(addr);
+    match key.rsplit_once('@') {
+        Some((local, domain)) if !domain.is_ascii() || domain.contains("xn--") => {
+            match idna::domain_to_ascii(domain) {
+                Ok(ascii) => format!("{local}@{}", ascii.to_ascii_lowercase()),
+                Err(_) => key,
+            }
+        }
+        _ => key,
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 pub mod dates;
 pub mod decode;
 pub mod email;
+pub mod invisible;
+pub mod name;
 mod read;
 
 use std::collections::BTreeMap;
