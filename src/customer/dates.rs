@@ -98,9 +98,7 @@ pub const EARLIEST_BIRTH_YEAR: i32 = 1900;
 pub fn implausible_birthday(b: &Birthday, today: NaiveDate) -> Option<String> {
     let year = b.year?;
     if year < EARLIEST_BIRTH_YEAR {
-        return Some(format!(
-            "is before {EARLIEST_BIRTH_YEAR}; check the year"
-        ));
+        return Some(format!("is before {EARLIEST_BIRTH_YEAR} — check the year"));
     }
     let date = NaiveDate::from_ymd_opt(year, b.month, b.day)?;
     (date > today).then(|| format!("is in the future (today is {today})"))
@@ -199,7 +197,9 @@ mod tests {
     fn ambiguous_dates_follow_the_configured_order() {
         assert_eq!(bd("03/04/1990").unwrap().month, 4);
         assert_eq!(
-            parse_birthday("03/04/1990", DateOrder::Mdy, today()).unwrap().month,
+            parse_birthday("03/04/1990", DateOrder::Mdy, today())
+                .unwrap()
+                .month,
             3
         );
     }
@@ -267,7 +267,10 @@ mod tests {
             let got = implausible_birthday(&b, t);
             match want {
                 None => assert_eq!(got, None, "{cell}"),
-                Some(part) => assert!(got.as_deref().unwrap_or("").contains(part), "{cell}: {got:?}"),
+                Some(part) => assert!(
+                    got.as_deref().unwrap_or("").contains(part),
+                    "{cell}: {got:?}"
+                ),
             }
         }
     }
@@ -279,7 +282,11 @@ mod tests {
         assert_eq!(implausible_since(t.pred_opt().unwrap(), t), None);
         for days in [1, 30, 365 * 10] {
             let later = t + chrono::Days::new(days);
-            assert!(implausible_since(later, t).unwrap().contains("in the future"));
+            assert!(
+                implausible_since(later, t)
+                    .unwrap()
+                    .contains("in the future")
+            );
         }
     }
 }

@@ -188,4 +188,99 @@ mod tests {
         assert_eq!(clean(" \u{a0}Maria@Example.GR\u{a0} "), "Maria@Example.GR");
         assert_eq!(key("Maria@Example.GR"), "maria@example.gr");
     }
+
+    #[test]
+    fn every_invisible_character_anywhere_in_an_address_is_removed_and_named() {
+        let members: Vec<char> = (0xA0..=0xE0FFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| invisible::is_invisible(*c))
+            .collect();
+        for c in members {
+            for cell in [
+                format!("{c}maria@example.gr"),
+                format!("mar{c}ia@example.gr"),
+                format!("maria@{c}example.gr"),
+                format!("maria@example.gr{c}"),
+                format!(" {c} Maria@Example.GR {c} "),
+            ] {
+                let n = normalise(&cell);
+                assert_eq!(n.address.to_lowercase(), "maria@example.gr", "{cell:?}");
+                assert_eq!(n.removed, vec![c], "{cell:?}");
+                assert_eq!(problem(&n.address), None, "{cell:?}");
+                assert_eq!(key(&cell), "maria@example.gr");
+                assert_eq!(mailbox(&cell), "maria@example.gr");
+            }
+        }
+    }
+
+    #[test]
+    fn compatibility_forms_are_read_through_nfkc_and_say_how_they_were_written() {
+        let table = [
+            ("ｍａｒｉａ@example.gr", "maria@example.gr", "(fullwidth)"),
+            (
+                "maria＠ｅｘａｍｐｌｅ．ｇｒ",
+                "maria@example.gr",
+                "(fullwidth)",
+            ),
+            (
+                "\u{FB01}lippos@example.gr",
+                "filippos@example.gr",
+                "in compatibility characters",
+            ),
+            (
+                "maria\u{00B2}@example.gr",
+                "maria2@example.gr",
+                "in compatibility characters",
+            ),
+            ("ｶ@example.jp", "カ@example.jp", "(halfwidth)"),
+            (
+                "ele\u{0301}ni@example.gr",
+                "eléni@example.gr",
+                "accents as separate marks",
+            ),
+            (
+                "ｍａｒ\u{200B}ｉａ@example.gr",
+                "maria@example.gr",
+                "(fullwidth)",
+            ),
+        ];
+        for (cell, want, how) in table {
+            let n = normalise(cell);
+            assert_eq!(n.address, want, "{cell:?}");
+            assert!(
+                n.rewritten.unwrap_or("").contains(how),
+                "{cell:?}: {:?}",
+                n.rewritten
+            );
+        }
+        for plain in [
+            "maria@example.gr",
+            "eleni@παράδειγμα.ελ",
+            "Maria@Example.GR",
+        ] {
+            assert_eq!(normalise(plain).rewritten, None, "{plain}");
+            assert!(
+                matches!(normalise(plain).address, Cow::Borrowed(_)),
+                "{plain}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_mailbox_whatever_the_case_width_or_domain_form() {
+        let one = [
+            "maria@example.gr",
+            "MARIA@EXAMPLE.GR",
+            "ｍａｒｉａ@example.gr",
+            "maria\u{200B}@example.gr",
+        ];
+        for a in one {
+            assert_eq!(mailbox(a), "maria@example.gr", "{a}");
+        }
+        assert_eq!(
+            mailbox("eleni@παράδειγμα.ελ"),
+            mailbox("Eleni@XN--HXAJBHEG2AZ3AL.XN--QXAM")
+        );
+        assert_ne!(mailbox("maria@example.gr"), mailbox("maria2@example.gr"));
+    }
 }

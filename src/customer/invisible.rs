@@ -238,11 +238,36 @@ mod tests {
     #[test]
     fn the_issue_s_characters_are_all_in_the_class() {
         for c in [
-            '\u{200B}', '\u{200C}', '\u{200D}', '\u{FEFF}', '\u{2060}', '\u{00AD}', '\u{202A}',
-            '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
-            '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}', '\u{180E}', '\u{034F}', '\u{115F}',
-            '\u{1160}', '\u{FFF9}', '\u{FFFA}', '\u{FFFB}', '\u{E0001}', '\u{E0020}', '\u{E007F}',
-            '\u{FE0F}', '\u{E0100}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{FEFF}',
+            '\u{2060}',
+            '\u{00AD}',
+            '\u{202A}',
+            '\u{202B}',
+            '\u{202C}',
+            '\u{202D}',
+            '\u{202E}',
+            '\u{2066}',
+            '\u{2067}',
+            '\u{2068}',
+            '\u{2069}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{034F}',
+            '\u{115F}',
+            '\u{1160}',
+            '\u{FFF9}',
+            '\u{FFFA}',
+            '\u{FFFB}',
+            '\u{E0001}',
+            '\u{E0020}',
+            '\u{E007F}',
+            '\u{FE0F}',
+            '\u{E0100}',
         ] {
             assert!(is_invisible(c), "U+{:04X}", c as u32);
         }
@@ -250,8 +275,8 @@ mod tests {
 
     #[test]
     fn letters_digits_spaces_and_visible_format_marks_are_not_invisible() {
-        for c in "aZ09@.-_+ ΣταμάτηςשרהԱրամ🎂\u{a0}\u{0600}\u{06DD}\u{070F}\u{110BD}\u{FFFD}?"
-            .chars()
+        for c in
+            "aZ09@.-_+ ΣταμάτηςשרהԱրամ🎂\u{a0}\u{0600}\u{06DD}\u{070F}\u{110BD}\u{FFFD}?".chars()
         {
             assert!(!is_invisible(c), "U+{:04X}", c as u32);
         }

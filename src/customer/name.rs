@@ -73,8 +73,21 @@ mod tests {
     #[test]
     fn names_made_only_of_placeholders_are_lost() {
         for name in [
-            "?", "????", "? ?", "???? ???", "�", "��", "?.?", "(?)", "？？", "□□", "\u{200B}???",
-            "¿?", "?-?", "???,", "«??»",
+            "?",
+            "????",
+            "? ?",
+            "???? ???",
+            "�",
+            "��",
+            "?.?",
+            "(?)",
+            "？？",
+            "□□",
+            "\u{200B}???",
+            "¿?",
+            "?-?",
+            "???,",
+            "«??»",
         ] {
             assert!(lost(name).is_some(), "{name:?}");
         }
@@ -99,7 +112,16 @@ mod tests {
     #[test]
     fn real_names_and_bare_punctuation_are_fine() {
         for name in [
-            "Σταμάτης", "שרה", "Արամ", "O'Brien", "Jean-Luc", "-", ".", "🎂", "Anna 👩\u{200D}👧", "",
+            "Σταμάτης",
+            "שרה",
+            "Արամ",
+            "O'Brien",
+            "Jean-Luc",
+            "-",
+            ".",
+            "🎂",
+            "Anna 👩\u{200D}👧",
+            "",
         ] {
             assert_eq!(lost(name), None, "{name:?}");
             assert_eq!(doubtful(name), None, "{name:?}");

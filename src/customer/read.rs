@@ -381,8 +381,7 @@ impl RowParser {
         if let Some(why) = email::problem(addr) {
             return Err(at(ei, why));
         }
-        let email_warning =
-            |msg: String| Problem::warning(file, msg).at(line, Some(ei as u64 + 1));
+        let email_warning = |msg: String| Problem::warning(file, msg).at(line, Some(ei as u64 + 1));
         if !normalised.removed.is_empty() {
             let what: Vec<String> = normalised
                 .removed

@@ -32,7 +32,11 @@ pub fn vocative_with(
     name: &str,
     gender: Gender,
 ) -> String {
-    match overrides.get(&crate::customer::invisible::strip(name).trim().to_lowercase()) {
+    match overrides.get(
+        &crate::customer::invisible::strip(name)
+            .trim()
+            .to_lowercase(),
+    ) {
         Some(v) => v.clone(),
         None => vocative(name, gender),
     }
@@ -281,6 +285,13 @@ mod tests {
         assert_eq!(isolate("el", "Σταμάτης"), "Σταμάτης");
         assert_eq!(isolate("hy", "Narek"), "Narek");
         assert_eq!(isolate("he", "123"), "123");
+        // The name's own bidi controls are dropped: the only isolation is greet's.
+        assert_eq!(
+            isolate("he", "\u{202E}Σταμάτης\u{202C}"),
+            "\u{2068}Σταμάτης\u{2069}"
+        );
+        assert_eq!(isolate("el", "\u{2067}שרה\u{2069}"), "\u{2068}שרה\u{2069}");
+        assert_eq!(isolate("he", "\u{200F}שרה"), "שרה");
     }
 
     #[test]

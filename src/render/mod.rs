@@ -532,7 +532,10 @@ mod tests {
             ] {
                 let v = header_value(&raw);
                 assert!(!v.chars().any(is_invisible), "U+{:04X}: {v:?}", c as u32);
-                assert!(!v.starts_with(' ') && !v.ends_with(' ') && !v.contains("  "), "{v:?}");
+                assert!(
+                    !v.starts_with(' ') && !v.ends_with(' ') && !v.contains("  "),
+                    "{v:?}"
+                );
             }
             assert_eq!(
                 header_value(&format!("Χρόνια πολλά, Σταμ{c}άτη!")),
