@@ -647,10 +647,12 @@ pub fn key_digest(key: &str) -> u128 {
 }
 
 /// What a first pass over the list learned: every problem, and which keys
-/// occur more than once (neither row is greeted until the owner decides).
+/// are not greeted until the owner decides (neither row of a pair is).
 #[derive(Debug, Default)]
 pub struct Roster {
     pub problems: Vec<Problem>,
+    /// Digests ([`key_digest`]) of keys that occur more than once, or whose
+    /// mailbox another key shares.
     pub duplicates: HashSet<u128>,
     pub rows: u64,
     pub valid: u64,
@@ -997,6 +999,49 @@ mod roundtrip {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(csv: &str) -> Vec<Result<Customer, Problem>> {
+        let config = Config::parse(
+            "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n",
+            std::path::Path::new("greet.toml"),
+        )
+        .unwrap();
+        CustomerReader::from_reader(
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
+            "c.csv".into(),
+            &config,
+        )
+        .unwrap()
+        .collect()
+    }
+
+    #[test]
+    fn invisible_characters_change_no_cell_of_a_customer() {
+        let clean = read(
+            "id,email,first_name,last_name,gender,language,birthday,customer_since,opt_out\nC1,maria@example.gr,Μαρία,Κ,f,el,14/03/1991,2019-03-14,no\n",
+        );
+        let Ok(want) = &clean[0] else {
+            panic!("{clean:?}")
+        };
+        for c in (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| invisible::is_invisible(*c))
+        {
+            let row = format!(
+                "id,email,first_name,last_name,gender,language,birthday,customer_since,opt_out\n\
+                 C{c}1,{c}mar{c}ia@example.gr{c},{c}Μαρία{c},Κ{c},f{c},{c}el,14/03/{c}1991,2019-03-14{c},{c}no\n"
+            );
+            let got: Vec<Customer> = read(&row).into_iter().filter_map(Result::ok).collect();
+            assert_eq!(got.len(), 1, "U+{:04X}", c as u32);
+            assert_eq!(&got[0], want, "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn the_scan_keeps_forty_bytes_per_customer() {
+        // Two 128-bit digests and a line: memory stays flat however wide the rows are.
+        assert_eq!(std::mem::size_of::<Seen>(), 40);
+    }
 
     #[test]
     fn header_names_are_matched_loosely() {
