@@ -127,24 +127,32 @@ pub fn problem(addr: &str) -> Option<String> {
     None
 }
 
-/// The default customer key: the address, case-folded, so that
-/// `Maria@Example.GR` and `maria@example.gr` are one customer.
+/// The default customer key: the address, normalised and case-folded, so
+/// that `Maria@Example.GR` and `ｍａｒｉａ@example.gr` are one customer.
 pub fn key(addr: &str) -> String {
-    normalise(addr).address.to_lowercase()
+    fold(&normalise(addr).address)
+}
+
+/// The key of an address that is already normalised (as the reader holds it).
+pub fn fold(addr: &str) -> String {
+    addr.to_lowercase()
 }
 
 /// The mailbox an address reaches, for finding two customers who share one:
-/// the [`key`], with an international domain in its ASCII form
-/// (`παράδειγμα.ελ` and `xn--hxajbheg2az3al.xn--qxam` are one domain).
+/// the [`key`], with a domain written in punycode read back as Unicode
+/// (`xn--hxajbheg2az3al.xn--qxam` and `παράδειγμα.ελ` are one domain).
 pub fn mailbox(addr: &str) -> String {
-    let key = key(addr);
+    mailbox_of_normalised(&normalise(addr).address)
+}
+
+/// [`mailbox`] of an address that is already normalised (as the reader holds it).
+pub fn mailbox_of_normalised(addr: &str) -> String {
+    let key = fold(addr);
     match key.rsplit_once('@') {
-        Some((local, domain)) if !domain.is_ascii() || domain.contains("xn--") => {
-            match idna::domain_to_ascii(domain) {
-                Ok(ascii) => format!("{local}@{}", ascii.to_ascii_lowercase()),
-                Err(_) => key,
-            }
-        }
+        Some((local, domain)) if domain.contains("xn--") => match idna::domain_to_unicode(domain) {
+            (unicode, Ok(())) => format!("{local}@{}", fold(&unicode)),
+            (_, Err(_)) => key,
+        },
         _ => key,
     }
 }
@@ -279,6 +287,10 @@ mod tests {
         }
         assert_eq!(
             mailbox("eleni@παράδειγμα.ελ"),
+            mailbox("eleni@xn--hxajbheg2az3al.xn--qxam")
+        );
+        assert_eq!(
+            mailbox("ELENI@ΠΑΡΆΔΕΙΓΜΑ.ΕΛ"),
             mailbox("Eleni@XN--HXAJBHEG2AZ3AL.XN--QXAM")
         );
         assert_ne!(mailbox("maria@example.gr"), mailbox("maria2@example.gr"));

@@ -25,7 +25,7 @@ fn squash(header: &str) -> String {
     header
         .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
         .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '_' | '\u{a0}'))
+        .filter(|c| !matches!(c, ' ' | '-' | '_' | '\u{a0}') && !invisible::is_invisible(*c))
         .flat_map(char::to_lowercase)
         .collect()
 }
@@ -39,6 +39,8 @@ fn extra_name(header: &str) -> String {
     {
         if c.is_alphanumeric() {
             out.extend(c.to_lowercase());
+        } else if invisible::is_invisible(c) {
+            // Not part of the name, and not a break in it either.
         } else if !out.ends_with('_') {
             out.push('_');
         }
@@ -307,11 +309,15 @@ impl RowParser {
         warnings: &mut Vec<Problem>,
     ) -> Result<Option<Customer>, Problem> {
         let (rec, line) = (&row.record, row.line);
-        if rec
-            .iter()
-            .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
-        {
-            return Ok(None); // a blank row
+        // A blank row: nothing but spaces and invisible characters in every cell.
+        if rec.iter().all(|f| {
+            f.iter().all(|b| b.is_ascii_whitespace())
+                || std::str::from_utf8(f).is_ok_and(|t| {
+                    t.chars()
+                        .all(|c| c.is_whitespace() || invisible::is_invisible(c))
+                })
+        }) {
+            return Ok(None);
         }
         let file = &self.file;
         let at = |i: usize, msg: String| Problem::error(file, msg).at(line, Some(i as u64 + 1));
@@ -513,7 +519,7 @@ impl RowParser {
         };
         let (_, id) = get("id");
         let key = if id.is_empty() {
-            email::key(addr)
+            email::fold(addr)
         } else {
             id.into_owned()
         };
@@ -666,8 +672,9 @@ impl Roster {
 
 /// A 128-bit digest of the mailbox an address reaches ([`email::mailbox`]):
 /// two rows with different keys and the same digest are one person.
+/// `addr` is a [`Customer::email`], already normalised.
 pub fn mailbox_digest(addr: &str) -> u128 {
-    key_digest(&email::mailbox(addr))
+    key_digest(&email::mailbox_of_normalised(addr))
 }
 
 /// What the scan keeps of one customer: the digests of its key and of its
@@ -727,10 +734,20 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
         let mut warnings = Vec::new();
         let outcome = row.and_then(|row| parser.parse(&row, &mut warnings));
         let outcome = outcome.map(|c| {
-            c.map(|c| Seen {
-                key: halves(key_digest(&c.key)),
-                mailbox: halves(mailbox_digest(&c.email)),
-                line: c.line as u32,
+            c.map(|c| {
+                let key = key_digest(&c.key);
+                // Without an id the key is the mailbox already: one digest serves both.
+                let mailbox = email::mailbox_of_normalised(&c.email);
+                let mailbox = if mailbox == c.key {
+                    key
+                } else {
+                    key_digest(&mailbox)
+                };
+                Seen {
+                    key: halves(key),
+                    mailbox: halves(mailbox),
+                    line: c.line as u32,
+                }
             })
         });
         Ok((warnings, outcome))
@@ -1047,6 +1064,11 @@ mod tests {
     fn header_names_are_matched_loosely() {
         assert_eq!(alias(&squash("First Name")), Some("first_name"));
         assert_eq!(alias(&squash("\u{feff}E-Mail")), Some("email"));
+        assert_eq!(alias(&squash("\u{200b}E-Mail\u{2060}")), Some("email"));
+        assert_eq!(
+            extra_name("Favourite\u{200b} Product\u{feff}"),
+            "favourite_product"
+        );
         assert_eq!(alias(&squash("CUSTOMER_SINCE")), Some("customer_since"));
         assert_eq!(extra_name("Favourite Product"), "favourite_product");
     }
