@@ -1055,6 +1055,17 @@ mod tests {
     }
 
     #[test]
+    fn a_row_of_only_invisible_characters_is_a_blank_row() {
+        let rows = read("email,first_name\n\u{200b},\u{2060} \u{feff}\nanna@example.gr,Άννα\n");
+        let customers = rows.iter().filter(|r| r.is_ok()).count();
+        let errors = rows
+            .iter()
+            .filter(|r| r.as_ref().is_err_and(Problem::is_error))
+            .count();
+        assert_eq!((customers, errors), (1, 0), "{rows:?}");
+    }
+
+    #[test]
     fn the_scan_keeps_forty_bytes_per_customer() {
         // Two 128-bit digests and a line: memory stays flat however wide the rows are.
         assert_eq!(std::mem::size_of::<Seen>(), 40);
