@@ -23,8 +23,8 @@ impl Birthday {
 }
 
 /// A full date: `YYYY-MM-DD`, `DD/MM/YYYY`, `D/M/YYYY`, `DD.MM.YYYY`, `DD-MM-YYYY`.
-pub fn parse_date(s: &str, order: DateOrder) -> Result<NaiveDate, String> {
-    match parse_birthday(s, order)? {
+pub fn parse_date(s: &str, order: DateOrder, today: NaiveDate) -> Result<NaiveDate, String> {
+    match parse_birthday(s, order, today)? {
         Birthday {
             year: Some(y),
             month,
@@ -35,8 +35,9 @@ pub fn parse_date(s: &str, order: DateOrder) -> Result<NaiveDate, String> {
 }
 
 /// A birthday: any form [`parse_date`] takes, or day and month alone
-/// (`--MM-DD`, `DD/MM`, `DD.MM`, `DD.MM.`).
-pub fn parse_birthday(s: &str, order: DateOrder) -> Result<Birthday, String> {
+/// (`--MM-DD`, `DD/MM`, `DD.MM`, `DD.MM.`). A two-digit year is the most
+/// recent one that does not put the date after `today` (85 → 1985, 24 → 2024).
+pub fn parse_birthday(s: &str, order: DateOrder, today: NaiveDate) -> Result<Birthday, String> {
     let t = s.trim();
     if let Some(rest) = t.strip_prefix("--") {
         let (m, d) = split2(rest, '-').ok_or_else(|| not_a_date(s))?;
@@ -60,16 +61,8 @@ pub fn parse_birthday(s: &str, order: DateOrder) -> Result<Birthday, String> {
         [a, b, y] => {
             let y_num = num(y, s)? as i32;
             let year = match y.len() {
-                4 => y_num,
-                // Two-digit years: the most recent past century (a birthday is never in the future).
-                2 => {
-                    let now = chrono::Utc::now().year() % 100;
-                    if y_num <= now {
-                        2000 + y_num
-                    } else {
-                        1900 + y_num
-                    }
-                }
+                4 => Year::Full(y_num),
+                2 => Year::TwoDigit(y_num),
                 _ => return Err(not_a_date(s)),
             };
             (num(a, s)?, num(b, s)?, Some(year))
@@ -80,7 +73,41 @@ pub fn parse_birthday(s: &str, order: DateOrder) -> Result<Birthday, String> {
         DateOrder::Dmy => (a, b),
         DateOrder::Mdy => (b, a),
     };
+    let year = year.map(|y| match y {
+        Year::Full(y) => y,
+        // Two-digit years: the most recent century that keeps the date out of
+        // the future (a birthday or a first purchase has already happened).
+        Year::TwoDigit(y) => {
+            let year = today.year() - today.year().rem_euclid(100) + y;
+            let future = (year, month, day) > (today.year(), today.month(), today.day());
+            if future { year - 100 } else { year }
+        }
+    });
     checked(s, year, month, day)
+}
+
+enum Year {
+    Full(i32),
+    TwoDigit(i32),
+}
+
+/// The earliest birth year greet believes: an earlier one is a typo.
+pub const EARLIEST_BIRTH_YEAR: i32 = 1900;
+
+/// A birthday that cannot be right: before 1900, or after `today`.
+pub fn implausible_birthday(b: &Birthday, today: NaiveDate) -> Option<String> {
+    let year = b.year?;
+    if year < EARLIEST_BIRTH_YEAR {
+        return Some(format!("is before {EARLIEST_BIRTH_YEAR} — check the year"));
+    }
+    let date = NaiveDate::from_ymd_opt(year, b.month, b.day)?;
+    (date > today).then(|| format!("is in the future (today is {today})"))
+}
+
+/// A `customer_since` that cannot be right: after `today`. Today itself is
+/// fine (a new customer; SPEC: no anniversary on the first day).
+pub fn implausible_since(since: NaiveDate, today: NaiveDate) -> Option<String> {
+    (since > today).then(|| format!("is in the future (today is {today})"))
 }
 
 fn split2(s: &str, sep: char) -> Option<(&str, &str)> {
@@ -118,8 +145,12 @@ fn impossible(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()
+    }
+
     fn bd(s: &str) -> Result<Birthday, String> {
-        parse_birthday(s, DateOrder::Dmy)
+        parse_birthday(s, DateOrder::Dmy, today())
     }
 
     #[test]
@@ -166,7 +197,9 @@ mod tests {
     fn ambiguous_dates_follow_the_configured_order() {
         assert_eq!(bd("03/04/1990").unwrap().month, 4);
         assert_eq!(
-            parse_birthday("03/04/1990", DateOrder::Mdy).unwrap().month,
+            parse_birthday("03/04/1990", DateOrder::Mdy, today())
+                .unwrap()
+                .month,
             3
         );
     }
@@ -183,7 +216,7 @@ mod tests {
         ] {
             assert!(bd(s).is_err(), "{s}");
         }
-        assert!(parse_date("29/02/2024", DateOrder::Dmy).is_ok());
+        assert!(parse_date("29/02/2024", DateOrder::Dmy, today()).is_ok());
     }
 
     #[test]
@@ -191,9 +224,69 @@ mod tests {
         let err = bd("next tuesday").unwrap_err();
         assert!(err.contains("YYYY-MM-DD"), "{err}");
         assert!(
-            parse_date("14/03", DateOrder::Dmy)
+            parse_date("14/03", DateOrder::Dmy, today())
                 .unwrap_err()
                 .contains("no year")
         );
+    }
+
+    #[test]
+    fn two_digit_years_are_never_in_the_future() {
+        // (cell, year) with today 2026-03-14.
+        for (cell, year) in [
+            ("14/03/26", 2026),
+            ("15/03/26", 1926),
+            ("13/03/26", 2026),
+            ("01/01/00", 2000),
+            ("31/12/99", 1999),
+            ("4/3/85", 1985),
+            ("14/03/25", 2025),
+            ("14/03/27", 1927),
+        ] {
+            assert_eq!(bd(cell).unwrap().year, Some(year), "{cell}");
+        }
+    }
+
+    #[test]
+    fn birthdays_before_1900_or_after_today_are_implausible() {
+        let t = today();
+        let table = [
+            ("31/12/1899", Some("before 1900")),
+            ("01/01/1850", Some("before 1900")),
+            ("0001-01-01", Some("before 1900")),
+            ("01/01/1900", None),
+            ("14/03/2026", None),
+            ("15/03/2026", Some("in the future (today is 2026-03-14)")),
+            ("14/03/2202", Some("in the future")),
+            ("2031-01-01", Some("in the future")),
+            ("29/02", None),
+            ("--12-31", None),
+        ];
+        for (cell, want) in table {
+            let b = bd(cell).unwrap();
+            let got = implausible_birthday(&b, t);
+            match want {
+                None => assert_eq!(got, None, "{cell}"),
+                Some(part) => assert!(
+                    got.as_deref().unwrap_or("").contains(part),
+                    "{cell}: {got:?}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn customer_since_after_today_is_implausible_and_today_is_not() {
+        let t = today();
+        assert_eq!(implausible_since(t, t), None);
+        assert_eq!(implausible_since(t.pred_opt().unwrap(), t), None);
+        for days in [1, 30, 365 * 10] {
+            let later = t + chrono::Days::new(days);
+            assert!(
+                implausible_since(later, t)
+                    .unwrap()
+                    .contains("in the future")
+            );
+        }
     }
 }

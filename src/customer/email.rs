@@ -2,10 +2,83 @@
 //!
 //! The checks come first with a precise reason, so the owner learns *what*
 //! is wrong with `a@@b.gr`; lettre's own parser is the final word.
+//!
+//! Before any check, [`normalise`] removes what never changes a mailbox:
+//! invisible and formatting characters ([`super::invisible`]), and
+//! compatibility forms (fullwidth `ｍａｒｉａ`), read through NFKC. The key, the
+//! duplicate scan, the To header and the envelope all see the normalised
+//! address.
+use std::borrow::Cow;
+
+use icu_normalizer::{ComposingNormalizer, ComposingNormalizerBorrowed};
+
+use super::invisible;
 
 /// Trim spaces and no-break spaces that spreadsheets leave around addresses.
 pub fn clean(cell: &str) -> &str {
     cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{feff}')
+}
+
+/// An address cell after [`normalise`], with what was changed (for warnings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Normalised<'a> {
+    pub address: Cow<'a, str>,
+    /// The invisible characters removed, each once, in order of appearance.
+    pub removed: Vec<char>,
+    /// NFKC changed the address: how it was written (`compatibility (fullwidth)`).
+    pub rewritten: Option<&'static str>,
+}
+
+const NFKC: ComposingNormalizerBorrowed<'static> = ComposingNormalizer::new_nfkc();
+const NFC: ComposingNormalizerBorrowed<'static> = ComposingNormalizer::new_nfc();
+
+/// The address a cell means: trimmed, without invisible characters, in NFKC.
+pub fn normalise(cell: &str) -> Normalised<'_> {
+    let trimmed = clean(cell);
+    let removed = invisible::found(cell);
+    if removed.is_empty() && trimmed.is_ascii() {
+        return Normalised {
+            address: Cow::Borrowed(trimmed),
+            removed,
+            rewritten: None,
+        };
+    }
+    let visible = match invisible::strip(trimmed) {
+        Cow::Borrowed(s) => Cow::Borrowed(s),
+        Cow::Owned(s) => Cow::Owned(clean(&s).to_string()),
+    };
+    let (address, rewritten) = match NFKC.normalize(&visible) {
+        Cow::Borrowed(_) => (visible, None),
+        Cow::Owned(nfkc) => {
+            let how = how_written(&visible, &nfkc);
+            let nfkc = invisible::strip(clean(&nfkc)).into_owned();
+            (Cow::Owned(nfkc), Some(how))
+        }
+    };
+    Normalised {
+        address,
+        removed,
+        rewritten,
+    }
+}
+
+/// How an address NFKC changed was written, for the warning.
+fn how_written(raw: &str, nfkc: &str) -> &'static str {
+    if raw
+        .chars()
+        .any(|c| matches!(c, '\u{FF01}'..='\u{FF60}' | '\u{FFE0}'..='\u{FFE6}' | '\u{3000}'))
+    {
+        "in compatibility (fullwidth) characters"
+    } else if raw
+        .chars()
+        .any(|c| matches!(c, '\u{FF61}'..='\u{FFDC}' | '\u{FFE8}'..='\u{FFEE}'))
+    {
+        "in compatibility (halfwidth) characters"
+    } else if NFC.normalize(raw) == nfkc {
+        "with accents as separate marks"
+    } else {
+        "in compatibility characters"
+    }
 }
 
 /// Why `addr` cannot be used, or `None` if it can.
@@ -54,10 +127,34 @@ pub fn problem(addr: &str) -> Option<String> {
     None
 }
 
-/// The default customer key: the address, case-folded, so that
-/// `Maria@Example.GR` and `maria@example.gr` are one customer.
+/// The default customer key: the address, normalised and case-folded, so
+/// that `Maria@Example.GR` and `ｍａｒｉａ@example.gr` are one customer.
 pub fn key(addr: &str) -> String {
+    fold(&normalise(addr).address)
+}
+
+/// The key of an address that is already normalised (as the reader holds it).
+pub fn fold(addr: &str) -> String {
     addr.to_lowercase()
+}
+
+/// The mailbox an address reaches, for finding two customers who share one:
+/// the [`key`], with a domain written in punycode read back as Unicode
+/// (`xn--hxajbheg2az3al.xn--qxam` and `παράδειγμα.ελ` are one domain).
+pub fn mailbox(addr: &str) -> String {
+    mailbox_of_normalised(&normalise(addr).address)
+}
+
+/// [`mailbox`] of an address that is already normalised (as the reader holds it).
+pub fn mailbox_of_normalised(addr: &str) -> String {
+    let key = fold(addr);
+    match key.rsplit_once('@') {
+        Some((local, domain)) if domain.contains("xn--") => match idna::domain_to_unicode(domain) {
+            (unicode, Ok(())) => format!("{local}@{}", fold(&unicode)),
+            (_, Err(_)) => key,
+        },
+        _ => key,
+    }
 }
 
 #[cfg(test)]
@@ -98,5 +195,104 @@ mod tests {
     fn trims_spaces_and_nbsp_and_folds_case_for_the_key() {
         assert_eq!(clean(" \u{a0}Maria@Example.GR\u{a0} "), "Maria@Example.GR");
         assert_eq!(key("Maria@Example.GR"), "maria@example.gr");
+    }
+
+    #[test]
+    fn every_invisible_character_anywhere_in_an_address_is_removed_and_named() {
+        let members: Vec<char> = (0xA0..=0xE0FFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| invisible::is_invisible(*c))
+            .collect();
+        for c in members {
+            for cell in [
+                format!("{c}maria@example.gr"),
+                format!("mar{c}ia@example.gr"),
+                format!("maria@{c}example.gr"),
+                format!("maria@example.gr{c}"),
+                format!(" {c} Maria@Example.GR {c} "),
+            ] {
+                let n = normalise(&cell);
+                assert_eq!(n.address.to_lowercase(), "maria@example.gr", "{cell:?}");
+                assert_eq!(n.removed, vec![c], "{cell:?}");
+                assert_eq!(problem(&n.address), None, "{cell:?}");
+                assert_eq!(key(&cell), "maria@example.gr");
+                assert_eq!(mailbox(&cell), "maria@example.gr");
+            }
+        }
+    }
+
+    #[test]
+    fn compatibility_forms_are_read_through_nfkc_and_say_how_they_were_written() {
+        let table = [
+            ("ｍａｒｉａ@example.gr", "maria@example.gr", "(fullwidth)"),
+            (
+                "maria＠ｅｘａｍｐｌｅ．ｇｒ",
+                "maria@example.gr",
+                "(fullwidth)",
+            ),
+            (
+                "\u{FB01}lippos@example.gr",
+                "filippos@example.gr",
+                "in compatibility characters",
+            ),
+            (
+                "maria\u{00B2}@example.gr",
+                "maria2@example.gr",
+                "in compatibility characters",
+            ),
+            ("ｶ@example.jp", "カ@example.jp", "(halfwidth)"),
+            (
+                "ele\u{0301}ni@example.gr",
+                "eléni@example.gr",
+                "accents as separate marks",
+            ),
+            (
+                "ｍａｒ\u{200B}ｉａ@example.gr",
+                "maria@example.gr",
+                "(fullwidth)",
+            ),
+        ];
+        for (cell, want, how) in table {
+            let n = normalise(cell);
+            assert_eq!(n.address, want, "{cell:?}");
+            assert!(
+                n.rewritten.unwrap_or("").contains(how),
+                "{cell:?}: {:?}",
+                n.rewritten
+            );
+        }
+        for plain in [
+            "maria@example.gr",
+            "eleni@παράδειγμα.ελ",
+            "Maria@Example.GR",
+        ] {
+            assert_eq!(normalise(plain).rewritten, None, "{plain}");
+            assert!(
+                matches!(normalise(plain).address, Cow::Borrowed(_)),
+                "{plain}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_mailbox_whatever_the_case_width_or_domain_form() {
+        let one = [
+            "maria@example.gr",
+            "MARIA@EXAMPLE.GR",
+            "ｍａｒｉａ@example.gr",
+            "maria\u{200B}@example.gr",
+        ];
+        for a in one {
+            assert_eq!(mailbox(a), "maria@example.gr", "{a}");
+        }
+        assert_eq!(
+            mailbox("eleni@παράδειγμα.ελ"),
+            mailbox("eleni@xn--hxajbheg2az3al.xn--qxam")
+        );
+        assert_eq!(
+            mailbox("ELENI@ΠΑΡΆΔΕΙΓΜΑ.ΕΛ"),
+            mailbox("Eleni@XN--HXAJBHEG2AZ3AL.XN--QXAM")
+        );
+        assert_ne!(mailbox("maria@example.gr"), mailbox("maria2@example.gr"));
     }
 }

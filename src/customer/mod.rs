@@ -6,6 +6,8 @@
 pub mod dates;
 pub mod decode;
 pub mod email;
+pub mod invisible;
+pub mod name;
 mod read;
 
 use std::collections::BTreeMap;
@@ -60,7 +62,10 @@ pub struct Customer {
     pub key: String,
     /// The line of the row in the file (1-based).
     pub line: u64,
+    /// The address as greeted (To header and envelope): without invisible
+    /// characters, in NFKC ([`email::normalise`]); the case as written.
     pub email: String,
+    /// Names without bidi controls or stray invisible characters ([`invisible::clean_name`]).
     pub first_name: String,
     pub last_name: String,
     pub gender: Gender,

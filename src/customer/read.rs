@@ -4,10 +4,11 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 
+use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 use super::decode::{self, Detected};
-use super::{Customer, Gender, dates, email};
+use super::{Customer, Gender, dates, email, invisible};
 use crate::config::{COLUMNS, Config, DateOrder, is_language_tag};
 use crate::problem::Problem;
 
@@ -24,7 +25,7 @@ fn squash(header: &str) -> String {
     header
         .trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
         .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '_' | '\u{a0}'))
+        .filter(|c| !matches!(c, ' ' | '-' | '_' | '\u{a0}') && !invisible::is_invisible(*c))
         .flat_map(char::to_lowercase)
         .collect()
 }
@@ -38,6 +39,8 @@ fn extra_name(header: &str) -> String {
     {
         if c.is_alphanumeric() {
             out.extend(c.to_lowercase());
+        } else if invisible::is_invisible(c) {
+            // Not part of the name, and not a break in it either.
         } else if !out.ends_with('_') {
             out.push('_');
         }
@@ -147,6 +150,8 @@ pub struct RowParser {
     columns: Columns,
     date_order: DateOrder,
     delimiter: char,
+    /// The run's today in the business's time zone: no birthday is after it.
+    today: NaiveDate,
 }
 
 /// One row as the CSV reader found it: its line and its bytes.
@@ -264,6 +269,9 @@ impl CustomerReader {
             }
         };
         let columns = Columns::from_header(&header, &config.columns, &file)?;
+        let today = crate::clock::now(config.time_zone)
+            .map_err(|e| vec![Problem::fatal(&file, format!("{e:#}"))])?
+            .date_naive();
         Ok(CustomerReader {
             rows: RawRows {
                 reader,
@@ -277,6 +285,7 @@ impl CustomerReader {
                 columns,
                 date_order: config.date_order,
                 delimiter: char::from(delimiter),
+                today,
             },
             queue: VecDeque::new(),
         })
@@ -300,11 +309,15 @@ impl RowParser {
         warnings: &mut Vec<Problem>,
     ) -> Result<Option<Customer>, Problem> {
         let (rec, line) = (&row.record, row.line);
-        if rec
-            .iter()
-            .all(|f| f.iter().all(|b| b.is_ascii_whitespace()))
-        {
-            return Ok(None); // a blank row
+        // A blank row: nothing but spaces and invisible characters in every cell.
+        if rec.iter().all(|f| {
+            f.iter().all(|b| b.is_ascii_whitespace())
+                || std::str::from_utf8(f).is_ok_and(|t| {
+                    t.chars()
+                        .all(|c| c.is_whitespace() || invisible::is_invisible(c))
+                })
+        }) {
+            return Ok(None);
         }
         let file = &self.file;
         let at = |i: usize, msg: String| Problem::error(file, msg).at(line, Some(i as u64 + 1));
@@ -349,15 +362,22 @@ impl RowParser {
             }
         }
         let cols = &self.columns;
-        let get = |name: &str| -> (usize, &str) {
+        let cell = |name: &str| -> (usize, &str) {
             match cols.known.get(name) {
-                Some(&i) => (i, cells.get(i).map_or("", |s| s.as_ref().trim())),
+                Some(&i) => (i, cells.get(i).map_or("", |s| s.as_ref())),
                 None => (0, ""),
             }
         };
+        // Code-like cells (id, gender, language, dates, opt_out): invisible
+        // characters never change what they mean.
+        let get = |name: &str| -> (usize, Cow<'_, str>) {
+            let (i, text) = cell(name);
+            (i, trimmed(invisible::strip(text.trim())))
+        };
 
-        let (ei, raw_email) = get("email");
-        let addr = email::clean(raw_email);
+        let (ei, raw_email) = cell("email");
+        let normalised = email::normalise(raw_email);
+        let addr = normalised.address.as_ref();
         if is_totals_label(addr) || (addr.is_empty() && cells.iter().any(|c| is_totals_label(c))) {
             warnings.push(
                 Problem::warning(file, "skipped a row that looks like a totals row").at(line, None),
@@ -367,12 +387,51 @@ impl RowParser {
         if let Some(why) = email::problem(addr) {
             return Err(at(ei, why));
         }
-        let (fi, first_name) = get("first_name");
+        let email_warning = |msg: String| Problem::warning(file, msg).at(line, Some(ei as u64 + 1));
+        if !normalised.removed.is_empty() {
+            let what: Vec<String> = normalised
+                .removed
+                .iter()
+                .map(|c| invisible::describe(*c))
+                .collect();
+            warnings.push(email_warning(format!(
+                "address \"{addr}\" held invisible characters ({}); they were removed",
+                what.join(", ")
+            )));
+        }
+        if let Some(how) = normalised.rewritten {
+            let typed = invisible::strip(email::clean(raw_email));
+            warnings.push(email_warning(format!(
+                "address \"{typed}\" written {how}; read as {addr}"
+            )));
+        }
+        // Names: bidi controls and stray invisible characters removed, and a
+        // name an export turned into ???? refused.
+        let mut name_cell = |name: &str| -> Result<(usize, Cow<'_, str>), Problem> {
+            let (i, text) = cell(name);
+            let clean = invisible::clean_name(text);
+            if let Some(why) = super::name::lost(&clean) {
+                return Err(at(i, format!("{name} \"{clean}\" {why}")));
+            }
+            if let Some(why) = super::name::doubtful(&clean) {
+                warnings.push(
+                    Problem::warning(file, format!("{name} \"{clean}\" {why}"))
+                        .at(line, Some(i as u64 + 1)),
+                );
+            }
+            Ok((i, clean))
+        };
+        let (fi, first_name) = name_cell("first_name")?;
         if first_name.is_empty() {
             return Err(at(fi, "first_name is empty".into()));
         }
+        let (_, last_name) = if cols.known.contains_key("last_name") {
+            name_cell("last_name")?
+        } else {
+            (0, Cow::Borrowed(""))
+        };
         let (gi, gender_cell) = get("gender");
-        let mut gender = Gender::parse(gender_cell).ok_or_else(|| {
+        let mut gender = Gender::parse(&gender_cell).ok_or_else(|| {
             at(
                 gi,
                 format!("gender \"{gender_cell}\" is not m or f (blank means unknown)"),
@@ -380,7 +439,7 @@ impl RowParser {
         })?;
         if gender == Gender::Unknown
             && gender_cell.is_empty()
-            && let Some(inferred) = crate::i18n::el::infer_gender(first_name)
+            && let Some(inferred) = crate::i18n::el::infer_gender(&first_name)
         {
             gender = inferred;
             warnings.push(
@@ -417,19 +476,33 @@ impl RowParser {
         let birthday = if bday.is_empty() {
             None
         } else {
-            Some(
-                dates::parse_birthday(bday, self.date_order)
-                    .map_err(|e| at(bi, format!("birthday {e}")))?,
-            )
+            let b = dates::parse_birthday(&bday, self.date_order, self.today)
+                .map_err(|e| at(bi, format!("birthday {e}")))?;
+            if let Some(why) = dates::implausible_birthday(&b, self.today) {
+                return Err(at(
+                    bi,
+                    format!(
+                        "birthday \"{bday}\" {why}; this customer is not greeted until it is fixed"
+                    ),
+                ));
+            }
+            Some(b)
         };
         let (si, since) = get("customer_since");
         let customer_since = if since.is_empty() {
             None
         } else {
-            Some(
-                dates::parse_date(since, self.date_order)
-                    .map_err(|e| at(si, format!("customer_since {e}")))?,
-            )
+            let d = dates::parse_date(&since, self.date_order, self.today)
+                .map_err(|e| at(si, format!("customer_since {e}")))?;
+            if let Some(why) = dates::implausible_since(d, self.today) {
+                return Err(at(
+                    si,
+                    format!(
+                        "customer_since \"{since}\" {why}; this customer is not greeted until it is fixed"
+                    ),
+                ));
+            }
+            Some(d)
         };
         let (oi, opt) = get("opt_out");
         let opt_out = match opt.to_lowercase().as_str() {
@@ -446,26 +519,24 @@ impl RowParser {
         };
         let (_, id) = get("id");
         let key = if id.is_empty() {
-            email::key(addr)
+            email::fold(addr)
         } else {
-            id.to_string()
+            id.into_owned()
         };
         let extra = cols
             .extra
             .iter()
             .map(|(i, name)| {
-                (
-                    name.clone(),
-                    cells.get(*i).map_or("", |s| s.as_ref().trim()).to_string(),
-                )
+                let text = cells.get(*i).map_or("", |s| s.as_ref());
+                (name.clone(), invisible::clean_name(text).into_owned())
             })
             .collect();
         Ok(Some(Customer {
             key,
             line,
             email: addr.to_string(),
-            first_name: first_name.to_string(),
-            last_name: get("last_name").1.to_string(),
+            first_name: first_name.into_owned(),
+            last_name: last_name.into_owned(),
             gender,
             language,
             birthday,
@@ -473,6 +544,19 @@ impl RowParser {
             opt_out,
             extra,
         }))
+    }
+
+    /// The 1-based column of the email cell.
+    pub fn email_column(&self) -> Option<u64> {
+        self.columns.known.get("email").map(|i| *i as u64 + 1)
+    }
+}
+
+/// `s` trimmed, borrowed when it can be.
+fn trimmed(s: Cow<'_, str>) -> Cow<'_, str> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
     }
 }
 
@@ -569,10 +653,12 @@ pub fn key_digest(key: &str) -> u128 {
 }
 
 /// What a first pass over the list learned: every problem, and which keys
-/// occur more than once (neither row is greeted until the owner decides).
+/// are not greeted until the owner decides (neither row of a pair is).
 #[derive(Debug, Default)]
 pub struct Roster {
     pub problems: Vec<Problem>,
+    /// Digests ([`key_digest`]) of keys that occur more than once, or whose
+    /// mailbox another key shares.
     pub duplicates: HashSet<u128>,
     pub rows: u64,
     pub valid: u64,
@@ -584,34 +670,95 @@ impl Roster {
     }
 }
 
-/// What the scan keeps of one row: its key digest and line, nothing (blank), or its problem.
-type RowOutcome = Result<Option<(u128, u32)>, Problem>;
+/// A 128-bit digest of the mailbox an address reaches ([`email::mailbox`]):
+/// two rows with different keys and the same digest are one person.
+/// `addr` is a [`Customer::email`], already normalised.
+pub fn mailbox_digest(addr: &str) -> u128 {
+    key_digest(&email::mailbox_of_normalised(addr))
+}
 
-/// Read the whole list once, keeping only problems and a 24-byte record per
-/// customer (key digest, line), so memory grows with the number of customers,
-/// not with their data. The records are sorted to find duplicates and dropped
-/// before any greeting is rendered. Only when duplicates exist is the list
-/// read a third time, to name their keys.
+/// What the scan keeps of one customer: the digests of its key and of its
+/// mailbox, and its line — 40 bytes, whatever the row holds.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    key: [u64; 2],
+    mailbox: [u64; 2],
+    line: u32,
+}
+
+fn halves(d: u128) -> [u64; 2] {
+    [d as u64, (d >> 64) as u64]
+}
+
+fn whole(h: [u64; 2]) -> u128 {
+    u128::from(h[0]) | (u128::from(h[1]) << 64)
+}
+
+/// What the scan keeps of one row: its record, nothing (blank), or its problem.
+type RowOutcome = Result<Option<Seen>, Problem>;
+
+/// Runs of equal `by` in `seen` (sorted by it): digest → the records sharing it.
+fn runs(seen: &[Seen], by: impl Fn(&Seen) -> [u64; 2]) -> Vec<(u128, Vec<Seen>)> {
+    let mut out: Vec<(u128, Vec<Seen>)> = Vec::new();
+    for pair in seen.windows(2) {
+        if by(&pair[0]) != by(&pair[1]) {
+            continue;
+        }
+        let d = whole(by(&pair[0]));
+        match out.last_mut() {
+            Some((last, group)) if *last == d => group.push(pair[1]),
+            _ => out.push((d, vec![pair[0], pair[1]])),
+        }
+    }
+    for (_, group) in &mut out {
+        group.sort_by_key(|s| s.line);
+    }
+    out
+}
+
+/// Read the whole list once, keeping only problems and a 40-byte record per
+/// customer (key digest, mailbox digest, line), so memory grows with the
+/// number of customers, not with their data. The records are sorted to find
+/// duplicates — the same key twice, or two keys sharing one mailbox — and
+/// dropped before any greeting is rendered. Only when duplicates exist is the
+/// list read a third time, to name their keys and addresses.
 pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     let reader = CustomerReader::open(config)?;
     let file = reader.file().to_string();
     let (parser, rows) = reader.into_raw();
+    let email_column = parser.email_column();
     let mut roster = Roster::default();
-    let mut seen: Vec<([u64; 2], u32)> = Vec::new();
+    let mut seen: Vec<Seen> = Vec::new();
     // Parsing runs on every core; results come back in file order.
     let parse = |row: Result<RawRow, Problem>| {
         let mut warnings = Vec::new();
         let outcome = row.and_then(|row| parser.parse(&row, &mut warnings));
-        let outcome = outcome.map(|c| c.map(|c| (key_digest(&c.key), c.line as u32)));
+        let outcome = outcome.map(|c| {
+            c.map(|c| {
+                let key = key_digest(&c.key);
+                // Without an id the key is the mailbox already: one digest serves both.
+                let mailbox = email::mailbox_of_normalised(&c.email);
+                let mailbox = if mailbox == c.key {
+                    key
+                } else {
+                    key_digest(&mailbox)
+                };
+                Seen {
+                    key: halves(key),
+                    mailbox: halves(mailbox),
+                    line: c.line as u32,
+                }
+            })
+        });
         Ok((warnings, outcome))
     };
     let collect = |(warnings, outcome): (Vec<Problem>, RowOutcome)| {
         roster.problems.extend(warnings);
         match outcome {
             Ok(None) => {}
-            Ok(Some((d, line))) => {
+            Ok(Some(record)) => {
                 roster.rows += 1;
-                seen.push(([d as u64, (d >> 64) as u64], line));
+                seen.push(record);
             }
             Err(p) => {
                 roster.rows += 1;
@@ -647,56 +794,83 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
         return Err(refused);
     }
     roster.valid = seen.len() as u64;
-    seen.sort_unstable();
-    // digest → every line it is on, for keys that occur more than once.
-    let mut dups: HashMap<u128, Vec<u64>> = HashMap::new();
-    for pair in seen.windows(2) {
-        if pair[0].0 == pair[1].0 {
-            let d = u128::from(pair[0].0[0]) | (u128::from(pair[0].0[1]) << 64);
-            let lines = dups.entry(d).or_default();
-            if lines.is_empty() {
-                lines.push(u64::from(pair[0].1));
-            }
-            lines.push(u64::from(pair[1].1));
-        }
-    }
+    seen.sort_unstable_by_key(|s| s.key);
+    let key_dups = runs(&seen, |s| s.key);
+    seen.sort_unstable_by_key(|s| s.mailbox);
+    // Two rows of one mailbox under different keys; rows that share the key
+    // too are the duplicates above, reported once.
+    let mailbox_dups: Vec<(u128, Vec<Seen>)> = runs(&seen, |s| s.mailbox)
+        .into_iter()
+        .filter(|(_, group)| group.iter().any(|s| s.key != group[0].key))
+        .collect();
     drop(seen);
-    if dups.is_empty() {
+    if key_dups.is_empty() && mailbox_dups.is_empty() {
         roster.problems.sort_by_key(|p| p.line);
         return Ok(roster);
     }
-    // Name the duplicated keys: one more read, only in this rare case.
+    // Name the duplicated keys and shared mailboxes: one more read, only in this rare case.
+    let dup_keys: HashSet<u128> = key_dups.iter().map(|(d, _)| *d).collect();
+    let dup_mailboxes: HashSet<u128> = mailbox_dups.iter().map(|(d, _)| *d).collect();
     let mut keys: HashMap<u128, String> = HashMap::new();
+    let mut addresses: HashMap<u128, String> = HashMap::new();
     for c in CustomerReader::open(config)?.flatten() {
         let d = key_digest(&c.key);
-        if dups.contains_key(&d) {
-            keys.entry(d).or_insert(c.key);
+        let m = mailbox_digest(&c.email);
+        if dup_keys.contains(&d) || dup_mailboxes.contains(&m) {
+            keys.entry(d).or_insert_with(|| c.key.clone());
+        }
+        if dup_mailboxes.contains(&m) {
+            addresses.entry(m).or_insert(c.email);
         }
     }
-    let mut dups: Vec<(u128, Vec<u64>)> = dups.into_iter().collect();
-    dups.sort_by_key(|(_, lines)| lines[0]);
-    for (d, lines) in dups {
-        let key = keys.get(&d).map_or("", String::as_str);
-        roster.valid -= lines.len() as u64;
-        for &line in &lines {
-            let others: Vec<String> = lines
+    let name = |d: u128| keys.get(&d).map_or("", String::as_str);
+    let mut invalid: HashSet<u32> = HashSet::new();
+    for (d, group) in &key_dups {
+        for s in group {
+            invalid.insert(s.line);
+            let others: Vec<String> = group
                 .iter()
-                .filter(|l| **l != line)
-                .map(u64::to_string)
+                .filter(|o| o.line != s.line)
+                .map(|o| o.line.to_string())
                 .collect();
             roster.problems.push(
                 Problem::error(
                     &file,
                     format!(
-                        "customer \"{key}\" appears again on line {}; neither row is greeted until one is removed",
+                        "customer \"{}\" appears again on line {}; neither row is greeted until one is removed",
+                        name(*d),
                         others.join(", ")
                     ),
                 )
-                .at(line, None),
+                .at(u64::from(s.line), None),
             );
         }
-        roster.duplicates.insert(d);
+        roster.duplicates.insert(*d);
     }
+    for (m, group) in &mailbox_dups {
+        let address = addresses.get(m).map_or("", String::as_str);
+        for s in group {
+            let others: Vec<String> = group
+                .iter()
+                .filter(|o| o.key != s.key)
+                .map(|o| format!("line {} (customer \"{}\")", o.line, name(whole(o.key))))
+                .collect();
+            invalid.insert(s.line);
+            roster.problems.push(
+                Problem::error(
+                    &file,
+                    format!(
+                        "customer \"{}\" has the same mailbox \"{address}\" as {}; one mailbox is one person — neither row is greeted until one is removed",
+                        name(whole(s.key)),
+                        others.join(", ")
+                    ),
+                )
+                .at(u64::from(s.line), email_column),
+            );
+            roster.duplicates.insert(whole(s.key));
+        }
+    }
+    roster.valid -= invalid.len() as u64;
     roster.problems.sort_by_key(|p| p.line);
     Ok(roster)
 }
@@ -843,10 +1017,69 @@ mod roundtrip {
 mod tests {
     use super::*;
 
+    fn read(csv: &str) -> Vec<Result<Customer, Problem>> {
+        let config = Config::parse(
+            "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n",
+            std::path::Path::new("greet.toml"),
+        )
+        .unwrap();
+        CustomerReader::from_reader(
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
+            "c.csv".into(),
+            &config,
+        )
+        .unwrap()
+        .collect()
+    }
+
+    #[test]
+    fn invisible_characters_change_no_cell_of_a_customer() {
+        let clean = read(
+            "id,email,first_name,last_name,gender,language,birthday,customer_since,opt_out\nC1,maria@example.gr,Μαρία,Κ,f,el,14/03/1991,2019-03-14,no\n",
+        );
+        let Ok(want) = &clean[0] else {
+            panic!("{clean:?}")
+        };
+        for c in (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| invisible::is_invisible(*c))
+        {
+            let row = format!(
+                "id,email,first_name,last_name,gender,language,birthday,customer_since,opt_out\n\
+                 C{c}1,{c}mar{c}ia@example.gr{c},{c}Μαρία{c},Κ{c},f{c},{c}el,14/03/{c}1991,2019-03-14{c},{c}no\n"
+            );
+            let got: Vec<Customer> = read(&row).into_iter().filter_map(Result::ok).collect();
+            assert_eq!(got.len(), 1, "U+{:04X}", c as u32);
+            assert_eq!(&got[0], want, "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn a_row_of_only_invisible_characters_is_a_blank_row() {
+        let rows = read("email,first_name\n\u{200b},\u{2060} \u{feff}\nanna@example.gr,Άννα\n");
+        let customers = rows.iter().filter(|r| r.is_ok()).count();
+        let errors = rows
+            .iter()
+            .filter(|r| r.as_ref().is_err_and(Problem::is_error))
+            .count();
+        assert_eq!((customers, errors), (1, 0), "{rows:?}");
+    }
+
+    #[test]
+    fn the_scan_keeps_forty_bytes_per_customer() {
+        // Two 128-bit digests and a line: memory stays flat however wide the rows are.
+        assert_eq!(std::mem::size_of::<Seen>(), 40);
+    }
+
     #[test]
     fn header_names_are_matched_loosely() {
         assert_eq!(alias(&squash("First Name")), Some("first_name"));
         assert_eq!(alias(&squash("\u{feff}E-Mail")), Some("email"));
+        assert_eq!(alias(&squash("\u{200b}E-Mail\u{2060}")), Some("email"));
+        assert_eq!(
+            extra_name("Favourite\u{200b} Product\u{feff}"),
+            "favourite_product"
+        );
         assert_eq!(alias(&squash("CUSTOMER_SINCE")), Some("customer_since"));
         assert_eq!(extra_name("Favourite Product"), "favourite_product");
     }

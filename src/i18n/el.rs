@@ -7,6 +7,7 @@
 //! with four or more syllables (Γεώργιος, Δημήτριος) take -ιε.
 //! Κωνσταντίνος → Κωνσταντίνε follows the traditional form the spec asks for.
 use crate::customer::Gender;
+use crate::customer::invisible;
 
 /// Names whose vocative is not what the rules give.
 const EXCEPTIONS: &[(&str, &str)] = &[("κωνσταντίνος", "κωνσταντίνε")];
@@ -181,7 +182,8 @@ fn strip_accent(c: char) -> char {
 /// Φρόσω, Άρτεμις). Diminutives in -ι (Μαράκι) and names in other scripts
 /// are not guessed. A compound name goes by its first part.
 pub fn infer_gender(first_name: &str) -> Option<Gender> {
-    let first: String = first_name
+    // Invisible characters (a zero-width space pasted before the name) are not letters of it.
+    let first: String = invisible::strip(first_name)
         .trim()
         .chars()
         .take_while(|c| c.is_alphabetic())
@@ -206,22 +208,37 @@ pub fn infer_gender(first_name: &str) -> Option<Gender> {
 
 /// The vocative of a (possibly compound) first name. Feminine names and
 /// names in other scripts are returned as written.
+/// Invisible characters at the ends are dropped, and inside a Greek word
+/// they neither split it nor stay in it (Σταμ\u{200B}άτης → Σταμάτη).
 pub fn vocative(name: &str, gender: Gender) -> String {
-    if gender == Gender::Female {
-        return name.to_string();
-    }
+    let name = invisible::clean_name(name);
     let mut out = String::with_capacity(name.len());
+    // The letters of the current word, and the word as written (with any invisible characters).
     let mut word = String::new();
+    let mut written = String::new();
+    let flush = |out: &mut String, word: &mut String, written: &mut String| {
+        if !word.chars().any(is_greek) {
+            out.push_str(written);
+        } else if gender == Gender::Female {
+            out.push_str(word);
+        } else {
+            out.push_str(&vocative_word(word));
+        }
+        word.clear();
+        written.clear();
+    };
     for c in name.chars() {
         if c.is_alphabetic() {
             word.push(c);
+            written.push(c);
+        } else if !word.is_empty() && invisible::is_invisible(c) {
+            written.push(c);
         } else {
-            out.push_str(&vocative_word(&word));
-            word.clear();
+            flush(&mut out, &mut word, &mut written);
             out.push(c);
         }
     }
-    out.push_str(&vocative_word(&word));
+    flush(&mut out, &mut word, &mut written);
     out
 }
 
@@ -349,6 +366,33 @@ mod tests {
         }
         for name in ["Stamatis", "דוד", "Արամ", "Nicholas"] {
             assert_eq!(vocative(name, Gender::Male), name);
+        }
+    }
+
+    #[test]
+    fn invisible_characters_do_not_defeat_gender_or_the_vocative() {
+        let members: Vec<char> = (0xA0..=0xE0FFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| invisible::is_invisible(*c))
+            .collect();
+        for c in members {
+            for (name, gender, voc) in [
+                ("Σταμάτης", Gender::Male, "Σταμάτη"),
+                ("Γιώργος", Gender::Male, "Γιώργο"),
+                ("Μαρία", Gender::Female, "Μαρία"),
+            ] {
+                let (head, tail) = name.split_at(name.char_indices().nth(3).unwrap().0);
+                for dirty in [
+                    format!("{c}{name}"),
+                    format!("{name}{c}"),
+                    format!("{head}{c}{tail}"),
+                    format!("{c} {name} {c}"),
+                ] {
+                    let u = c as u32;
+                    assert_eq!(infer_gender(&dirty), Some(gender), "U+{u:04X} {dirty:?}");
+                    assert_eq!(vocative(&dirty, gender), voc, "U+{u:04X} {dirty:?}");
+                }
+            }
         }
     }
 }

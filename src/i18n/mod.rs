@@ -72,7 +72,11 @@ pub fn vocative_with(
     name: &str,
     gender: Gender,
 ) -> String {
-    match overrides.get(&name.trim().to_lowercase()) {
+    match overrides.get(
+        &crate::customer::invisible::strip(name)
+            .trim()
+            .to_lowercase(),
+    ) {
         Some(v) => v.clone(),
         None => vocative(name, gender),
     }
@@ -115,7 +119,18 @@ pub fn text_direction(text: &str) -> Option<&'static str> {
 /// STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE), so that "Σταμάτης" in a
 /// Hebrew sentence, or "שרה" in a Greek one, keeps its place and does not
 /// drag the punctuation next to it. Same-direction names are left alone.
+///
+/// Bidi controls the name itself carries (an override pasted with it) are
+/// dropped first: the only isolation in a greeting is this one.
 pub fn isolate(template_lang: &str, name: &str) -> String {
+    use crate::customer::invisible::is_bidi_control;
+    let own: String;
+    let name = if name.chars().any(is_bidi_control) {
+        own = name.chars().filter(|c| !is_bidi_control(*c)).collect();
+        own.as_str()
+    } else {
+        name
+    };
     match text_direction(name) {
         Some(d) if d != direction(template_lang) => format!("\u{2068}{name}\u{2069}"),
         _ => name.to_string(),
@@ -310,6 +325,13 @@ mod tests {
         assert_eq!(isolate("el", "Σταμάτης"), "Σταμάτης");
         assert_eq!(isolate("hy", "Narek"), "Narek");
         assert_eq!(isolate("he", "123"), "123");
+        // The name's own bidi controls are dropped: the only isolation is greet's.
+        assert_eq!(
+            isolate("he", "\u{202E}Σταμάτης\u{202C}"),
+            "\u{2068}Σταμάτης\u{2069}"
+        );
+        assert_eq!(isolate("el", "\u{2067}שרה\u{2069}"), "\u{2068}שרה\u{2069}");
+        assert_eq!(isolate("he", "\u{200F}שרה"), "שרה");
     }
 
     #[test]

@@ -384,28 +384,28 @@ fn split_headers(
 }
 
 /// Clean a rendered header value: it is one line of text, whatever the data held.
-/// Line breaks and tabs become spaces, NUL and bidi overrides are dropped, and
-/// `=?` is broken so no encoded-word can be smuggled in.
+/// Line breaks and tabs become spaces; NUL and the other controls are dropped,
+/// and so is every invisible or formatting character
+/// ([`crate::customer::invisible`]: zero-width spaces and joiners, BOMs, bidi
+/// embeddings, overrides and isolates, variation selectors, tags); `=?` is
+/// broken so no encoded-word can be smuggled in.
 pub fn header_value(raw: &str) -> String {
+    use crate::customer::invisible::is_invisible;
     // Most values are already one clean line: keep them as they are.
     let clean = !raw.contains("=?")
         && !raw.starts_with(' ')
         && !raw.ends_with(' ')
         && !raw.contains("  ")
-        && raw.chars().all(|c| {
-            (c == ' ' || !c.is_whitespace())
-                && !c.is_control()
-                && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        });
+        && raw
+            .chars()
+            .all(|c| (c == ' ' || !c.is_whitespace()) && !c.is_control() && !is_invisible(c));
     if clean {
         return raw.to_string();
     }
     let cleaned: String = raw
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .filter(|c| {
-            !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-        })
+        .filter(|c| !c.is_control() && !is_invisible(*c))
         .collect();
     cleaned
         .split_whitespace()
@@ -513,6 +513,35 @@ mod tests {
             "Χρόνια πολλά, Σταμάτη!"
         );
         assert_eq!(header_value(" two  spaces "), "two spaces");
+    }
+
+    #[test]
+    fn header_values_carry_no_invisible_or_formatting_character() {
+        use crate::customer::invisible::is_invisible;
+        let members: Vec<char> = (0xA0..=0xE0FFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| is_invisible(*c))
+            .collect();
+        assert!(members.len() > 4000);
+        for c in members {
+            for raw in [
+                format!("{c}Χρόνια πολλά, Σταμάτη!"),
+                format!("Χρόνια πολλά, Σταμ{c}άτη!"),
+                format!("Χρόνια πολλά, Σταμάτη!{c}"),
+                format!("Happy birthday 👩{c}👧 {c} Anna"),
+            ] {
+                let v = header_value(&raw);
+                assert!(!v.chars().any(is_invisible), "U+{:04X}: {v:?}", c as u32);
+                assert!(
+                    !v.starts_with(' ') && !v.ends_with(' ') && !v.contains("  "),
+                    "{v:?}"
+                );
+            }
+            assert_eq!(
+                header_value(&format!("Χρόνια πολλά, Σταμ{c}άτη!")),
+                "Χρόνια πολλά, Σταμάτη!"
+            );
+        }
     }
 
     #[test]
