@@ -400,11 +400,13 @@ impl Ledger {
     }
 }
 
-/// How an unsubscribed address is kept and compared: trimmed, the domain as
+/// How an unsubscribed address is kept and compared: normalised as the list
+/// reads addresses (invisible characters removed, NFKC), the domain as
 /// an A-label (`παράδειγμα.ελ` and `xn--hxajbheg2az3al.xn--qxam` are one
 /// domain), case-folded like customer keys.
 pub fn suppression_key(email: &str) -> String {
-    crate::message::ascii_address(email.trim()).to_lowercase()
+    let normalised = crate::customer::email::normalise(email);
+    crate::message::ascii_address(&normalised.address).to_lowercase()
 }
 
 #[cfg(test)]

@@ -60,8 +60,10 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
 
 pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result<Exit> {
     let config = load_config(&cli.config)?;
-    // The address as a customer list would be read: trimmed, checked.
-    let addr = crate::customer::email::clean(email);
+    // The address as a customer list would be read: trimmed, invisible
+    // characters removed, NFKC, checked.
+    let normalised = crate::customer::email::normalise(email);
+    let addr: &str = &normalised.address;
     if let Some(why) = crate::customer::email::problem(addr) {
         return Err(Halt::invalid(format!(
             "{why}; nothing recorded (give the address alone, e.g. maria@example.gr)"
@@ -104,11 +106,8 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
 /// Whether a row of the customer list has this address (compared as keys
 /// are: case-folded); `None` when the list cannot be read.
 fn in_customer_list(config: &crate::config::Config, addr: &str) -> Option<bool> {
-    let wanted = crate::customer::email::key(addr);
+    use crate::customer::email::mailbox;
+    let wanted = mailbox(addr);
     let reader = crate::customer::CustomerReader::open(config).ok()?;
-    Some(
-        reader
-            .flatten()
-            .any(|c| crate::customer::email::key(&c.email) == wanted),
-    )
+    Some(reader.flatten().any(|c| mailbox(&c.email) == wanted))
 }

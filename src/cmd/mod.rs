@@ -32,7 +32,7 @@ pub fn day(
 ) -> anyhow::Result<chrono::NaiveDate> {
     match arg {
         None => Ok(today),
-        Some(text) => crate::customer::dates::parse_date(text, config.date_order)
+        Some(text) => crate::customer::dates::parse_date(text, config.date_order, today)
             .map_err(|why| Halt::invalid(format!("{flag} {why}"))),
     }
 }

@@ -362,6 +362,23 @@ fn unsubscribe_refuses_a_malformed_address_and_says_when_it_is_not_a_customer() 
     let due = shop.preview_json("birthday", "2026-03-14");
     let new = due.iter().find(|l| l["customer"] == "C100").unwrap();
     assert_eq!(new["status"], "opted_out");
+    // Invisible characters and fullwidth forms in the argument change nothing.
+    for written in [
+        "\u{200b}sarah.cohen@example.co.il\u{2069}",
+        "ｓａｒａｈ．ｃｏｈｅｎ@example.co.il",
+    ] {
+        shop.run(&["resubscribe", "sarah.cohen@example.co.il"])
+            .expect(0);
+        let out = shop.run(&["unsubscribe", written]).expect(0);
+        assert!(
+            !out.stdout().contains("is not in"),
+            "{written}: {}",
+            out.stdout()
+        );
+        let due = shop.preview_json("birthday", "2026-03-14");
+        let sarah = due.iter().find(|l| l["customer"] == "C013").unwrap();
+        assert_eq!(sarah["status"], "opted_out", "{written}");
+    }
     // An IDN address is one address in either form.
     shop.run(&["unsubscribe", "eleni@xn--hxajbheg2az3al.xn--qxam"])
         .expect(0);
