@@ -118,3 +118,101 @@ fn a_blank_gender_is_inferred_from_a_greek_name_and_reported() {
     // Not a Greek name, no gender: the neutral salutation.
     assert!(preview.contains("Γεια σου Alex,"), "{preview}");
 }
+
+#[test]
+fn check_lists_every_trust_problem_of_a_list_and_none_of_them_is_ever_due_or_sent() {
+    // One row per class of problem, each on 14 March, beside two good rows.
+    // (line, what check must say about it)
+    let rows = [
+        (
+            "G1,good@example.gr,Άννα,Α,f,el,1990-03-14,2015-01-01,,",
+            None,
+        ),
+        (
+            "B1,\u{200b}maria@example.gr,Μαρία,Β,f,el,1990-03-14,2015-01-01,,",
+            Some("same mailbox"),
+        ),
+        (
+            "B2,maria@example.gr\u{2060},Μαρία,Β,f,el,1990-03-14,2015-01-01,,",
+            Some("same mailbox"),
+        ),
+        (
+            "B3,ｎｉｋｏｓ@example.gr,Νίκος,Γ,m,el,1990-03-14,2015-01-01,,",
+            Some("fullwidth"),
+        ),
+        (
+            "B4,eleni@example.gr,????,Δ,f,el,1990-03-14,2015-01-01,,",
+            Some("placeholders"),
+        ),
+        (
+            "B5,anna@example.gr,\u{fffd}\u{fffd}\u{fffd},Ε,f,el,1990-03-14,2015-01-01,,",
+            Some("first_name"),
+        ),
+        (
+            "B6,old@example.gr,Γιάννης,Ζ,m,el,1850-03-14,2015-01-01,,",
+            Some("1900"),
+        ),
+        (
+            "B7,future@example.gr,Πέτρος,Η,m,el,2030-03-14,2015-01-01,,",
+            Some("in the future"),
+        ),
+        (
+            "B8,since@example.gr,Ελένη,Θ,f,el,1990-03-14,2030-01-01,,",
+            Some("in the future"),
+        ),
+        (
+            "G2,good2@example.gr,\u{2067}Γιώργος\u{2069},Ι,,el,1990-03-14,2015-01-01,,",
+            None,
+        ),
+    ];
+    let mut csv = HEADER.to_string();
+    for (row, _) in &rows {
+        csv.push_str(row);
+        csv.push('\n');
+    }
+    let mut shop = Shop::with_customers(&csv);
+    shop.now = "2026-03-14T09:00:00+02:00".into();
+    let out = shop.run(&["check"]).expect(2);
+    let text = out.stdout();
+    for (i, (row, says)) in rows.iter().enumerate() {
+        let line = i + 2;
+        if let Some(says) = says {
+            assert!(
+                text.lines()
+                    .any(|l| l.contains(&format!("customers.csv:{line}:")) && l.contains(says)),
+                "line {line} ({row}) should say {says:?}:\n{text}"
+            );
+        }
+    }
+    // Nothing wrong is previewed as due: only the good rows and the
+    // fullwidth one (read, with a warning, as nikos@example.gr).
+    let due: Vec<String> = shop
+        .preview_json("birthday", "2026-03-14")
+        .iter()
+        .filter(|l| l["status"] == "due")
+        .map(|l| l["to"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        due,
+        ["good@example.gr", "nikos@example.gr", "good2@example.gr"],
+        "{text}"
+    );
+    // The salutation of the name wrapped in bidi isolates is still the
+    // vocative with the inferred gender.
+    let greeting = shop.preview_json("birthday", "2026-03-14");
+    let g2 = greeting.iter().find(|l| l["customer"] == "G2").unwrap();
+    assert!(
+        g2["text"].as_str().unwrap().contains("Αγαπητέ Γιώργο"),
+        "{}",
+        g2["text"]
+    );
+    // Nor sent: send refuses the list, and with --skip-invalid sends only those.
+    shop.run(&["send", "birthday", "--yes"]).expect(2);
+    assert!(!shop.path("outbox").exists());
+    let sent = shop
+        .run(&["send", "birthday", "--yes", "--skip-invalid"])
+        .expect(0);
+    assert!(sent.stderr().contains("sent 3"), "{}", sent.stderr());
+    let outbox = std::fs::read_dir(shop.path("outbox")).unwrap().count();
+    assert_eq!(outbox, 3);
+}
