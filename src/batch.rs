@@ -164,25 +164,25 @@ impl Key {
     }
 
     fn sign(&self, manifest: &Manifest) -> String {
-        let unsealed = Manifest {
-            seal: String::new(),
-            ..manifest.clone()
-        };
-        let bytes = serde_json::to_vec(&unsealed).unwrap_or_default();
-        hex(ring::hmac::sign(&self.0, &bytes).as_ref())
+        hex(ring::hmac::sign(&self.0, &unsealed(manifest)).as_ref())
     }
 
     fn verify(&self, manifest: &Manifest) -> bool {
-        let unsealed = Manifest {
-            seal: String::new(),
-            ..manifest.clone()
-        };
-        let bytes = serde_json::to_vec(&unsealed).unwrap_or_default();
+        let bytes = unsealed(manifest);
         let Some(tag) = unhex(&manifest.seal) else {
             return false;
         };
         ring::hmac::verify(&self.0, &bytes, &tag).is_ok()
     }
+}
+
+/// What the seal covers: the manifest as JSON with `seal` empty.
+fn unsealed(manifest: &Manifest) -> Vec<u8> {
+    let unsealed = Manifest {
+        seal: String::new(),
+        ..manifest.clone()
+    };
+    serde_json::to_vec(&unsealed).unwrap_or_default()
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {

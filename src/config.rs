@@ -372,6 +372,22 @@ pub const COLUMNS: &[&str] = &[
     "opt_out",
 ];
 
+/// Where the keys of a table stand in the file.
+struct Located<'a> {
+    text: &'a str,
+    at: &'a mut BTreeMap<&'static str, (u64, u64)>,
+}
+
+impl Located<'_> {
+    /// The value of `key`, its (line, column) noted.
+    fn take<T>(&mut self, key: &'static str, value: Option<Spanned<T>>) -> Option<T> {
+        value.map(|v| {
+            self.at.insert(key, line_col(self.text, v.span().start));
+            v.into_inner()
+        })
+    }
+}
+
 /// `[transport]` checked: what the file itself gets wrong is a problem here,
 /// located at its key; what depends on this machine (the password's
 /// variable or file, the CA file) is checked by [`Config::transport_problems`].
@@ -388,55 +404,23 @@ fn transport(
     };
     let mut at: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     at.insert("transport", table_at);
-    let mut locate = |key: &'static str, span: std::ops::Range<usize>| {
-        let lc = line_col(text, span.start);
-        at.insert(key, lc);
-        lc
-    };
-    let host = raw.host.map(|h| {
-        locate("host", h.span());
-        h.into_inner().trim().to_string()
-    });
-    let security = raw.security.map(|s| {
-        locate("security", s.span());
-        s.into_inner()
-    });
-    let username = raw.username.map(|u| {
-        locate("username", u.span());
-        u.into_inner()
-    });
-    let password_env = raw.password_env.map(|v| {
-        locate("password_env", v.span());
-        v.into_inner().trim().to_string()
-    });
-    let password_file = raw.password_file.map(|f| {
-        locate("password_file", f.span());
-        base.join(f.into_inner())
-    });
-    let ca_file = raw.ca_file.map(|f| {
-        locate("ca_file", f.span());
-        base.join(f.into_inner())
-    });
-    let rate = raw.rate.map(|r| {
-        locate("rate", r.span());
-        r.into_inner()
-    });
-    let port = raw.port.map(|p| {
-        locate("port", p.span());
-        p.into_inner()
-    });
-    let command = raw.command.map(|c| {
-        locate("command", c.span());
-        c.into_inner()
-    });
-    let max_per_run = raw.max_per_run.map(|m| {
-        locate("max_per_run", m.span());
-        m.into_inner()
-    });
-    let timeout = raw.timeout.map(|t| {
-        locate("timeout", t.span());
-        t.into_inner()
-    });
+    // Each key's value, its place in the file noted for messages.
+    let mut located = Located { text, at: &mut at };
+    let host = located.take("host", raw.host).map(|h| h.trim().to_string());
+    let security = located.take("security", raw.security);
+    let username = located.take("username", raw.username);
+    let password_env = located
+        .take("password_env", raw.password_env)
+        .map(|v| v.trim().to_string());
+    let password_file = located
+        .take("password_file", raw.password_file)
+        .map(|f| base.join(f));
+    let ca_file = located.take("ca_file", raw.ca_file).map(|f| base.join(f));
+    let rate = located.take("rate", raw.rate);
+    let port = located.take("port", raw.port);
+    let command = located.take("command", raw.command);
+    let max_per_run = located.take("max_per_run", raw.max_per_run);
+    let timeout = located.take("timeout", raw.timeout);
     let t = Transport {
         kind: raw.kind,
         host: host.unwrap_or_default(),

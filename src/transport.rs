@@ -130,7 +130,9 @@ struct Smtp {
 }
 
 /// The SMTP password: from the environment variable or the file the config
-/// names — never from the command line. A file readable by others is refused.
+/// names — never from the command line. A file readable by others is refused
+/// (`Config::transport_problems` has said so before anything was touched;
+/// this is the last guard).
 fn password(config: &Config) -> anyhow::Result<Option<String>> {
     let t = &config.transport;
     if let Some(var) = &t.password_env {
@@ -140,21 +142,8 @@ fn password(config: &Config) -> anyhow::Result<Option<String>> {
         return Ok(Some(pw));
     }
     if let Some(path) = &t.password_file {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path)
-                .with_context(|| format!("cannot read {}", path.display()))?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                anyhow::bail!(
-                    "{} can be read by other users; run `chmod 600 {}` first",
-                    path.display(),
-                    path.display()
-                );
-            }
-        }
+        // The same rule `check` applies (missing, empty, readable by others).
+        crate::config::secret_file_problem(path).map_err(anyhow::Error::msg)?;
         let pw = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
         return Ok(Some(pw.trim_end_matches(['\r', '\n']).to_string()));

@@ -489,6 +489,10 @@ pub fn scheduled_secret_problems(config: &Config) -> Vec<Problem> {
 }
 
 #[cfg(test)]
+#[path = "../../tests/shared/cron.rs"]
+mod cron;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -605,30 +609,6 @@ mod tests {
         assert_eq!(systemd_path("/srv/a "), "/srv/a /");
     }
 
-    /// What cron does to its command field: `\%` → `%`, a bare `%` ends the
-    /// command (the rest is its input), other backslashes stay but escape
-    /// the next character.
-    fn cron_reads(field: &str) -> (String, Option<String>) {
-        let mut out = String::new();
-        let mut escaped = false;
-        for (i, c) in field.char_indices() {
-            if escaped {
-                if c == '%' {
-                    out.pop();
-                }
-                out.push(c);
-                escaped = false;
-                continue;
-            }
-            if c == '%' {
-                return (out, Some(field[i + 1..].to_string()));
-            }
-            escaped = c == '\\';
-            out.push(c);
-        }
-        (out, None)
-    }
-
     /// The words `sh` makes of a command line, by running it.
     fn sh_reads(command: &str) -> Vec<String> {
         let out = std::process::Command::new("sh")
@@ -648,6 +628,7 @@ mod tests {
 
     #[test]
     fn cron_lines_reach_the_shell_as_the_same_words() {
+        use super::cron::cron_reads;
         for path in AWKWARD {
             let words = [*path, "--config", &format!("{path}/greet.toml"), "%"];
             let shell: Vec<String> = words.iter().map(|w| sh_word(w)).collect();

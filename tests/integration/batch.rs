@@ -121,7 +121,7 @@ fn a_batch_folder_must_be_new_or_empty_and_an_empty_one_is_used() {
 
 /// A shop sending to `server` on 14 March 2026, with a reviewed batch of
 /// that day's birthdays in `batch/`.
-fn reviewed(server: &SmtpServer) -> Shop {
+pub fn reviewed(server: &SmtpServer) -> Shop {
     let mut shop = shop_for(server);
     shop.now = "2026-03-14T09:00:00+02:00".into();
     shop.preview_batch("birthday", "2026-03-14", "batch")
@@ -129,7 +129,7 @@ fn reviewed(server: &SmtpServer) -> Shop {
     shop
 }
 
-fn send_batch(shop: &Shop, extra: &[&str]) -> Run {
+pub fn send_batch(shop: &Shop, extra: &[&str]) -> Run {
     let mut args = vec!["send", "--batch", "batch", "--yes"];
     args.extend_from_slice(extra);
     shop.run(&args)

@@ -7,6 +7,8 @@ mod browser;
 mod check;
 mod config;
 mod crash;
+#[path = "../shared/cron.rs"]
+mod cron;
 mod customers;
 mod init;
 mod interop;

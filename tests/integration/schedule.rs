@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::cron::cron_reads;
 use crate::smtp_server::SmtpServer;
 use crate::support::{Run, Shop};
 
@@ -43,6 +44,12 @@ fn outbox(dir: &Path) -> usize {
     std::fs::read_dir(dir.join("outbox")).map_or(0, |d| d.count())
 }
 
+/// The scheduled run sent 14 March's four greetings into the shop in `dir`.
+fn sent_the_days_four(run: &Run, dir: &Path, what: &str) {
+    assert!(run.stderr().contains("sent 4"), "{what}: {}", run.stderr());
+    assert_eq!(outbox(dir), 4, "{what}");
+}
+
 /// The shop's scrubbed environment, on 14 March (four greetings due).
 fn scheduler_env(shop: &Shop) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     let env = shop.command(&[]);
@@ -53,29 +60,6 @@ fn scheduler_env(shop: &Shop) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     vars.retain(|(k, _)| k != "GREET_NOW");
     vars.push(("GREET_NOW".into(), "2026-03-14T09:00:00+02:00".into()));
     vars
-}
-
-/// What cron does to a command field: `\%` → `%`; a bare `%` ends the
-/// command (the rest goes to its input); any other backslash stays but
-/// escapes the character after it. Returns the command and the input.
-fn cron_reads(field: &str) -> (String, Option<String>) {
-    let mut command = String::new();
-    let mut escaped = false;
-    for (i, c) in field.char_indices() {
-        if escaped {
-            if c == '%' {
-                command.pop();
-            }
-            command.push(c);
-            escaped = false;
-        } else if c == '%' {
-            return (command, Some(field[i + 1..].to_string()));
-        } else {
-            escaped = c == '\\';
-            command.push(c);
-        }
-    }
-    (command, None)
 }
 
 /// The crontab's job: its five time fields and its command field.
@@ -123,8 +107,7 @@ fn the_cron_line_runs_every_dated_occasion_daily_at_the_time_in_the_business_zon
     // Run it as cron would (from /, with sh): today's four greetings, once.
     let dir = std::fs::canonicalize(shop.dir.path()).unwrap();
     let first = run_as_cron(&shop, &command).expect(0);
-    assert!(first.stderr().contains("sent 4"), "{}", first.stderr());
-    assert_eq!(outbox(&dir), 4);
+    sent_the_days_four(&first, &dir, "cron");
     let again = run_as_cron(&shop, &command).expect(0);
     assert!(
         again.stderr().contains("sent 0 · already greeted 4"),
@@ -143,12 +126,7 @@ fn the_cron_line_sends_from_a_folder_whatever_its_name_holds() {
             .stdout();
         let (_, command) = cron_job(&text);
         let run = run_as_cron(&shop, &command).expect(0);
-        assert!(
-            run.stderr().contains("sent 4"),
-            "{folder}: {}",
-            run.stderr()
-        );
-        assert_eq!(outbox(&dir), 4, "{folder}: {command}");
+        sent_the_days_four(&run, &dir, &format!("{folder}: {command}"));
     }
 }
 
@@ -423,12 +401,7 @@ fn the_systemd_service_runs_in_a_folder_whatever_its_name_holds() {
         );
         assert!(read.environment_files.is_empty(), "{folder}");
         let run = run_as_systemd(&shop, &read).expect(0);
-        assert!(
-            run.stderr().contains("sent 4"),
-            "{folder}: {}",
-            run.stderr()
-        );
-        assert_eq!(outbox(&dir), 4, "{folder}");
+        sent_the_days_four(&run, &dir, folder);
     }
 }
 

@@ -858,26 +858,14 @@ fn on_a_terminal_send_asks_first_shows_progress_and_sends_on_yes() {
     assert!(screen.contains("sent 3"), "{screen}");
 }
 
-/// `preview --format eml` into `batch/`, as the reviewer does on the day.
-fn make_batch(shop: &mut Shop) {
-    shop.now = "2026-03-14T09:00:00+02:00".into();
-    shop.preview_batch("birthday", "2026-03-14", "batch")
-        .expect(0);
-}
-
 fn send_batch(shop: &Shop) -> Run {
-    Run(shop
-        .command(&["send", "--batch", "batch", "--yes"])
-        .env("GREET_RETRY_DELAY_MS", "10")
-        .output()
-        .unwrap())
+    crate::batch::send_batch(shop, &[])
 }
 
 #[test]
 fn a_reviewed_batch_is_sent_byte_for_byte_and_only_once() {
     let server = SmtpServer::start();
-    let mut shop = shop_for(&server);
-    make_batch(&mut shop);
+    let shop = crate::batch::reviewed(&server);
     let out = send_batch(&shop).expect(0);
     assert!(out.stderr().contains("sent 3"), "{}", out.stderr());
     let got = server.received();
@@ -912,8 +900,7 @@ fn a_reviewed_batch_is_sent_byte_for_byte_and_only_once() {
 #[test]
 fn a_batch_changed_after_review_is_refused_whole() {
     let server = SmtpServer::start();
-    let mut shop = shop_for(&server);
-    make_batch(&mut shop);
+    let shop = crate::batch::reviewed(&server);
     let file = "batch/0002-birthday-narek@example.am.eml";
     let text = shop.read(file);
     shop.write(file, &text.replacen("Subject:", "Subject: edited", 1));
