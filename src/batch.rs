@@ -79,7 +79,25 @@ pub struct Verified {
     pub to: String,
     pub name: String,
     pub file: String,
-    pub bytes: Vec<u8>,
+    /// Where the file is and what it hashed to when it was proven: the
+    /// bytes are read again when the greeting goes out ([`Verified::bytes`]),
+    /// so a batch of any size is sent in flat memory.
+    pub path: std::path::PathBuf,
+    pub sha256: String,
+}
+
+impl Verified {
+    /// The proven bytes, read again now; refused if the file changed since.
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        let shown = self.path.display();
+        let bytes = std::fs::read(&self.path).map_err(|e| format!("{shown}: {e}"))?;
+        if sha256_hex(&bytes) != self.sha256 {
+            return Err(format!(
+                "{shown}: changed while the batch was being sent (SHA-256 differs from the manifest)"
+            ));
+        }
+        Ok(bytes)
+    }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -390,7 +408,8 @@ impl Manifest {
                 to,
                 name: g.name.clone(),
                 file: g.file.clone(),
-                bytes,
+                path: file.clone(),
+                sha256: g.sha256.clone(),
             });
         }
         // A message added to the folder after the review is not sent either.

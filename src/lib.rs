@@ -18,6 +18,7 @@ pub mod cmd;
 pub mod config;
 pub mod context;
 pub mod customer;
+pub mod dispatch;
 pub mod exit;
 pub mod i18n;
 pub mod jsonl;

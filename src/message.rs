@@ -95,6 +95,40 @@ pub fn envelope(from: &Address, to_email: &str) -> Result<lettre::address::Envel
         .map_err(|e| format!("address \"{to_email}\": {e}"))
 }
 
+/// The one name of a greeting's .eml file, in an outbox and in a reviewed
+/// batch (where `index` puts the files in reading order):
+/// `0001-birthday-2026-03-14-maria@example.gr.eml`.
+pub fn eml_name(key: &GreetingKey, index: Option<usize>) -> String {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let name = format!(
+        "{}-{}-{}.eml",
+        safe(&key.occasion),
+        safe(&key.occurrence),
+        safe(&key.customer)
+    );
+    match index {
+        Some(i) => format!("{i:04}-{name}"),
+        None => name,
+    }
+}
+
+/// A composed message as it goes out: the envelope it was built with and
+/// its bytes.
+pub fn into_parts(message: Message) -> (lettre::address::Envelope, Vec<u8>) {
+    let envelope = message.envelope().clone();
+    (envelope, message.formatted())
+}
+
 /// Compose the message. `date` is the Date header, in the business's time zone.
 pub fn compose(
     sender: &Sender,

@@ -1,12 +1,13 @@
-//! The steps `preview`, `check` (and `send`) share: for one occasion and one
-//! date, stream the customer list and yield each greeting rendered, or the
-//! reason it is skipped.
+//! The steps `preview`, `check` and `send` share: for every occasion and
+//! day a run covers, stream the customer list once and yield each greeting
+//! rendered, or the reason it is skipped ([`disposition`]).
 use chrono::{DateTime, Datelike, NaiveDate};
 use chrono_tz::Tz;
 
 use crate::config::{Config, Occasion};
 use crate::context::{self, Greeting};
 use crate::customer::{Customer, CustomerReader, RawRow, Roster, email, key_digest};
+use crate::ledger::{State, View, may_go_again};
 use crate::message::GreetingKey;
 use crate::occasion::{Due, due_on};
 use crate::problem::Problem;
@@ -73,23 +74,59 @@ pub struct Filter {
     pub only: Option<String>,
 }
 
-/// Everything fixed for the run: config, templates, the day and the clock.
+/// One occasion on one day: what a run covers is a list of these, and the
+/// customer list is read once for all of them.
+pub struct Target<'a> {
+    pub occasion: &'a Occasion,
+    pub date: NaiveDate,
+    /// A missed day greeted late (`--catch-up`): templates see `occasion.belated`.
+    pub belated: bool,
+    /// `date` as YYYY-MM-DD, formatted once.
+    pub date_text: String,
+    shared: context::Shared,
+}
+
+impl<'a> Target<'a> {
+    pub fn new(
+        config: &Config,
+        renderer: &Renderer,
+        occasion: &'a Occasion,
+        date: NaiveDate,
+        belated: bool,
+    ) -> Target<'a> {
+        Target {
+            occasion,
+            date,
+            belated,
+            date_text: date.to_string(),
+            shared: context::Shared::new(
+                config,
+                occasion,
+                date,
+                belated,
+                renderer.languages(&occasion.template),
+            ),
+        }
+    }
+}
+
+/// Everything fixed for the run: config, templates, what it covers and the clock.
 pub struct Run<'a> {
     pub config: &'a Config,
     pub renderer: &'a Renderer,
     pub roster: &'a Roster,
-    pub occasion: &'a Occasion,
-    pub date: NaiveDate,
+    /// Each (occasion, day) the run covers, in order; every customer is
+    /// looked at for each, in one pass over the list.
+    pub targets: Vec<Target<'a>>,
     pub now: DateTime<Tz>,
     /// Render for every customer, as if each were due (what `check` does).
     pub every_customer: bool,
-    /// What the ledger knows (preview shows who is already greeted).
-    pub known: Option<crate::ledger::Known>,
+    /// What the ledger knows: who is already greeted, who unsubscribed.
+    pub ledger: View,
+    /// `--retry-uncertain`: an uncertain greeting counts as due.
+    pub retry_uncertain: bool,
     /// Hand the rendered text on with the encoded bytes (the review page needs it).
     pub keep_rendered: bool,
-    /// `date` as YYYY-MM-DD, formatted once.
-    pub date_text: String,
-    shared: context::Shared,
 }
 
 impl Item {
@@ -105,7 +142,35 @@ impl Item {
     }
 }
 
+/// What becomes of a greeting, from everything that has a say: the list
+/// (a duplicated key, the opt-out column), the suppression list and the
+/// ledger. `preview`, `check`, `send` and the review page all ask this one
+/// function; the dispatcher's reservation applies the same ledger rule
+/// ([`may_go_again`]) atomically when the message is about to leave.
+pub fn disposition(
+    duplicated: bool,
+    opted_out: bool,
+    unsubscribed: bool,
+    ledger: Option<State>,
+    retry_uncertain: bool,
+) -> Status {
+    if duplicated {
+        return Status::Invalid;
+    }
+    if opted_out || unsubscribed {
+        return Status::OptedOut;
+    }
+    match ledger {
+        None => Status::Due,
+        Some(state) if may_go_again(state, retry_uncertain) => Status::Due,
+        Some(State::Sent) => Status::AlreadySent,
+        Some(State::Failed) => Status::Failed,
+        Some(State::Uncertain | State::Sending | State::Deferred) => Status::Uncertain,
+    }
+}
+
 impl<'a> Run<'a> {
+    /// A run over one occasion on one day.
     pub fn new(
         config: &'a Config,
         renderer: &'a Renderer,
@@ -114,150 +179,148 @@ impl<'a> Run<'a> {
         date: NaiveDate,
         now: DateTime<Tz>,
     ) -> Run<'a> {
-        let shared = context::Shared::new(
-            config,
-            occasion,
-            date,
-            false,
-            renderer.languages(&occasion.template),
-        );
+        let target = Target::new(config, renderer, occasion, date, false);
+        Run::over(config, renderer, roster, vec![target], now)
+    }
+
+    /// A run over several (occasion, day) targets in one pass.
+    pub fn over(
+        config: &'a Config,
+        renderer: &'a Renderer,
+        roster: &'a Roster,
+        targets: Vec<Target<'a>>,
+        now: DateTime<Tz>,
+    ) -> Run<'a> {
         Run {
             config,
             renderer,
             roster,
-            occasion,
-            date,
+            targets,
             now,
             every_customer: false,
-            known: None,
+            ledger: View::empty(),
+            retry_uncertain: false,
             keep_rendered: false,
-            date_text: date.to_string(),
-            shared,
         }
     }
 
-    /// Greeting a missed day late (`--catch-up`): templates see `occasion.belated`.
-    pub fn belated(mut self) -> Self {
-        self.shared = context::Shared::new(
-            self.config,
-            self.occasion,
-            self.date,
-            true,
-            self.renderer.languages(&self.occasion.template),
-        );
-        self
-    }
-
-    /// Stream the list again (the roster pass already reported its problems)
-    /// and hand each greeting, in file order, to `sink` together with what
-    /// `encode` made of it (the item's `rendered` is emptied by then). Rendering and `encode` run on worker threads, in
-    /// bounded batches, so memory stays flat however long the list is. `sink`
-    /// returns `false` to stop early (e.g. `--limit`).
-    pub fn for_each<E, S>(&self, filter: &Filter, encode: E, mut sink: S) -> anyhow::Result<()>
+    /// Stream the list once (the roster pass already reported its problems)
+    /// and hand each greeting — every target a row is due for, in file
+    /// order, targets in their order — to `sink` together with what
+    /// `encode` made of it (the item's `rendered` is emptied by then).
+    /// Rendering and `encode` run on worker threads, in bounded batches, so
+    /// memory stays flat however long the list is. `sink` returns `false`
+    /// to stop early (e.g. `--limit`).
+    pub fn for_each<E, O, S>(&self, filter: &Filter, encode: E, mut sink: S) -> anyhow::Result<()>
     where
-        E: Fn(&Item) -> anyhow::Result<Vec<u8>> + Sync,
-        S: FnMut(Result<(Item, Vec<u8>), Problem>) -> anyhow::Result<bool>,
+        E: Fn(&Item) -> anyhow::Result<O> + Sync,
+        O: Send,
+        S: FnMut(Result<(Item, O), Problem>) -> anyhow::Result<bool>,
     {
-        let reader = CustomerReader::open(self.config).map_err(crate::cmd::fail_on)?;
+        let reader = CustomerReader::open(self.config).map_err(crate::problem::fail_on)?;
         let (parser, rows) = reader.into_raw();
         let only = filter.only.as_deref().map(email::key);
-        let work = |row: Result<RawRow, Problem>| -> anyhow::Result<Option<_>> {
+        type Out<O> = Vec<Result<(Item, O), Problem>>;
+        let work = |row: Result<RawRow, Problem>| -> anyhow::Result<Out<O>> {
             // Row problems were reported by the roster pass; here they are skipped.
             let Ok(Some(customer)) = row.and_then(|row| parser.parse(&row, &mut Vec::new())) else {
-                return Ok(None);
+                return Ok(Vec::new());
             };
             if only
                 .as_ref()
                 .is_some_and(|o| email::key(&customer.email) != *o)
             {
-                return Ok(None);
+                return Ok(Vec::new());
             }
-            match self.item(customer) {
-                Ok(None) => Ok(None),
-                Err(p) => Ok(Some(Err(p))),
-                Ok(Some(mut item)) => {
-                    let bytes = encode(&item)?;
-                    // Encoded: the rendered text need not wait in the queue too.
-                    if !self.keep_rendered {
-                        item.rendered = None;
+            let mut out = Vec::new();
+            for target in &self.targets {
+                match self.item(target, &customer) {
+                    Ok(None) => {}
+                    Err(p) => out.push(Err(p)),
+                    Ok(Some(mut item)) => {
+                        let encoded = encode(&item)?;
+                        // Encoded: the rendered text need not wait in the queue too.
+                        if !self.keep_rendered {
+                            item.rendered = None;
+                        }
+                        out.push(Ok((item, encoded)));
                     }
-                    Ok(Some(Ok((item, bytes))))
                 }
             }
+            Ok(out)
         };
-        crate::parallel::ordered_map(rows, work, |out| match out {
-            Some(result) => sink(result),
-            None => Ok(true),
+        crate::parallel::ordered_map(rows, work, |items| {
+            for item in items {
+                if !sink(item)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
         })
     }
 
-    /// The greeting for one customer, if they are due on the run's date.
-    pub fn item(&self, customer: Customer) -> Result<Option<Item>, Problem> {
+    /// The greeting for one customer on one target, if they are due then.
+    pub fn item(&self, target: &Target<'a>, customer: &Customer) -> Result<Option<Item>, Problem> {
+        let occasion = target.occasion;
         let due = match due_on(
-            self.occasion,
-            &customer,
-            self.date,
+            occasion,
+            customer,
+            target.date,
             self.config.leap_day,
             &self.config.namedays,
         ) {
             Some(due) => due,
             None if self.every_customer => Due {
-                occurrence: self.date.to_string(),
+                occurrence: target.date_text.clone(),
                 age: customer
                     .birthday
                     .and_then(|b| b.year)
-                    .and_then(|y| u32::try_from(self.date.year() - y).ok()),
+                    .and_then(|y| u32::try_from(target.date.year() - y).ok()),
             },
             None => return Ok(None),
         };
         let key = GreetingKey {
-            occasion: self.occasion.name.clone(),
+            occasion: occasion.name.clone(),
             customer: customer.key.clone(),
             occurrence: due.occurrence.clone(),
         };
         let Some((lang, fell_back)) = self
             .renderer
-            .language_for(&self.occasion.template, customer.language.as_deref())
+            .language_for(&occasion.template, customer.language.as_deref())
         else {
             return Err(Problem::error(
                 self.config.templates.display().to_string(),
                 format!(
                     "no template for occasion \"{}\": add {}.{}.txt (or {}.en.txt)",
-                    self.occasion.name,
-                    self.occasion.template,
+                    occasion.name,
+                    occasion.template,
                     self.config.default_language,
-                    self.occasion.template
+                    occasion.template
                 ),
             ));
         };
         let lang = lang.to_string();
         let duplicated = !self.roster.duplicates.is_empty()
             && self.roster.duplicates.contains(&key_digest(&customer.key));
-        let ledger_state = self.known.as_ref().and_then(|k| {
-            k.states
-                .get(&(customer.key.clone(), key.occurrence.clone()))
-                .copied()
-        });
-        let unsubscribed = self.known.as_ref().is_some_and(|k| {
-            k.suppressed
-                .contains(&crate::ledger::suppression_key(&customer.email))
-        });
-        let status = if duplicated {
-            Status::Invalid
-        } else if customer.opt_out || unsubscribed {
-            Status::OptedOut
-        } else {
-            use crate::ledger::State;
-            match ledger_state {
-                Some(State::Sent) => Status::AlreadySent,
-                Some(State::Failed) => Status::Failed,
-                Some(State::Uncertain | State::Sending) => Status::Uncertain,
-                Some(State::Deferred) | None => Status::Due,
-            }
+        let ledger_error = |e: anyhow::Error| {
+            Problem::error(self.config.ledger.display().to_string(), format!("{e:#}"))
         };
+        let unsubscribed = self.ledger.is_suppressed(&customer.email);
+        let state = if duplicated || customer.opt_out || unsubscribed {
+            None
+        } else {
+            self.ledger.state(&key).map_err(ledger_error)?
+        };
+        let status = disposition(
+            duplicated,
+            customer.opt_out,
+            unsubscribed,
+            state,
+            self.retry_uncertain,
+        );
         let mut item = Item {
             key,
-            customer,
+            customer: customer.clone(),
             lang,
             fell_back,
             status,
@@ -265,23 +328,74 @@ impl<'a> Run<'a> {
         };
         let greeting = Greeting {
             customer: &item.customer,
-            occasion: self.occasion,
-            date: self.date,
+            occasion,
+            date: target.date,
             due: &due,
-            shared: &self.shared,
+            shared: &target.shared,
             lang: &item.lang,
         };
         let ctx = context::context(self.config, &greeting);
-        if !self.renderer.in_segment(&self.occasion.name, &ctx)? {
+        if !self.renderer.in_segment(&occasion.name, &ctx)? {
             return Ok(None);
         }
         if status != Status::Due {
             return Ok(Some(item));
         }
-        item.rendered = Some(
-            self.renderer
-                .render(&self.occasion.template, &item.lang, &ctx)?,
-        );
+        item.rendered = Some(self.renderer.render(&occasion.template, &item.lang, &ctx)?);
         Ok(Some(item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_rule_decides_every_disposition() {
+        use State::*;
+        let states = [
+            None,
+            Some(Sending),
+            Some(Sent),
+            Some(Failed),
+            Some(Deferred),
+            Some(Uncertain),
+        ];
+        for duplicated in [false, true] {
+            for opted_out in [false, true] {
+                for unsubscribed in [false, true] {
+                    for state in states {
+                        for retry in [false, true] {
+                            let got =
+                                disposition(duplicated, opted_out, unsubscribed, state, retry);
+                            let want = if duplicated {
+                                Status::Invalid
+                            } else if opted_out || unsubscribed {
+                                Status::OptedOut
+                            } else {
+                                match state {
+                                    None | Some(Deferred) => Status::Due,
+                                    Some(Uncertain) if retry => Status::Due,
+                                    Some(Sent) => Status::AlreadySent,
+                                    Some(Failed) => Status::Failed,
+                                    Some(Uncertain | Sending) => Status::Uncertain,
+                                }
+                            };
+                            assert_eq!(
+                                got, want,
+                                "duplicated {duplicated} opted out {opted_out} unsubscribed {unsubscribed} {state:?} retry {retry}"
+                            );
+                            // The ledger's reservation says "go" exactly when the disposition says due.
+                            if !duplicated && !opted_out && !unsubscribed {
+                                assert_eq!(
+                                    state.is_none_or(|s| may_go_again(s, retry)),
+                                    got == Status::Due
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -90,6 +90,12 @@ pub fn line_col(text: &str, offset: usize) -> (u64, u64) {
     (line, col)
 }
 
+/// Every problem (location first) as one error with exit 2.
+pub fn fail_on(problems: Vec<Problem>) -> anyhow::Error {
+    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    crate::exit::Halt::invalid(lines.join("\n  "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use std::io::Write;
 use super::load_config;
 use crate::cli::{CheckArgs, Cli};
 use crate::exit::Exit;
-use crate::pipeline::{Filter, Run, Status};
+use crate::pipeline::{Filter, Run, Status, Target};
 use crate::problem::Problem;
 use crate::render::Renderer;
 use crate::{clock, context, customer, report};
@@ -53,45 +53,49 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
         problems.extend(roster.problems.iter().cloned());
     }
     if let (Some(renderer), Some(roster)) = (&renderer, &roster) {
-        for occasion in config.occasions.values() {
-            let mut run = Run::new(&config, renderer, roster, occasion, date, now);
-            run.every_customer = true;
-            let checked = run.for_each(
-                &Filter::default(),
-                |_| Ok(Vec::new()),
-                |result| {
-                    match result {
-                        Ok((item, _)) => {
-                            if item.status == Status::Due {
-                                rendered += 1;
-                            }
-                            if item.fell_back {
-                                let wanted = item
-                                    .customer
-                                    .language
-                                    .clone()
-                                    .unwrap_or_else(|| config.default_language.clone());
-                                fallbacks
-                                    .entry((item.customer.line, wanted, item.lang.clone()))
-                                    .or_default()
-                                    .insert(occasion.name.clone());
-                            }
+        // One pass over the list for every occasion.
+        let targets = config
+            .occasions
+            .values()
+            .map(|o| Target::new(&config, renderer, o, date, false))
+            .collect();
+        let mut run = Run::over(&config, renderer, roster, targets, now);
+        run.every_customer = true;
+        let checked = run.for_each(
+            &Filter::default(),
+            |_| Ok(()),
+            |result| {
+                match result {
+                    Ok((item, ())) => {
+                        if item.status == Status::Due {
+                            rendered += 1;
                         }
-                        Err(p) => {
-                            if !problems.contains(&p) {
-                                problems.push(p);
-                            }
+                        if item.fell_back {
+                            let wanted = item
+                                .customer
+                                .language
+                                .clone()
+                                .unwrap_or_else(|| config.default_language.clone());
+                            fallbacks
+                                .entry((item.customer.line, wanted, item.lang.clone()))
+                                .or_default()
+                                .insert(item.key.occasion.clone());
                         }
                     }
-                    Ok(true)
-                },
-            );
-            if let Err(e) = checked {
-                problems.push(Problem::error(
-                    config.customers.display().to_string(),
-                    format!("{e:#}"),
-                ));
-            }
+                    Err(p) => {
+                        if !problems.contains(&p) {
+                            problems.push(p);
+                        }
+                    }
+                }
+                Ok(true)
+            },
+        );
+        if let Err(e) = checked {
+            problems.push(Problem::error(
+                config.customers.display().to_string(),
+                format!("{e:#}"),
+            ));
         }
         let file = config.customers.display().to_string();
         for ((line, wanted, used), occasions) in fallbacks {

@@ -8,13 +8,8 @@ pub mod send;
 
 use crate::config::Config;
 use crate::exit::Halt;
-use crate::problem::Problem;
 
-/// Print problems (location first) and fail with exit 2 if any is an error.
-pub fn fail_on(problems: Vec<Problem>) -> anyhow::Error {
-    let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    Halt::invalid(lines.join("\n  "))
-}
+pub use crate::problem::fail_on;
 
 /// Load the config, or exit 2 with every problem found.
 pub fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {

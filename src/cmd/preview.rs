@@ -17,23 +17,6 @@ use crate::review::{self, Review};
 use crate::staged::{StagedDir, StagedFile};
 use crate::{batch, clock, context, customer, jsonl, report};
 
-/// A file name a person can read: `0001-birthday-maria@example.gr.eml`.
-fn eml_name(index: usize, item: &Item) -> String {
-    let safe: String = item
-        .customer
-        .email
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || matches!(c, '@' | '.' | '-' | '_' | '+') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{index:04}-{}-{safe}.eml", item.key.occasion)
-}
-
 enum Sink {
     Text(Out),
     Json(Out),
@@ -133,10 +116,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     };
     let mut run = Run::new(&config, &renderer, &roster, occasion, date, now);
     // Read the ledger if there is one (preview never creates or writes it).
-    if config.ledger.exists() {
-        run.known =
-            Some(crate::ledger::Ledger::open_read_only(&config.ledger)?.snapshot(&occasion.name)?);
-    }
+    run.ledger = crate::ledger::View::open(&config.ledger)?;
     run.keep_rendered = matches!(args.format, Format::Html | Format::Eml);
     let filter = Filter {
         only: args.only.clone(),
@@ -282,7 +262,7 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
                 .str("full_name", &c.full_name())
                 .str("language", &item.lang)
                 .str("occasion", &item.key.occasion)
-                .str("date", &run.date_text)
+                .str("date", &run.targets[0].date_text)
                 .str("occurrence", &item.key.occurrence)
                 .str("status", item.status.code())
                 .opt("subject", r.map(|r| r.subject.as_str()))
@@ -354,7 +334,7 @@ fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyho
         }
         Sink::Eml(staged, review, items) => {
             if item.status == Status::Due {
-                let name = eml_name(index, item);
+                let name = crate::message::eml_name(&item.key, Some(index));
                 let path = staged.path().join(&name);
                 std::fs::write(&path, bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?;

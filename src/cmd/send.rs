@@ -1,60 +1,67 @@
-//! `greet send OCC`: render everything first (any template error: nothing is
-//! sent), confirm, then send each greeting exactly once through the
-//! configured transport, recording every outcome in the ledger.
+//! `greet send OCC`: what is about the terminal — the question, the
+//! progress bar, the summary. The list is read in two streaming passes over
+//! every occasion and day the run covers: the first renders and checks
+//! everything and keeps nothing (any error: nothing is sent); the second
+//! renders again and hands each greeting to the [`Dispatcher`], which sends
+//! it and records it. Memory stays flat however long the list is.
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-
-use indicatif::{ProgressBar, ProgressStyle};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use std::time::Duration;
 
 use chrono::Days;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{fail_on, load_config};
 use crate::cli::{Cli, SendArgs};
-use crate::config::{Occasion, OccasionKind};
+use crate::config::{Config, Occasion, OccasionKind};
+use crate::dispatch::{self, Dispatcher, Flow, Greeting, Policy, RealClock, Stop, Watch};
 use crate::exit::{Exit, Halt};
-use crate::ledger::{Ledger, Outcome, Reservation, State};
-use crate::message::{GreetingKey, compose, envelope};
-use crate::pipeline::{Filter, Run, Status};
-use crate::rate::{Limiter, Rate};
-use crate::render::{Renderer, header_value};
+use crate::ledger::{Ledger, View};
+use crate::message::{compose, eml_name, envelope, into_parts};
+use crate::pipeline::{Filter, Run, Status, Target};
+use crate::rate::Rate;
+use crate::render::Renderer;
 use crate::transport::{self, Delivery};
 use crate::{batch, clock, context, customer, report};
 
-/// One greeting, composed and ready to go.
-struct Ready {
-    key: GreetingKey,
-    to: String,
-    name: String,
-    bytes: Vec<u8>,
-    file: String,
-}
-
-#[derive(Default)]
-struct Tally {
-    sent: usize,
+/// Greetings the run leaves alone, by reason.
+#[derive(Debug, Default, Clone)]
+struct Skips {
     already: usize,
     opted_out: usize,
     invalid: usize,
-    deferred: Vec<String>,
-    failed: Vec<String>,
-    uncertain: Vec<String>,
-    skipped_uncertain: usize,
-    skipped_failed: usize,
+    uncertain: usize,
+    failed: usize,
+}
+
+impl Skips {
+    fn count(&mut self, status: Status) {
+        match status {
+            Status::Due => {}
+            Status::AlreadySent => self.already += 1,
+            Status::OptedOut => self.opted_out += 1,
+            Status::Invalid => self.invalid += 1,
+            Status::Uncertain => self.uncertain += 1,
+            Status::Failed => self.failed += 1,
+        }
+    }
+}
+
+/// What the checking pass found: how many greetings are due and who comes first.
+#[derive(Default)]
+struct Plan {
+    due: usize,
+    first: Vec<String>,
+    skips: Skips,
     /// Due greetings in another language than the customer's.
     fallbacks: report::Fallbacks,
 }
 
-/// How long to wait before retry `attempt` (1-based) of a transient refusal.
-fn backoff(attempt: u32) -> Duration {
-    let base = std::env::var("GREET_RETRY_DELAY_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000u64);
-    Duration::from_millis(base * u64::from(attempt))
+/// The customer list's identity between the two passes.
+fn fingerprint(path: &Path) -> Option<(u64, std::time::SystemTime, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()?, m.ino()))
 }
 
 pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
@@ -73,8 +80,11 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     if !transport_problems.is_empty() {
         return Err(fail_on(transport_problems));
     }
+    if let Some(dir) = &args.batch {
+        return send_batch(cli, args, &config, dir, now.date_naive(), &mut err);
+    }
 
-    // What this run is about: one occasion, every dated one, or a batch.
+    // What this run is about: one occasion, or every dated one.
     let occasions: Vec<&Occasion> = if args.due {
         let dated: Vec<&Occasion> = config
             .occasions
@@ -93,286 +103,270 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
             )));
         }
         dated
-    } else if let Some(name) = &args.occasion {
-        vec![config.occasion(name).map_err(Halt::invalid)?]
     } else {
-        Vec::new()
+        let name = args.occasion.as_deref().unwrap_or_default();
+        vec![config.occasion(name).map_err(Halt::invalid)?]
     };
-    let batch = match &args.batch {
-        Some(dir) => Some(load_batch(&config, dir, now.date_naive(), args.late)?),
-        None => None,
-    };
-    let what = match (&batch, args.due) {
-        (Some((m, _)), _) => format!(
-            "the reviewed batch {} ({} on {})",
-            args.batch.as_deref().unwrap_or(Path::new(".")).display(),
-            m.occasion,
-            m.date
-        ),
-        (None, true) => occasions
-            .iter()
-            .map(|o| o.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        (None, false) => occasions[0].name.clone(),
-    };
+    let what = occasions
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
 
-    // Render and check everything before the ledger is touched: a run that
-    // stops here (a template error, a bad row) leaves nothing behind.
-    let mut tally = Tally::default();
-    let known_first_run = if args.test_to.is_none() && config.ledger.exists() {
+    let mut renderer = Renderer::load(&config).map_err(fail_on)?;
+    renderer.set_globals(context::globals(now.date_naive()));
+    let roster = customer::scan(&config).map_err(fail_on)?;
+    let file = config.customers.display().to_string();
+    if roster.errors() > 0 && !args.skip_invalid {
+        report::list_head(&roster.problems, &file, 10, &mut err)?;
+        return Err(Halt::invalid(format!(
+            "{file}: {} — nothing sent; fix them (`greet check` lists them all) or pass --skip-invalid to greet the valid rows",
+            report::count(roster.errors(), "row has problems", "rows have problems")
+        )));
+    }
+    if !cli.quiet {
+        report::list_head(&roster.problems, &file, 5, &mut err)?;
+    }
+    let listed = fingerprint(&config.customers);
+
+    // Which days: today, and with --catch-up the days before it (never
+    // before the first run; with no run yet, this one is the first).
+    let first_run = if args.test_to.is_none() && config.ledger.exists() {
         Ledger::open_read_only(&config.ledger)?.first_run_recorded()?
     } else {
         None
     };
-    let ready = match batch {
-        Some((_, greetings)) => greetings
-            .into_iter()
-            .map(|g| Ready {
-                key: g.key,
-                to: g.to,
-                name: g.name,
-                bytes: g.bytes,
-                file: g.file,
-            })
-            .collect(),
-        None => render_all(
-            &config,
-            &occasions,
-            today,
-            now,
-            args,
-            known_first_run.as_deref(),
-            &mut tally,
-            cli,
-            &mut err,
-        )?,
-    };
-
-    // The lock decides whether this run may send at all.
-    let mut ledger = if args.test_to.is_none() {
-        let mut l = Ledger::open(&config.ledger)?;
-        match l.lock() {
-            Ok(n) if n > 0 => writeln!(
-                err,
-                "{}: a run died while sending; {} now uncertain (not resent; see `greet history`, or pass --retry-uncertain)",
-                config.ledger.display(),
-                report::count(n, "greeting is", "greetings are")
-            )?,
-            Ok(_) => {}
-            Err(e) if e.downcast_ref::<crate::ledger::Busy>().is_some() => {
-                return Err(Halt::with(Exit::TryLater, format!("{e:#}")));
+    let first_run = first_run.unwrap_or_else(|| today.to_string());
+    let mut targets = Vec::new();
+    for occasion in &occasions {
+        for back in (0..=args.catch_up).rev() {
+            let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
+                continue;
+            };
+            // The day asked for is always sent; only missed days wait for a first run.
+            if back > 0 && day.to_string() < first_run {
+                continue;
             }
-            Err(e) => return Err(e),
+            targets.push((*occasion, day, back > 0));
         }
-        Some(l)
-    } else {
-        None
+    }
+    let run_over = |view: View| {
+        let targets = targets
+            .iter()
+            .map(|&(o, day, belated)| Target::new(&config, &renderer, o, day, belated))
+            .collect();
+        let mut run = Run::over(&config, &renderer, &roster, targets, now);
+        run.ledger = view;
+        run.retry_uncertain = args.retry_uncertain;
+        run
+    };
+    let compose_item = |item: &crate::pipeline::Item| -> anyhow::Result<Composed> {
+        let Some(r) = &item.rendered else {
+            return Ok(None);
+        };
+        let c = &item.customer;
+        compose(&config.sender, &c.full_name(), &c.email, &item.key, r, now)
+            .map(|m| Some(into_parts(m)))
+            .map_err(|e| Halt::invalid(format!("{}:{}: {e}", config.customers.display(), c.line)))
     };
 
-    let mut transport = transport::open(&config)?;
-    let from: lettre::Address = config.sender.email.parse()?;
+    // Pass 1: render and compose everything, keep nothing but counts. A
+    // run that stops here (a template error, a bad address) leaves nothing
+    // behind: the ledger is not even opened for writing.
+    let ledger_view = || -> anyhow::Result<View> {
+        if args.test_to.is_some() {
+            Ok(View::empty())
+        } else {
+            View::open(&config.ledger)
+        }
+    };
+    let mut plan = Plan::default();
+    let mut problems = Vec::new();
+    run_over(ledger_view()?).for_each(
+        &Filter::default(),
+        |item| compose_item(item).map(|m| m.is_some()),
+        |result| {
+            match result {
+                Err(p) => {
+                    if !problems.contains(&p) {
+                        problems.push(p);
+                    }
+                }
+                Ok((item, _)) if item.status == Status::Due => {
+                    plan.due += 1;
+                    if plan.first.len() < 3 {
+                        plan.first.push(item.customer.full_name());
+                    }
+                    if let Some(wanted) = item.wanted_language(&config) {
+                        let template = &config
+                            .occasions
+                            .get(&item.key.occasion)
+                            .map_or(item.key.occasion.as_str(), |o| o.template.as_str());
+                        plan.fallbacks.add(template, wanted, &item.lang);
+                    }
+                }
+                Ok((item, _)) => plan.skips.count(item.status),
+            }
+            Ok(true)
+        },
+    )?;
+    if !problems.is_empty() {
+        return Err(fail_on(problems));
+    }
 
     if let Some(owner) = &args.test_to {
+        let run = run_over(View::empty());
         return send_tests(
             owner,
-            &ready,
+            &run,
+            &compose_item,
             args.limit.unwrap_or(3),
             &config,
-            transport.as_mut(),
             cli,
         );
     }
-    let ledger = ledger.as_mut().expect("locked above");
+
+    // The lock decides whether this run may send at all.
+    let mut ledger = Ledger::open(&config.ledger)?;
+    match ledger.lock() {
+        Ok(n) if n > 0 => writeln!(
+            err,
+            "{}: a run died while sending; {} now uncertain (not resent; see `greet history`, or pass --retry-uncertain)",
+            config.ledger.display(),
+            report::count(n, "greeting is", "greetings are")
+        )?,
+        Ok(_) => {}
+        Err(e) if e.downcast_ref::<crate::ledger::Busy>().is_some() => {
+            return Err(Halt::with(Exit::TryLater, format!("{e:#}")));
+        }
+        Err(e) => return Err(e),
+    }
+
     // Catch-up days are counted from the first run that reached this point.
     ledger.first_run(&today.to_string())?;
-
-    // Leave out what the ledger already has, and the unsubscribed.
-    let mut queue = Vec::new();
-    for r in ready {
-        if ledger.is_suppressed(&r.to)? {
-            tally.opted_out += 1;
-            continue;
-        }
-        match ledger.state(&r.key)? {
-            Some(State::Sent) => tally.already += 1,
-            Some(State::Failed) => tally.skipped_failed += 1,
-            Some(State::Uncertain) if !args.retry_uncertain => tally.skipped_uncertain += 1,
-            _ => queue.push(r),
-        }
-    }
     let cap = args
         .limit
         .into_iter()
         .chain(config.transport.max_per_run)
         .min()
         .unwrap_or(usize::MAX);
-    queue.truncate(cap);
-
-    if queue.is_empty() {
-        summary(&tally, &mut err, cli)?;
-        return Ok(if tally.skipped_uncertain > 0 {
+    let queue = plan.due.min(cap);
+    let mut transport = transport::open(&config)?;
+    if queue == 0 {
+        summary(
+            &plan.skips,
+            &dispatch::Tally::default(),
+            &plan.fallbacks,
+            &mut err,
+        )?;
+        return Ok(if plan.skips.uncertain > 0 {
             Exit::Partial
         } else {
             Exit::Ok
         });
     }
-    if !args.yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(Halt::invalid(
-                "no terminal to confirm on: pass --yes to send (e.g. from cron or a systemd timer)",
-            ));
-        }
-        write!(
-            err,
-            "send {} for {} via {}? first: {} [y/N] ",
-            report::count(queue.len(), "greeting", "greetings"),
-            what,
-            transport.describe(),
-            queue
-                .iter()
-                .take(3)
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )?;
-        err.flush()?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(
-            answer.trim().to_lowercase().as_str(),
-            "y" | "yes" | "ν" | "ναι" | "כן" | "այո"
-        ) {
-            writeln!(err, "nothing sent")?;
-            return Ok(Exit::Ok);
-        }
+    if !args.yes && !confirm(queue, &what, transport.describe(), &plan.first, &mut err)? {
+        writeln!(err, "nothing sent")?;
+        return Ok(Exit::Ok);
     }
 
+    if fingerprint(&config.customers) != listed {
+        return Err(Halt::invalid(format!(
+            "{file}: the list changed while greet was reading it — nothing sent; run again"
+        )));
+    }
+
+    // Pass 2: render again, and hand each due greeting to the dispatcher as
+    // it comes; the ledger decides for good, greeting by greeting.
     let rate = Rate::parse(&config.transport.rate).unwrap_or(Rate {
         count: 30,
         per: Duration::from_secs(60),
     });
-    let mut limiter = Limiter::new(rate);
-    let mut stopped: Option<(Exit, String)> = None;
-    let mut rejected_in_a_row = 0;
-
-    // SIGTERM (systemd stopping the timer's unit, a shutdown), SIGINT
-    // (Ctrl-C) and SIGHUP: the message in hand is finished and recorded,
-    // then the run stops; the rest stay due for the next run.
-    let interrupted = Arc::new(AtomicBool::new(false));
-    for signal in [SIGTERM, SIGINT, SIGHUP] {
-        signal_hook::flag::register(signal, Arc::clone(&interrupted))?;
-    }
-
-    // Connect (and authenticate) before the first greeting is marked as
-    // being sent: an unreachable server or a refused account changes nothing.
-    let mut attempt = 1;
-    loop {
-        match transport.prepare() {
-            Ok(()) => break,
-            Err(Delivery::Transient(_)) if attempt < 3 => {
-                std::thread::sleep(backoff(attempt));
-                attempt += 1;
-            }
-            Err(d) => {
-                // Before any greeting: a temporary refusal means "not now".
-                let d = match d {
-                    Delivery::Transient(r) if !r.starts_with("421") => Delivery::Unreachable(r),
-                    d => d,
-                };
-                stopped = judge(d, "", transport.as_ref(), &mut tally, &mut 0).1;
-                break;
-            }
-        }
-    }
-
-    let progress = if stopped.is_none() && !cli.quiet && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(queue.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
-                .expect("a valid template"),
+    let mut policy = Policy::new(rate, config.sender.domain());
+    policy.cap = cap;
+    policy.retry_uncertain = args.retry_uncertain;
+    policy.expected = queue;
+    let stop = dispatch::stop_on_signals()?;
+    let mut clock = RealClock::new();
+    let mut bar = Bar::new(queue, cli, rate_text(&config));
+    let mut skips = Skips::default();
+    let mut problems = Vec::new();
+    let mut whole = true;
+    let (tally, stopped) = {
+        let mut dispatcher = Dispatcher::new(
+            transport.as_mut(),
+            &ledger,
+            &mut clock,
+            &stop,
+            &mut bar,
+            policy,
         );
-        bar
-    } else {
-        ProgressBar::hidden()
+        if dispatcher.start() == Flow::More {
+            run_over(View::open(&config.ledger)?).for_each(
+                &Filter::default(),
+                compose_item,
+                |result| {
+                    let (item, composed) = match result {
+                        Err(p) => {
+                            // Only a list that changed under the run gets here.
+                            problems.push(p);
+                            whole = false;
+                            return Ok(false);
+                        }
+                        Ok(pair) => pair,
+                    };
+                    let Some((envelope, bytes)) = composed else {
+                        skips.count(item.status);
+                        return Ok(true);
+                    };
+                    let flow = dispatcher.offer(Greeting {
+                        file: eml_name(&item.key, None),
+                        to: item.customer.email.clone(),
+                        name: item.customer.full_name(),
+                        key: item.key,
+                        envelope,
+                        bytes,
+                    })?;
+                    whole = flow == Flow::More;
+                    Ok(whole)
+                },
+            )?;
+        } else {
+            whole = false;
+        }
+        dispatcher.finish()?
     };
-    let crash_after_reply = std::env::var_os("GREET_TEST_KILL_AFTER_REPLY").is_some();
-    let to_send: &[Ready] = if stopped.is_some() { &[] } else { &queue };
-    for r in to_send {
-        let wait = limiter.wait(Instant::now());
-        if !wait.is_zero() {
-            progress.set_message(format!(
-                "waiting {}s (rate {})",
-                wait.as_secs(),
-                config.transport.rate
-            ));
-            pause(wait, &interrupted);
-        }
-        if interrupted.load(Ordering::Relaxed) {
-            let left = queue.len() - (progress.position() as usize);
-            stopped = Some((
-                Exit::TryLater,
-                format!(
-                    "stopped by a signal: {} not sent yet, still due for the next run",
-                    report::count(left, "greeting", "greetings")
-                ),
-            ));
-            break;
-        }
-        progress.set_message(r.name.clone());
-        match ledger.reserve(
-            &r.key,
-            &r.to,
-            &r.key.message_id(config.sender.domain()),
-            args.retry_uncertain,
-        )? {
-            Reservation::Skip(State::Sent) => {
-                tally.already += 1;
-                progress.inc(1);
-                continue;
-            }
-            Reservation::Skip(_) => {
-                progress.inc(1);
-                continue;
-            }
-            Reservation::Go => {}
-        }
-        let env = envelope(&from, &r.to).map_err(Halt::invalid)?;
-        let mut attempt = 1;
-        let delivery = loop {
-            let d = transport.deliver(&env, &r.bytes, &r.file);
-            match d {
-                Delivery::Transient(_) if attempt < 3 && !interrupted.load(Ordering::Relaxed) => {
-                    pause(backoff(attempt), &interrupted);
-                    attempt += 1;
-                }
-                other => break other,
-            }
-        };
-        limiter.record(Instant::now());
-        if matches!(delivery, Delivery::Sent(_)) && crash_after_reply {
-            // Fault injection for the crash tests: die as a power cut would,
-            // after the server's 250 and before it is recorded.
-            let _ = signal_hook::low_level::raise(signal_hook::consts::SIGKILL);
-        }
-        let who = format!("{} <{}>", r.name, r.to);
-        let (outcome, stop) = judge(
-            delivery,
-            &who,
-            transport.as_ref(),
-            &mut tally,
-            &mut rejected_in_a_row,
-        );
-        ledger.record(&r.key, &outcome)?;
-        progress.inc(1);
-        if stop.is_some() {
-            stopped = stop;
-            break;
-        }
+    bar.0.finish_and_clear();
+    if cli.verbose {
+        reads(&file, targets.len(), &mut err)?;
     }
-    progress.finish_and_clear();
-    summary(&tally, &mut err, cli)?;
-    if let Some((exit, why)) = &stopped {
+    // The counts of the pass that saw the whole list after the lock; when
+    // the run stopped early, those of the checking pass.
+    let skips = if whole { skips } else { plan.skips };
+    summary(&skips, &tally, &plan.fallbacks, &mut err)?;
+    if !problems.is_empty() {
+        return Err(fail_on(problems));
+    }
+    Ok(verdict(&skips, &tally, stopped, &mut err)?)
+}
+
+/// `-v`: how many times the list was read, and for how many targets.
+fn reads(file: &str, targets: usize, err: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        err,
+        "{file}: read {} for {targets} (occasion, day)",
+        report::count(customer::reads(), "time", "times"),
+    )
+}
+
+/// The exit code, and the reason for a stop.
+fn verdict(
+    skips: &Skips,
+    tally: &dispatch::Tally,
+    stopped: Option<Stop>,
+    err: &mut dyn Write,
+) -> std::io::Result<Exit> {
+    if let Some(Stop { exit, why }) = &stopped {
         writeln!(err, "{why}")?;
         if tally.sent > 0 || *exit == Exit::Partial {
             return Ok(Exit::Partial);
@@ -381,12 +375,208 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     }
     // Greetings left uncertain by an earlier run still need the owner's eye.
     let unfinished =
-        tally.deferred.len() + tally.failed.len() + tally.uncertain.len() + tally.skipped_uncertain;
+        tally.deferred.len() + tally.failed.len() + tally.uncertain.len() + skips.uncertain;
     Ok(if unfinished > 0 {
         Exit::Partial
     } else {
         Exit::Ok
     })
+}
+
+fn rate_text(config: &Config) -> String {
+    config.transport.rate.to_string()
+}
+
+/// The progress bar on a terminal (hidden otherwise and with --quiet).
+struct Bar(ProgressBar, String);
+
+impl Bar {
+    fn new(len: usize, cli: &Cli, rate: String) -> Bar {
+        let bar = if !cli.quiet && std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(len as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
+                    .expect("a valid template"),
+            );
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        Bar(bar, rate)
+    }
+}
+
+impl Watch for Bar {
+    fn sending(&mut self, name: &str) {
+        self.0.set_message(name.to_string());
+    }
+    fn waiting(&mut self, wait: Duration) {
+        self.0
+            .set_message(format!("waiting {}s (rate {})", wait.as_secs(), self.1));
+    }
+    fn handled(&mut self) {
+        self.0.inc(1);
+    }
+}
+
+/// Ask on the terminal; `false` unless the answer is yes (in any of the four languages).
+fn confirm(
+    queue: usize,
+    what: &str,
+    via: String,
+    first: &[String],
+    err: &mut dyn Write,
+) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Halt::invalid(
+            "no terminal to confirm on: pass --yes to send (e.g. from cron or a systemd timer)",
+        ));
+    }
+    write!(
+        err,
+        "send {} for {what} via {via}? first: {} [y/N] ",
+        report::count(queue, "greeting", "greetings"),
+        first.join(", ")
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_lowercase().as_str(),
+        "y" | "yes" | "ν" | "ναι" | "כן" | "այո"
+    ))
+}
+
+/// `send --batch DIR`: exactly the reviewed files, proven first.
+fn send_batch(
+    cli: &Cli,
+    args: &SendArgs,
+    config: &Config,
+    dir: &Path,
+    today: chrono::NaiveDate,
+    err: &mut dyn Write,
+) -> anyhow::Result<Exit> {
+    let (manifest, greetings) = load_batch(config, dir, today, args.late)?;
+    let what = format!(
+        "the reviewed batch {} ({} on {})",
+        dir.display(),
+        manifest.occasion,
+        manifest.date
+    );
+    let from: lettre::Address = config.sender.email.parse()?;
+    let mut transport = transport::open(config)?;
+    if let Some(owner) = &args.test_to {
+        let env = envelope(&from, owner).map_err(Halt::invalid)?;
+        let mut sent = 0;
+        for g in greetings.iter().take(args.limit.unwrap_or(3)) {
+            let bytes = g.bytes().map_err(Halt::invalid)?;
+            test_send(transport.as_mut(), &env, &bytes, &g.file, owner)?;
+            sent += 1;
+        }
+        return tests_sent(sent, owner, cli);
+    }
+    let mut ledger = Ledger::open(&config.ledger)?;
+    match ledger.lock() {
+        Ok(_) => {}
+        Err(e) if e.downcast_ref::<crate::ledger::Busy>().is_some() => {
+            return Err(Halt::with(Exit::TryLater, format!("{e:#}")));
+        }
+        Err(e) => return Err(e),
+    }
+    // What the ledger already has is left out before the question.
+    let view = View::open(&config.ledger)?;
+    let mut skips = Skips::default();
+    let mut queue = Vec::new();
+    for g in greetings {
+        let state = view.state(&g.key)?;
+        let status = crate::pipeline::disposition(
+            false,
+            false,
+            view.is_suppressed(&g.to),
+            state,
+            args.retry_uncertain,
+        );
+        if status == Status::Due {
+            queue.push(g);
+        } else {
+            skips.count(status);
+        }
+    }
+    let cap = args
+        .limit
+        .into_iter()
+        .chain(config.transport.max_per_run)
+        .min()
+        .unwrap_or(usize::MAX);
+    let n = queue.len().min(cap);
+    let fallbacks = report::Fallbacks::default();
+    if n == 0 {
+        summary(&skips, &dispatch::Tally::default(), &fallbacks, err)?;
+        return Ok(if skips.uncertain > 0 {
+            Exit::Partial
+        } else {
+            Exit::Ok
+        });
+    }
+    let first: Vec<String> = queue.iter().take(3).map(|g| g.name.clone()).collect();
+    if !args.yes && !confirm(n, &what, transport.describe(), &first, err)? {
+        writeln!(err, "nothing sent")?;
+        return Ok(Exit::Ok);
+    }
+    let rate = Rate::parse(&config.transport.rate).unwrap_or(Rate {
+        count: 30,
+        per: Duration::from_secs(60),
+    });
+    let mut policy = Policy::new(rate, config.sender.domain());
+    policy.cap = cap;
+    policy.retry_uncertain = args.retry_uncertain;
+    policy.expected = n;
+    let stop = dispatch::stop_on_signals()?;
+    let mut clock = RealClock::new();
+    let mut bar = Bar::new(n, cli, rate_text(config));
+    let mut changed = None;
+    let (tally, stopped) = {
+        let mut dispatcher = Dispatcher::new(
+            transport.as_mut(),
+            &ledger,
+            &mut clock,
+            &stop,
+            &mut bar,
+            policy,
+        );
+        if dispatcher.start() == Flow::More {
+            for g in queue {
+                let envelope = envelope(&from, &g.to).map_err(Halt::invalid)?;
+                let bytes = match g.bytes() {
+                    Ok(b) => b,
+                    Err(e) => {
+                        changed = Some(e);
+                        break;
+                    }
+                };
+                let flow = dispatcher.offer(Greeting {
+                    key: g.key,
+                    to: g.to,
+                    name: g.name,
+                    envelope,
+                    bytes,
+                    file: g.file,
+                })?;
+                if flow == Flow::Done {
+                    break;
+                }
+            }
+        }
+        dispatcher.finish()?
+    };
+    bar.0.finish_and_clear();
+    summary(&skips, &tally, &fallbacks, err)?;
+    if let Some(why) = changed {
+        return Err(Halt::invalid(format!(
+            "{why}\nthe rest of the batch is not sent: preview it again to review what changed"
+        )));
+    }
+    Ok(verdict(&skips, &tally, stopped, err)?)
 }
 
 /// A batch, proven greeting by greeting from its files (see [`batch`]), and
@@ -436,198 +626,12 @@ fn load_batch(
     Ok((manifest, greetings))
 }
 
-/// Render and compose every due greeting of these occasions (and, with
-/// --catch-up, the days before today) before the first message goes out.
-#[allow(clippy::too_many_arguments)]
-fn render_all(
-    config: &crate::config::Config,
-    occasions: &[&Occasion],
-    today: chrono::NaiveDate,
-    now: chrono::DateTime<chrono_tz::Tz>,
-    args: &SendArgs,
-    first_run: Option<&str>,
-    tally: &mut Tally,
-    cli: &Cli,
+fn summary(
+    skips: &Skips,
+    t: &dispatch::Tally,
+    fallbacks: &report::Fallbacks,
     err: &mut dyn Write,
-) -> anyhow::Result<Vec<Ready>> {
-    let mut renderer = Renderer::load(config).map_err(fail_on)?;
-    renderer.set_globals(context::globals(now.date_naive()));
-    let roster = customer::scan(config).map_err(fail_on)?;
-    let file = config.customers.display().to_string();
-    if roster.errors() > 0 && !args.skip_invalid {
-        report::list_head(&roster.problems, &file, 10, err)?;
-        return Err(Halt::invalid(format!(
-            "{file}: {} — nothing sent; fix them (`greet check` lists them all) or pass --skip-invalid to greet the valid rows",
-            report::count(roster.errors(), "row has problems", "rows have problems")
-        )));
-    }
-    if !cli.quiet {
-        report::list_head(&roster.problems, &file, 5, err)?;
-    }
-
-    // Which days: today, and with --catch-up the days before it (never
-    // before the first run; with no run yet, this one is the first).
-    let today_text = today.to_string();
-    let first_run = Some(first_run.unwrap_or(&today_text));
-    let mut days = Vec::new();
-    for back in (0..=args.catch_up).rev() {
-        let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
-            continue;
-        };
-        // The day asked for is always sent; only missed days wait for a first run.
-        if back > 0 && first_run.is_some_and(|f| day.to_string().as_str() < f) {
-            continue;
-        }
-        days.push((day, back > 0));
-    }
-
-    let mut ready: Vec<Ready> = Vec::new();
-    let mut problems = Vec::new();
-    for occasion in occasions {
-        for &(day, belated) in &days {
-            let mut run = Run::new(config, &renderer, &roster, occasion, day, now);
-            if belated {
-                run = run.belated();
-            }
-            run.for_each(
-                &Filter::default(),
-                |item| {
-                    let Some(r) = &item.rendered else {
-                        return Ok(Vec::new());
-                    };
-                    let c = &item.customer;
-                    compose(&config.sender, &c.full_name(), &c.email, &item.key, r, now)
-                        .map(|m| m.formatted())
-                        .map_err(|e| {
-                            Halt::invalid(format!("{}:{}: {e}", config.customers.display(), c.line))
-                        })
-                },
-                |result| {
-                    match result {
-                        Err(p) => {
-                            if !problems.contains(&p) {
-                                problems.push(p);
-                            }
-                        }
-                        Ok((item, bytes)) => match item.status {
-                            Status::Due => {
-                                if let Some(wanted) = item.wanted_language(config) {
-                                    tally.fallbacks.add(&occasion.template, wanted, &item.lang);
-                                }
-                                ready.push(Ready {
-                                    file: format!(
-                                        "{}-{}-{}.eml",
-                                        item.key.occasion, item.key.occurrence, item.key.customer
-                                    )
-                                    .replace(['/', '\\'], "_"),
-                                    key: item.key,
-                                    to: item.customer.email.clone(),
-                                    name: item.customer.full_name(),
-                                    bytes,
-                                })
-                            }
-                            Status::OptedOut => tally.opted_out += 1,
-                            _ => tally.invalid += 1,
-                        },
-                    }
-                    Ok(true)
-                },
-            )?;
-        }
-    }
-    if !problems.is_empty() {
-        return Err(fail_on(problems));
-    }
-    Ok(ready)
-}
-
-/// Sleep for `d`, waking early when a signal asks the run to stop.
-fn pause(d: Duration, interrupted: &AtomicBool) {
-    let until = Instant::now() + d;
-    while !interrupted.load(Ordering::Relaxed) {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(50)));
-    }
-}
-
-/// What to record for a delivery, and whether the run must stop after it.
-fn judge(
-    delivery: Delivery,
-    who: &str,
-    transport: &dyn transport::Deliver,
-    tally: &mut Tally,
-    rejected_in_a_row: &mut usize,
-) -> (Outcome, Option<(Exit, String)>) {
-    let reason = |reply: &str| header_value(reply);
-    match delivery {
-        Delivery::Sent(reply) => {
-            tally.sent += 1;
-            *rejected_in_a_row = 0;
-            (Outcome::Sent { reply }, None)
-        }
-        Delivery::Permanent(reply) => {
-            tally.failed.push(format!("{who}: {}", reason(&reply)));
-            *rejected_in_a_row += 1;
-            let stop = (*rejected_in_a_row >= 5).then(|| {
-                let why = format!(
-                    "stopped: the last 5 messages were all refused ({}) — likely a template or account problem",
-                    reason(&reply)
-                );
-                (Exit::Partial, why)
-            });
-            (Outcome::Failed { reply }, stop)
-        }
-        Delivery::Transient(reply) => {
-            // 421: the service itself is unavailable; the rest would fare no better.
-            let stop = reply.starts_with("421").then(|| {
-                let why = format!(
-                    "stopped: {} is not accepting mail now ({}) — nothing is lost, run again later",
-                    transport.describe(),
-                    reason(&reply)
-                );
-                (Exit::TryLater, why)
-            });
-            if !who.is_empty() {
-                tally.deferred.push(format!("{who}: {}", reason(&reply)));
-            }
-            (Outcome::Deferred { reply }, stop)
-        }
-        Delivery::Uncertain(reply) => {
-            tally.uncertain.push(format!("{who}: {}", reason(&reply)));
-            (Outcome::Uncertain { reply }, None)
-        }
-        // The three below are not the recipient's fault: the greeting goes
-        // back to deferred, nobody is marked failed, and the run stops.
-        Delivery::Halt(reply) => {
-            let why = format!(
-                "stopped: the server refuses this account: {}",
-                reason(&reply)
-            );
-            (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
-        }
-        Delivery::Insecure(reply) => {
-            let why = format!(
-                "stopped: TLS could not be set up with {} ({}); nothing was sent in clear — check host, port, security and ca_file",
-                transport.describe(),
-                reason(&reply)
-            );
-            (Outcome::Deferred { reply }, Some((Exit::Failure, why)))
-        }
-        Delivery::Unreachable(reply) => {
-            let why = format!(
-                "stopped: cannot reach {}: {} — nothing is lost, run again later",
-                transport.describe(),
-                reason(&reply)
-            );
-            (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
-        }
-    }
-}
-
-fn summary(t: &Tally, err: &mut dyn Write, cli: &Cli) -> std::io::Result<()> {
+) -> std::io::Result<()> {
     for (label, list) in [
         ("failed", &t.failed),
         ("deferred", &t.deferred),
@@ -639,51 +643,83 @@ fn summary(t: &Tally, err: &mut dyn Write, cli: &Cli) -> std::io::Result<()> {
     }
     let mut parts = vec![format!("sent {}", t.sent)];
     for (n, label) in [
-        (t.already, "already greeted"),
-        (t.opted_out, "opted out"),
-        (t.invalid, "invalid"),
+        (skips.already + t.already, "already greeted"),
+        (skips.opted_out, "opted out"),
+        (skips.invalid, "invalid"),
         (t.deferred.len(), "deferred"),
         (t.failed.len(), "failed"),
         (t.uncertain.len(), "uncertain"),
-        (t.skipped_uncertain, "uncertain, not resent"),
-        (t.skipped_failed, "failed before, not retried"),
+        (skips.uncertain + t.skipped, "uncertain, not resent"),
+        (skips.failed, "failed before, not retried"),
     ] {
         if n > 0 {
             parts.push(format!("{label} {n}"));
         }
     }
-    let _ = cli; // the summary is printed even with --quiet: cron mail shows it
+    // The summary is printed even with --quiet: cron mail shows it.
     writeln!(err, "{}", parts.join(" · "))?;
-    for line in t.fallbacks.lines() {
+    for line in fallbacks.lines() {
         writeln!(err, "{line}")?;
     }
     Ok(())
 }
 
+/// Compose a rendered greeting: its envelope and bytes (`None` when not due).
+type Composed = Option<(lettre::address::Envelope, Vec<u8>)>;
+type ComposeItem<'a> = dyn Fn(&crate::pipeline::Item) -> anyhow::Result<Composed> + Sync + 'a;
+
 /// `--test-to`: real greetings, to the owner, marked as tests; no ledger.
 fn send_tests(
     owner: &str,
-    ready: &[Ready],
+    run: &Run<'_>,
+    compose_item: &ComposeItem<'_>,
     n: usize,
-    config: &crate::config::Config,
-    transport: &mut dyn transport::Deliver,
+    config: &Config,
     cli: &Cli,
 ) -> anyhow::Result<Exit> {
     let from: lettre::Address = config.sender.email.parse()?;
     let env = envelope(&from, owner).map_err(Halt::invalid)?;
+    let mut transport = transport::open(config)?;
     let mut sent = 0;
-    for r in ready.iter().take(n) {
-        let msg = mail_subject_test(&r.bytes);
-        match transport.deliver(&env, &msg, &format!("test-{}", r.file)) {
-            Delivery::Sent(_) => sent += 1,
-            other => {
-                return Err(Halt::with(
-                    Exit::TryLater,
-                    format!("test send to {owner}: {other:?}"),
-                ));
+    let mut failure = None;
+    if n > 0 {
+        run.for_each(&Filter::default(), compose_item, |result| {
+            let Ok((item, Some((_, bytes)))) = result else {
+                return Ok(true);
+            };
+            let file = eml_name(&item.key, None);
+            if let Err(e) = test_send(transport.as_mut(), &env, &bytes, &file, owner) {
+                failure = Some(e);
+                return Ok(false);
             }
-        }
+            sent += 1;
+            Ok(sent < n)
+        })?;
     }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    tests_sent(sent, owner, cli)
+}
+
+fn test_send(
+    transport: &mut dyn transport::Deliver,
+    env: &lettre::address::Envelope,
+    bytes: &[u8],
+    file: &str,
+    owner: &str,
+) -> anyhow::Result<()> {
+    let msg = mark_as_test(bytes);
+    match transport.deliver(env, &msg, &format!("test-{file}")) {
+        Delivery::Sent(_) => Ok(()),
+        other => Err(Halt::with(
+            Exit::TryLater,
+            format!("test send to {owner}: {other:?}"),
+        )),
+    }
+}
+
+fn tests_sent(sent: usize, owner: &str, cli: &Cli) -> anyhow::Result<Exit> {
     if !cli.quiet {
         eprintln!(
             "sent {} to {owner} (marked [TEST]; the ledger was not touched)",
@@ -693,22 +729,42 @@ fn send_tests(
     Ok(Exit::Ok)
 }
 
-/// Insert a `X-Greet-Test: yes` header and prefix the Subject with [TEST].
-fn mail_subject_test(bytes: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(bytes);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut out = String::with_capacity(bytes.len() + 32);
-    out.push_str("X-Greet-Test: yes\r\n");
-    for line in head.split("\r\n") {
-        if let Some(rest) = line.strip_prefix("Subject: ") {
-            out.push_str("Subject: [TEST] ");
-            out.push_str(rest);
-        } else {
-            out.push_str(line);
+/// Insert a `X-Greet-Test: yes` header and prefix the Subject with [TEST],
+/// on the bytes (the body is left exactly as it was).
+fn mark_as_test(bytes: &[u8]) -> Vec<u8> {
+    let split = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(bytes.len(), |i| i + 2);
+    let (head, body) = bytes.split_at(split);
+    let mut out = Vec::with_capacity(bytes.len() + 32);
+    out.extend_from_slice(b"X-Greet-Test: yes\r\n");
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        match line.strip_prefix(b"Subject: ") {
+            Some(rest) => {
+                out.extend_from_slice(b"Subject: [TEST] ");
+                out.extend_from_slice(rest);
+            }
+            None => out.extend_from_slice(line),
         }
-        out.push_str("\r\n");
     }
-    out.push_str("\r\n");
-    out.push_str(body);
-    out.into_bytes()
+    out.extend_from_slice(body);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_test_greeting_is_marked_in_its_head_and_its_body_is_untouched() {
+        let body: &[u8] = b"\xe1\xe2 not utf-8\r\nSubject: in the body\r\n";
+        let mut msg =
+            b"From: a@x.gr\r\nSubject: =?utf-8?b?zpPOtc65zrE=?=\r\nTo: b@x.gr\r\n\r\n".to_vec();
+        msg.extend_from_slice(body);
+        let out = mark_as_test(&msg);
+        let mut want = b"X-Greet-Test: yes\r\nFrom: a@x.gr\r\nSubject: [TEST] =?utf-8?b?zpPOtc65zrE=?=\r\nTo: b@x.gr\r\n\r\n".to_vec();
+        want.extend_from_slice(body);
+        assert_eq!(out, want);
+    }
 }

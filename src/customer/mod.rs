@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 pub use dates::Birthday;
-pub use read::{CustomerReader, RawRow, RawRows, Roster, RowParser, key_digest, scan};
+pub use read::{CustomerReader, RawRow, RawRows, Roster, RowParser, key_digest, reads, scan};
 
 /// Grammatical gender, as far as the list says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -223,9 +223,18 @@ impl Iterator for RawRows {
     }
 }
 
+/// How many times this process has opened the customer list (`-v` says).
+static READS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many times this process has opened the customer list so far.
+pub fn reads() -> usize {
+    READS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl CustomerReader {
     /// Open the configured list and read its header.
     pub fn open(config: &Config) -> Result<CustomerReader, Vec<Problem>> {
+        READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let file = config.customers.display().to_string();
         let f = File::open(&config.customers).map_err(|e| {
             vec![Problem::error(

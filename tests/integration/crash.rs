@@ -175,3 +175,102 @@ fn sigterm_mid_run_finishes_the_message_in_hand_records_it_and_stops() {
     }
     assert_ledger_intact(&shop);
 }
+
+/// The state of each recipient's greeting in the ledger, read as another
+/// process would (sqlite3 from Python), in send order.
+fn ledger_states(shop: &Shop) -> Vec<(String, String)> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys\nfor r in sqlite3.connect(sys.argv[1]).execute('select recipient, state from greetings'): print(r[0], r[1])",
+        ])
+        .arg(shop.path("greet-ledger.sqlite"))
+        .output()
+        .unwrap();
+    let mut rows: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .map(|(r, s)| (r.to_string(), s.to_string()))
+        .collect();
+    let order = [STAMATIS, NAREK, SARAH];
+    rows.sort_by_key(|(r, _)| order.iter().position(|o| o == r));
+    rows
+}
+
+#[test]
+fn killed_at_every_point_of_every_message_at_most_that_one_greeting_is_in_doubt() {
+    // One commit per message (the outcome of k with the reservation of k+1)
+    // keeps the guarantee of a commit for each: at any kill point, the
+    // greetings before are recorded sent, at most one is `sending`, and the
+    // rerun sends every other greeting exactly once and never that one.
+    let order = [STAMATIS, NAREK, SARAH];
+    for (k, who) in order.iter().enumerate() {
+        for at in [
+            Hold::Mail(k + 1),
+            Hold::AfterDot(who.to_string()),
+            Hold::AfterReply(who.to_string()),
+        ] {
+            let label = format!("killed at {at:?}");
+            let (server, shop) = killed_at(at.clone());
+            let states = ledger_states(&shop);
+            let sending: Vec<&str> = states
+                .iter()
+                .filter(|(_, s)| s == "sending")
+                .map(|(r, _)| r.as_str())
+                .collect();
+            // Everyone before the one in doubt is recorded sent.
+            let in_doubt = match &at {
+                // Reply in hand: either not yet recorded (k in doubt), or
+                // recorded with the next reservation (k+1 in doubt).
+                Hold::AfterReply(_) => {
+                    assert!(sending.len() <= 1, "{label}: {states:?}");
+                    let d = sending.first().copied();
+                    let allowed: Vec<&str> = order[k..(k + 2).min(3)].to_vec();
+                    assert!(
+                        d.is_none_or(|d| allowed.contains(&d)),
+                        "{label}: {states:?}"
+                    );
+                    d
+                }
+                _ => {
+                    assert_eq!(sending, vec![*who], "{label}: {states:?}");
+                    Some(*who)
+                }
+            };
+            let d = in_doubt.map_or(3, |d| order.iter().position(|o| *o == d).unwrap());
+            for (i, r) in order.iter().enumerate().take(d) {
+                assert_eq!(
+                    states[i],
+                    (r.to_string(), "sent".to_string()),
+                    "{label}: {states:?}"
+                );
+            }
+            assert_eq!(
+                states.len(),
+                (d + 1).min(3),
+                "{label}: nothing after the one in doubt is marked: {states:?}"
+            );
+
+            let rerun = send(&shop, &[]).expect(if in_doubt.is_some() { 3 } else { 0 });
+            let err = rerun.stderr();
+            if in_doubt.is_some() {
+                assert!(
+                    err.contains("a run died while sending; 1 greeting is now uncertain"),
+                    "{label}: {err}"
+                );
+            }
+            for r in order {
+                let n = server.count_to(r);
+                if Some(r) == in_doubt {
+                    // Accepted or not, greet cannot know; it never resends on
+                    // its own. The test server keeps what it read whole.
+                    let accepted = matches!(&at, Hold::AfterDot(w) | Hold::AfterReply(w) if w == r);
+                    assert_eq!(n, usize::from(accepted), "{label}: {r}");
+                } else {
+                    assert_eq!(n, 1, "{label}: {r} exactly once");
+                }
+            }
+            assert_ledger_intact(&shop);
+        }
+    }
+}
