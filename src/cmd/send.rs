@@ -253,6 +253,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     let queue = plan.due.min(cap);
     let mut transport = transport::open(&config)?;
     if queue == 0 {
+        if cli.verbose {
+            reads(&file, targets.len(), &mut err)?;
+        }
         summary(
             &plan.skips,
             &dispatch::Tally::default(),
