@@ -19,7 +19,7 @@ use crate::exit::{Exit, Halt};
 use crate::ledger::{Ledger, Outcome, Reservation, State};
 use crate::message::{GreetingKey, compose, envelope};
 use crate::pipeline::{Filter, Run, Status};
-use crate::rate::{Limiter, Rate};
+use crate::rate::Limiter;
 use crate::render::{Renderer, header_value};
 use crate::transport::{self, Delivery};
 use crate::{batch, clock, context, customer, report};
@@ -248,10 +248,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let rate = Rate::parse(&config.transport.rate).unwrap_or(Rate {
-        count: 30,
-        per: Duration::from_secs(60),
-    });
+    let rate = config.transport.rate;
     let mut limiter = Limiter::new(rate);
     let mut stopped: Option<(Exit, String)> = None;
     let mut rejected_in_a_row = 0;
