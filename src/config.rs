@@ -1267,6 +1267,34 @@ kind = "birthday"
     }
 
     #[test]
+    fn every_transport_key_is_either_common_or_of_one_kind_and_the_table_test_covers_it() {
+        // serde lists the keys it knows when it meets one it does not.
+        let err = toml::from_str::<RawTransport>("no_such_key = 1").unwrap_err();
+        let message = err.message();
+        let known: Vec<&str> = message
+            .split_once("expected one of ")
+            .unwrap_or_else(|| panic!("{message}"))
+            .1
+            .split(", ")
+            .map(|k| k.trim().trim_matches('`'))
+            .collect();
+        assert!(known.len() > 10, "{known:?}");
+        for key in known {
+            let common = ["kind", "rate", "max_per_run"].contains(&key);
+            let of_kind = KindName::of_key(key);
+            assert!(common != of_kind.is_some(), "{key}");
+            if let Some(kind) = of_kind {
+                assert!(
+                    KIND_KEYS
+                        .iter()
+                        .any(|(k, _, belongs)| *k == key && *belongs == kind.as_str()),
+                    "{key} is missing from KIND_KEYS"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn several_keys_of_another_kind_are_each_refused_in_file_order() {
         let (text, parsed) = with_transport(&[
             "kind = \"file\"",
