@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::problem::{Problem, line_col};
+use crate::rate::Rate;
 
 /// The raw file, as serde reads it.
 #[derive(Debug, Deserialize)]
@@ -56,87 +58,169 @@ fn default_ledger() -> PathBuf {
     PathBuf::from("greet-ledger.sqlite")
 }
 
-/// How messages leave: `[transport]` in greet.toml, as serde reads it (the
-/// keys whose mistakes are reported keep their place in the file).
+/// The defaults of `[transport]`, in one place: the loader fills them in,
+/// so no consumer ever falls back to a value of its own.
+pub mod defaults {
+    use std::time::Duration;
+
+    use crate::rate::Rate;
+
+    /// `rate`: conservative enough for any mailbox provider.
+    pub const RATE: Rate = Rate {
+        count: 30,
+        per: Duration::from_secs(60),
+    };
+    /// `timeout`: how long to wait for the SMTP server.
+    pub const TIMEOUT: Duration = Duration::from_secs(30);
+    /// `command`: the local mail system's sendmail.
+    pub const SENDMAIL: &str = "/usr/sbin/sendmail";
+    /// `dir`: the outbox folder, beside the ledger.
+    pub const OUTBOX: &str = "outbox";
+}
+
+/// How messages leave: `[transport]` in greet.toml, as serde reads it (each
+/// key keeps its place in the file, for messages).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTransport {
-    #[serde(default)]
-    kind: TransportKind,
-    #[serde(default)]
+    kind: Option<Spanned<KindName>>,
     host: Option<Spanned<String>>,
     port: Option<Spanned<u16>>,
-    #[serde(default)]
     security: Option<Spanned<Security>>,
     username: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
     password_file: Option<Spanned<PathBuf>>,
     command: Option<Spanned<PathBuf>>,
-    dir: Option<PathBuf>,
+    dir: Option<Spanned<PathBuf>>,
     rate: Option<Spanned<String>>,
     max_per_run: Option<Spanned<usize>>,
     timeout: Option<Spanned<u64>>,
     ca_file: Option<Spanned<PathBuf>>,
-    /// `security = "none"` to a host that is not this machine: only when
-    /// the owner names that choice too (the password-less relay of a LAN).
-    #[serde(default)]
-    allow_unencrypted_remote: bool,
+    allow_unencrypted_remote: Option<Spanned<bool>>,
 }
 
-/// How messages leave: `[transport]` in greet.toml, checked.
-#[derive(Debug, Clone)]
+/// `kind = "…"` as written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum KindName {
+    Smtp,
+    Sendmail,
+    #[default]
+    File,
+}
+
+impl KindName {
+    fn as_str(self) -> &'static str {
+        match self {
+            KindName::Smtp => "smtp",
+            KindName::Sendmail => "sendmail",
+            KindName::File => "file",
+        }
+    }
+
+    /// The kind a key of `[transport]` belongs to; `None` for the keys every
+    /// kind takes (`kind`, `rate`, `max_per_run`).
+    fn of_key(key: &str) -> Option<KindName> {
+        match key {
+            "host"
+            | "port"
+            | "security"
+            | "username"
+            | "password_env"
+            | "password_file"
+            | "timeout"
+            | "ca_file"
+            | "allow_unencrypted_remote" => Some(KindName::Smtp),
+            "command" => Some(KindName::Sendmail),
+            "dir" => Some(KindName::File),
+            _ => None,
+        }
+    }
+}
+
+/// How messages leave: `[transport]` in greet.toml, checked and resolved —
+/// every default filled in, only the keys of its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transport {
+    /// Where messages go, with that kind's settings.
     pub kind: TransportKind,
-    /// smtp: the relay's host name.
-    pub host: String,
-    /// smtp: default 587 (starttls), 465 (tls), 25 (none).
-    pub port: Option<u16>,
-    pub security: Security,
-    pub username: Option<String>,
-    /// The environment variable holding the SMTP password.
-    pub password_env: Option<String>,
-    /// A file (readable by its owner only) holding the SMTP password.
-    pub password_file: Option<PathBuf>,
-    /// sendmail: the program (default /usr/sbin/sendmail).
-    pub command: Option<PathBuf>,
-    /// file: the outbox folder (default "outbox").
-    pub dir: Option<PathBuf>,
-    /// At most this many messages per minute or hour: "30/minute".
-    pub rate: String,
-    /// At most this many messages per run.
+    /// At most this many messages per window ([`defaults::RATE`] unless set).
+    pub rate: Rate,
+    /// At most this many messages per run (no cap unless set; never 0).
     pub max_per_run: Option<usize>,
-    /// Seconds to wait for the server (default 30).
-    pub timeout: Option<u64>,
-    /// A PEM file of certificate authorities to trust besides the system's
-    /// (a company relay with its own CA). Verification stays on.
-    pub ca_file: Option<PathBuf>,
-    pub allow_unencrypted_remote: bool,
-    /// Where each key stands in greet.toml (line, column), for messages.
+    /// Where each key stands in greet.toml (line, column of its value), for
+    /// messages; `"transport"` is the table itself.
     pub at: BTreeMap<&'static str, (u64, u64)>,
 }
 
-fn default_rate() -> String {
-    "30/minute".into()
+/// `kind = "smtp" | "sendmail" | "file"`, with the settings of that kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportKind {
+    /// An SMTP relay.
+    Smtp(SmtpSettings),
+    /// The local mail system (Postfix, exim), whose queue owns delivery.
+    Sendmail {
+        /// The program ([`defaults::SENDMAIL`] unless set).
+        command: PathBuf,
+    },
+    /// .eml files in a folder (the default: nothing leaves the machine).
+    File {
+        /// The outbox folder ([`defaults::OUTBOX`] beside the ledger unless set).
+        dir: PathBuf,
+    },
 }
 
-impl Default for Transport {
-    fn default() -> Self {
-        Transport {
-            kind: TransportKind::File,
-            host: String::new(),
-            port: None,
-            security: Security::Starttls,
-            username: None,
-            password_env: None,
-            password_file: None,
-            command: None,
-            dir: None,
-            rate: default_rate(),
-            max_per_run: None,
-            timeout: None,
-            ca_file: None,
-            allow_unencrypted_remote: false,
-            at: BTreeMap::new(),
+impl TransportKind {
+    /// The name written in greet.toml: "smtp", "sendmail", "file".
+    pub fn name(&self) -> &'static str {
+        match self {
+            TransportKind::Smtp(_) => "smtp",
+            TransportKind::Sendmail { .. } => "sendmail",
+            TransportKind::File { .. } => "file",
+        }
+    }
+}
+
+/// `kind = "smtp"`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    /// The relay's host name (trimmed; never empty).
+    pub host: String,
+    /// The port: as set, else [`Security::default_port`]; never 0.
+    pub port: u16,
+    pub security: Security,
+    /// How long to wait for the server ([`defaults::TIMEOUT`] unless set); never 0.
+    pub timeout: Duration,
+    /// The login; set exactly when `password` is not [`PasswordSource::None`].
+    pub username: Option<String>,
+    pub password: PasswordSource,
+    /// A PEM file of certificate authorities to trust besides the system's
+    /// (a company relay with its own CA). Verification stays on.
+    pub ca_file: Option<PathBuf>,
+    /// `security = "none"` to a host that is not this machine: only when
+    /// the owner names that choice too (the password-less relay of a LAN).
+    pub allow_unencrypted_remote: bool,
+}
+
+/// Where the SMTP password comes from — never the command line, never the
+/// config itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// No login.
+    None,
+    /// `password_env`: the environment variable holding it.
+    Env(String),
+    /// `password_file`: a file readable by its owner only.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for PasswordSource {
+    /// Where the password comes from; never the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PasswordSource::None => f.write_str("none (no login)"),
+            PasswordSource::Env(var) => write!(f, "from the environment variable {var}"),
+            PasswordSource::File(path) => write!(f, "from the file {}", path.display()),
         }
     }
 }
@@ -153,16 +237,6 @@ pub fn is_loopback(host: &str) -> bool {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TransportKind {
-    Smtp,
-    Sendmail,
-    /// .eml files in an outbox folder (the default: nothing leaves the machine).
-    #[default]
-    File,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum Security {
     /// STARTTLS required (587).
     #[default]
@@ -171,6 +245,26 @@ pub enum Security {
     Tls,
     /// Plain text: only when named, for a relay on this machine.
     None,
+}
+
+impl Security {
+    /// The port used when the config names none.
+    pub const fn default_port(self) -> u16 {
+        match self {
+            Security::Starttls => 587,
+            Security::Tls => 465,
+            Security::None => 25,
+        }
+    }
+
+    /// The name written in greet.toml: "starttls", "tls", "none".
+    pub fn name(self) -> &'static str {
+        match self {
+            Security::Starttls => "starttls",
+            Security::Tls => "tls",
+            Security::None => "none",
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -388,14 +482,33 @@ impl Located<'_> {
     }
 }
 
-/// `[transport]` checked: what the file itself gets wrong is a problem here,
-/// located at its key; what depends on this machine (the password's
-/// variable or file, the CA file) is checked by [`Config::transport_problems`].
+/// A problem located at `key` in greet.toml, else at `[transport]`, else at
+/// no line (a config without the table).
+fn located(
+    at: &BTreeMap<&'static str, (u64, u64)>,
+    file: &str,
+    key: &str,
+    message: String,
+) -> Problem {
+    let p = Problem::error(file, message);
+    match at.get(key).or_else(|| at.get("transport")) {
+        Some(&(l, c)) if l > 0 => p.at(l, Some(c)),
+        _ => p,
+    }
+}
+
+/// `[transport]` checked and resolved: what the file itself gets wrong is a
+/// problem here, located at its key (a key of another kind is refused, not
+/// ignored); every default is filled in. What depends on this machine (the
+/// password's variable or file, the CA file, the sendmail program) is
+/// checked by [`Config::transport_problems`]. `ledger`: the resolved ledger
+/// path, beside which the default outbox lies.
 fn transport(
     raw: Option<Spanned<RawTransport>>,
     text: &str,
     shown: &str,
     base: &Path,
+    ledger: &Path,
     problems: &mut Vec<Problem>,
 ) -> Transport {
     let (table_at, raw) = match raw {
@@ -405,161 +518,277 @@ fn transport(
     let mut at: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     at.insert("transport", table_at);
     // Each key's value, its place in the file noted for messages.
-    let mut located = Located { text, at: &mut at };
-    let host = located.take("host", raw.host).map(|h| h.trim().to_string());
-    let security = located.take("security", raw.security);
-    let username = located.take("username", raw.username);
-    let password_env = located
+    let mut l = Located { text, at: &mut at };
+    let named_kind = l.take("kind", raw.kind);
+    let host = l.take("host", raw.host).map(|h| h.trim().to_string());
+    let port = l.take("port", raw.port);
+    let security = l.take("security", raw.security).unwrap_or_default();
+    let username = l.take("username", raw.username);
+    let password_env = l
         .take("password_env", raw.password_env)
         .map(|v| v.trim().to_string());
-    let password_file = located
+    let password_file = l
         .take("password_file", raw.password_file)
         .map(|f| base.join(f));
-    let ca_file = located.take("ca_file", raw.ca_file).map(|f| base.join(f));
-    let rate = located.take("rate", raw.rate);
-    let port = located.take("port", raw.port);
-    let command = located.take("command", raw.command);
-    let max_per_run = located.take("max_per_run", raw.max_per_run);
-    let timeout = located.take("timeout", raw.timeout);
-    let t = Transport {
-        kind: raw.kind,
-        host: host.unwrap_or_default(),
-        port,
-        security: security.unwrap_or_default(),
-        username,
-        password_env,
-        password_file,
-        command,
-        dir: raw.dir.map(|d| base.join(d)),
-        rate: rate.unwrap_or_else(default_rate),
-        max_per_run,
-        timeout,
-        ca_file,
-        allow_unencrypted_remote: raw.allow_unencrypted_remote,
-        at,
+    let command = l.take("command", raw.command);
+    let dir = l.take("dir", raw.dir).map(|d| base.join(d));
+    let rate = l.take("rate", raw.rate);
+    let max_per_run = l.take("max_per_run", raw.max_per_run);
+    let timeout = l.take("timeout", raw.timeout);
+    let ca_file = l.take("ca_file", raw.ca_file).map(|f| base.join(f));
+    let allow_unencrypted_remote = l
+        .take("allow_unencrypted_remote", raw.allow_unencrypted_remote)
+        .unwrap_or(false);
+    let kind = named_kind.unwrap_or_default();
+    let mut err = |key: &str, msg: String| problems.push(located(&at, shown, key, msg));
+
+    let rate = match &rate {
+        None => defaults::RATE,
+        Some(written) => Rate::parse(written).unwrap_or_else(|| {
+            err(
+                "rate",
+                format!(
+                    "[transport] rate = \"{written}\" should look like \"30/minute\" or \"500/hour\""
+                ),
+            );
+            defaults::RATE
+        }),
     };
-    let err = |key: &str, msg: String| t.problem(shown, key, msg);
-    if crate::rate::Rate::parse(&t.rate).is_none() {
-        problems.push(err(
-            "rate",
-            format!(
-                "[transport] rate = \"{}\" should look like \"30/minute\" or \"500/hour\"",
-                t.rate
-            ),
-        ));
-    }
-    if t.max_per_run == Some(0) {
-        problems.push(err(
+    if max_per_run == Some(0) {
+        err(
             "max_per_run",
             "[transport] max_per_run = 0 would never send anything; give a number from 1, or remove it".into(),
-        ));
+        );
     }
-    if t.kind != TransportKind::Smtp {
-        return t;
-    }
-    if t.port == Some(0) {
-        problems.push(err(
-            "port",
-            "[transport] port = 0 is not a port; use 587 (starttls), 465 (tls) or 25".into(),
-        ));
-    }
-    if t.timeout == Some(0) {
-        problems.push(err(
-            "timeout",
-            "[transport] timeout = 0 would give up at once; give seconds from 1 (default 30)"
-                .into(),
-        ));
-    }
-    if t.host.is_empty() {
-        problems.push(err(
-            "host",
-            "[transport] kind = \"smtp\" needs host = \"…\"".into(),
-        ));
-    }
-    if t.security == Security::None {
-        if t.username.is_some() {
-            problems.push(err(
-                "username",
-                "[transport] security = \"none\" with a username: greet never sends a password without TLS; use security = \"starttls\" or \"tls\", or remove the username".into(),
-            ));
-        }
-        if !t.host.is_empty() && !is_loopback(&t.host) && !t.allow_unencrypted_remote {
-            problems.push(err(
-                "security",
-                format!(
-                    "[transport] security = \"none\" would send every greeting unencrypted across the network to {}; use \"starttls\" or \"tls\", or, for a relay you trust on your own network, add allow_unencrypted_remote = true",
-                    t.host
+    // A key of another kind would be silently ignored: refuse it, in the
+    // order the file has them.
+    let mut foreign: Vec<((u64, u64), &'static str, KindName)> = at
+        .iter()
+        .filter_map(|(key, pos)| {
+            KindName::of_key(key)
+                .filter(|k| *k != kind)
+                .map(|k| (*pos, *key, k))
+        })
+        .collect();
+    foreign.sort_by_key(|(pos, _, _)| *pos);
+    for (_, key, belongs) in foreign {
+        let belongs = belongs.as_str();
+        err(
+            key,
+            match named_kind {
+                Some(kind) => format!(
+                    "[transport] {key} is for kind = \"{belongs}\", and this transport is kind = \"{}\"; remove {key}",
+                    kind.as_str()
                 ),
-            ));
-        }
-    }
-    if (t.password_env.is_some() || t.password_file.is_some()) && t.username.is_none() {
-        problems.push(err(
-            if t.password_env.is_some() {
-                "password_env"
-            } else {
-                "password_file"
+                None => format!(
+                    "[transport] {key} is for kind = \"{belongs}\", but kind is not set, so messages go to the outbox folder (kind = \"file\"); add kind = \"{belongs}\" or remove {key}"
+                ),
             },
-            "[transport] a password is named but no username; add username = \"…\"".into(),
-        ));
+        );
     }
-    if t.password_env.is_some() && t.password_file.is_some() {
-        problems.push(err(
-            "password_file",
-            "[transport] name password_env or password_file, not both".into(),
-        ));
+
+    let kind = match kind {
+        KindName::File => TransportKind::File {
+            dir: dir.unwrap_or_else(|| ledger.with_file_name(defaults::OUTBOX)),
+        },
+        KindName::Sendmail => TransportKind::Sendmail {
+            command: command.unwrap_or_else(|| PathBuf::from(defaults::SENDMAIL)),
+        },
+        KindName::Smtp => {
+            if port == Some(0) {
+                err(
+                    "port",
+                    "[transport] port = 0 is not a port; use 587 (starttls), 465 (tls) or 25"
+                        .into(),
+                );
+            }
+            if timeout == Some(0) {
+                err(
+                    "timeout",
+                    format!(
+                        "[transport] timeout = 0 would give up at once; give seconds from 1 (default {})",
+                        defaults::TIMEOUT.as_secs()
+                    ),
+                );
+            }
+            let host = host.unwrap_or_default();
+            if host.is_empty() {
+                err(
+                    if at.contains_key("host") {
+                        "host"
+                    } else {
+                        "kind"
+                    },
+                    "[transport] kind = \"smtp\" needs host = \"…\"".into(),
+                );
+            }
+            if security == Security::None {
+                if username.is_some() {
+                    err(
+                        "username",
+                        "[transport] security = \"none\" with a username: greet never sends a password without TLS; use security = \"starttls\" or \"tls\", or remove the username".into(),
+                    );
+                }
+                if !host.is_empty() && !is_loopback(&host) && !allow_unencrypted_remote {
+                    err(
+                        "security",
+                        format!(
+                            "[transport] security = \"none\" would send every greeting unencrypted across the network to {host}; use \"starttls\" or \"tls\", or, for a relay you trust on your own network, add allow_unencrypted_remote = true"
+                        ),
+                    );
+                }
+            }
+            if (password_env.is_some() || password_file.is_some()) && username.is_none() {
+                err(
+                    if password_env.is_some() {
+                        "password_env"
+                    } else {
+                        "password_file"
+                    },
+                    "[transport] a password is named but no username; add username = \"…\"".into(),
+                );
+            }
+            if password_env.is_some() && password_file.is_some() {
+                err(
+                    "password_file",
+                    "[transport] name password_env or password_file, not both".into(),
+                );
+            }
+            if username.is_some() && password_env.is_none() && password_file.is_none() {
+                err(
+                    "username",
+                    "[transport] username is set: name password_env or password_file for its password"
+                        .into(),
+                );
+            }
+            TransportKind::Smtp(SmtpSettings {
+                port: port.unwrap_or(security.default_port()),
+                host,
+                security,
+                timeout: timeout.map_or(defaults::TIMEOUT, Duration::from_secs),
+                username,
+                password: match (password_env, password_file) {
+                    (Some(var), _) => PasswordSource::Env(var),
+                    (None, Some(file)) => PasswordSource::File(file),
+                    (None, None) => PasswordSource::None,
+                },
+                ca_file,
+                allow_unencrypted_remote,
+            })
+        }
+    };
+    Transport {
+        kind,
+        rate,
+        max_per_run,
+        at,
     }
-    if t.username.is_some() && t.password_env.is_none() && t.password_file.is_none() {
-        problems.push(err(
-            "username",
-            "[transport] username is set: name password_env or password_file for its password"
-                .into(),
-        ));
-    }
-    t
 }
 
 impl Transport {
     /// A problem located at `key` in greet.toml (or at `[transport]`).
     pub fn problem(&self, file: &str, key: &str, message: String) -> Problem {
-        let p = Problem::error(file, message);
-        match self.at.get(key).or_else(|| self.at.get("transport")) {
-            Some(&(l, c)) if l > 0 => p.at(l, Some(c)),
-            _ => p,
+        located(&self.at, file, key, message)
+    }
+
+    /// The resolved settings as `greet check` shows them, (key, value) in
+    /// greet.toml's words; a value the config did not set is marked as the
+    /// default. Where the password comes from, never the password.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        let mark = |key: &str, value: String, default: &str| {
+            if self.at.contains_key(key) {
+                value
+            } else {
+                format!("{value} ({default})")
+            }
+        };
+        let mut out = vec![("kind", mark("kind", self.kind.name().into(), "default"))];
+        match &self.kind {
+            TransportKind::Smtp(s) => {
+                out.push(("host", s.host.clone()));
+                out.push((
+                    "port",
+                    mark(
+                        "port",
+                        s.port.to_string(),
+                        &format!("default for {}", s.security.name()),
+                    ),
+                ));
+                out.push((
+                    "security",
+                    mark("security", s.security.name().into(), "default"),
+                ));
+                out.push((
+                    "timeout",
+                    mark("timeout", format!("{}s", s.timeout.as_secs()), "default"),
+                ));
+                if let Some(user) = &s.username {
+                    out.push(("username", user.clone()));
+                }
+                out.push(("password", s.password.to_string()));
+                if let Some(ca) = &s.ca_file {
+                    out.push(("ca_file", ca.display().to_string()));
+                }
+                if s.allow_unencrypted_remote {
+                    out.push(("allow_unencrypted_remote", "true".into()));
+                }
+            }
+            TransportKind::Sendmail { command } => {
+                out.push((
+                    "command",
+                    mark("command", command.display().to_string(), "default"),
+                ));
+            }
+            TransportKind::File { dir } => {
+                out.push((
+                    "dir",
+                    mark(
+                        "dir",
+                        dir.display().to_string(),
+                        "default, beside the ledger",
+                    ),
+                ));
+            }
         }
+        out.push(("rate", mark("rate", self.rate.to_string(), "default")));
+        out.push((
+            "max_per_run",
+            self.max_per_run
+                .map_or_else(|| "no cap (default)".into(), |n| n.to_string()),
+        ));
+        out
     }
 }
 
 impl Config {
     /// What this machine must provide for the transport to work: the
-    /// password's environment variable or 0600 file, a readable CA file.
-    /// `check` and `send` ask (before anything is touched); `preview` does not
-    /// need them.
+    /// password's environment variable or 0600 file, a readable CA file,
+    /// the sendmail program. `check` and `send` ask (before anything is
+    /// touched); `preview` does not need them.
     pub fn transport_problems(&self) -> Vec<Problem> {
         let t = &self.transport;
         let shown = self.path.display().to_string();
         let mut problems = Vec::new();
-        if t.kind == TransportKind::Sendmail {
-            let command = t
-                .command
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("/usr/sbin/sendmail"));
-            if !is_executable(&command) {
-                problems.push(t.problem(
-                    &shown,
-                    "command",
-                    format!(
-                        "[transport] kind = \"sendmail\": {} is not a program on this machine; install the local mail system (Postfix, exim) or name its sendmail with command = \"…\"",
-                        command.display()
-                    ),
-                ));
+        let smtp = match &t.kind {
+            TransportKind::File { .. } => return problems,
+            TransportKind::Sendmail { command } => {
+                if !is_executable(command) {
+                    problems.push(t.problem(
+                        &shown,
+                        "command",
+                        format!(
+                            "[transport] kind = \"sendmail\": {} is not a program on this machine; install the local mail system (Postfix, exim) or name its sendmail with command = \"…\"",
+                            command.display()
+                        ),
+                    ));
+                }
+                return problems;
             }
-        }
-        if t.kind != TransportKind::Smtp {
-            return problems;
-        }
-        if let Some(var) = &t.password_env {
-            match std::env::var_os(var) {
+            TransportKind::Smtp(s) => s,
+        };
+        match &smtp.password {
+            PasswordSource::None => {}
+            PasswordSource::Env(var) => match std::env::var_os(var) {
                 None => problems.push(t.problem(
                     &shown,
                     "password_env",
@@ -571,18 +800,18 @@ impl Config {
                     format!("[transport] password_env names {var}, which is empty"),
                 )),
                 Some(_) => {}
+            },
+            PasswordSource::File(path) => {
+                if let Err(why) = secret_file_problem(path) {
+                    problems.push(t.problem(
+                        &shown,
+                        "password_file",
+                        format!("[transport] password_file: {why}"),
+                    ));
+                }
             }
         }
-        if let Some(path) = &t.password_file
-            && let Err(why) = secret_file_problem(path)
-        {
-            problems.push(t.problem(
-                &shown,
-                "password_file",
-                format!("[transport] password_file: {why}"),
-            ));
-        }
-        if let Some(path) = &t.ca_file {
+        if let Some(path) = &smtp.ca_file {
             match std::fs::read(path) {
                 Err(e) => problems.push(t.problem(
                     &shown,
@@ -744,7 +973,8 @@ impl Config {
                 }
             }
         };
-        let transport = transport(raw.transport, text, &shown, base, &mut problems);
+        let ledger = base.join(&raw.ledger);
+        let transport = transport(raw.transport, text, &shown, base, &ledger, &mut problems);
         let mut namedays = crate::i18n::nameday::Calendar::builtin();
         if let Some(file) = &raw.namedays {
             let path = base.join(file.get_ref());
@@ -825,7 +1055,7 @@ impl Config {
             columns: raw.customers.columns,
             tiers,
             occasions,
-            ledger: base.join(raw.ledger),
+            ledger,
             transport,
             vocative: raw
                 .vocative
@@ -935,5 +1165,325 @@ kind = "birthday"
             "{}",
             err[0]
         );
+    }
+
+    /// MINIMAL with a `[transport]` table of these lines, read from /srv/shop.
+    fn with_transport(lines: &[&str]) -> (String, Result<Config, Vec<Problem>>) {
+        let text = format!("{MINIMAL}\n[transport]\n{}\n", lines.join("\n"));
+        let parsed = Config::parse(&text, Path::new("/srv/shop/greet.toml"));
+        (text, parsed)
+    }
+
+    /// (line, column) of the value on the line that starts with `key =`.
+    fn value_at(text: &str, key: &str) -> (u64, u64) {
+        let prefix = format!("{key} = ");
+        let (i, line) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {key} in {text}"));
+        (i as u64 + 1, line.find(" = ").unwrap() as u64 + 4)
+    }
+
+    fn transport_of(lines: &[&str]) -> Transport {
+        let (text, parsed) = with_transport(lines);
+        parsed
+            .unwrap_or_else(|e| panic!("{text}\n{}", e[0]))
+            .transport
+    }
+
+    /// Every key of `[transport]` that belongs to one kind, with a value.
+    const KIND_KEYS: &[(&str, &str, &str)] = &[
+        ("host", "\"mail.example.gr\"", "smtp"),
+        ("port", "2525", "smtp"),
+        ("security", "\"tls\"", "smtp"),
+        ("username", "\"shop\"", "smtp"),
+        ("password_env", "\"GREET_PW\"", "smtp"),
+        ("password_file", "\"smtp-password\"", "smtp"),
+        ("timeout", "10", "smtp"),
+        ("ca_file", "\"ca.pem\"", "smtp"),
+        ("allow_unencrypted_remote", "true", "smtp"),
+        ("command", "\"/usr/sbin/sendmail\"", "sendmail"),
+        ("dir", "\"outbox\"", "file"),
+    ];
+
+    #[test]
+    fn a_key_of_another_kind_is_refused_at_its_place_for_every_kind_and_key() {
+        // (kind line, the kind in force): an smtp table names its host.
+        let kinds: &[(&[&str], &str)] = &[
+            (&["kind = \"smtp\"", "host = \"localhost\""], "smtp"),
+            (&["kind = \"sendmail\""], "sendmail"),
+            (&["kind = \"file\""], "file"),
+            (&[], "file"),
+        ];
+        let mut refused = 0;
+        for (kind_lines, kind) in kinds {
+            for (key, value, belongs) in KIND_KEYS {
+                let line = format!("{key} = {value}");
+                let mut lines: Vec<&str> = kind_lines
+                    .iter()
+                    .copied()
+                    .filter(|l| !l.starts_with(&format!("{key} =")))
+                    .collect();
+                lines.push(&line);
+                let (text, parsed) = with_transport(&lines);
+                let case = format!("{kind} + {line}");
+                let foreign: Vec<Problem> = parsed
+                    .err()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|p| p.message.contains("is for kind"))
+                    .collect();
+                if belongs == kind {
+                    assert!(foreign.is_empty(), "{case}: {foreign:?}");
+                    continue;
+                }
+                refused += 1;
+                assert_eq!(foreign.len(), 1, "{case}: {foreign:?}");
+                let p = &foreign[0];
+                let (l, c) = value_at(&text, key);
+                assert_eq!((p.line, p.column), (Some(l), Some(c)), "{case}: {p}");
+                assert!(
+                    p.to_string()
+                        .starts_with(&format!("/srv/shop/greet.toml:{l}:{c}: ")),
+                    "{case}: {p}"
+                );
+                assert!(
+                    p.message
+                        .starts_with(&format!("[transport] {key} is for kind = \"{belongs}\"")),
+                    "{case}: {p}"
+                );
+                let hint = if kind_lines.is_empty() {
+                    format!("add kind = \"{belongs}\" or remove {key}")
+                } else {
+                    format!("this transport is kind = \"{kind}\"; remove {key}")
+                };
+                assert!(p.message.ends_with(&hint), "{case}: {p}");
+                assert_eq!(p.message, p.message.trim_end_matches('.'), "{case}");
+            }
+        }
+        // 9 smtp keys refused by 3 tables, command by 3, dir by 2.
+        assert_eq!(refused, 9 * 3 + 3 + 2);
+    }
+
+    #[test]
+    fn every_transport_key_is_either_common_or_of_one_kind_and_the_table_test_covers_it() {
+        // serde lists the keys it knows when it meets one it does not.
+        let err = toml::from_str::<RawTransport>("no_such_key = 1").unwrap_err();
+        let message = err.message();
+        let known: Vec<&str> = message
+            .split_once("expected one of ")
+            .unwrap_or_else(|| panic!("{message}"))
+            .1
+            .split(", ")
+            .map(|k| k.trim().trim_matches('`'))
+            .collect();
+        assert!(known.len() > 10, "{known:?}");
+        for key in known {
+            let common = ["kind", "rate", "max_per_run"].contains(&key);
+            let of_kind = KindName::of_key(key);
+            assert!(common != of_kind.is_some(), "{key}");
+            if let Some(kind) = of_kind {
+                assert!(
+                    KIND_KEYS
+                        .iter()
+                        .any(|(k, _, belongs)| *k == key && *belongs == kind.as_str()),
+                    "{key} is missing from KIND_KEYS"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn several_keys_of_another_kind_are_each_refused_in_file_order() {
+        let (text, parsed) = with_transport(&[
+            "kind = \"file\"",
+            "timeout = 5",
+            "host = \"mail.example.gr\"",
+            "command = \"sendmail\"",
+        ]);
+        let lines: Vec<Option<u64>> = parsed.unwrap_err().iter().map(|p| p.line).collect();
+        let expected: Vec<Option<u64>> = ["timeout", "host", "command"]
+            .iter()
+            .map(|k| Some(value_at(&text, k).0))
+            .collect();
+        assert_eq!(lines, expected);
+    }
+
+    #[test]
+    fn every_default_is_resolved_at_load() {
+        // No [transport] at all: the outbox beside the ledger.
+        let c = Config::parse(MINIMAL, Path::new("/srv/shop/greet.toml")).unwrap();
+        assert_eq!(
+            c.transport.kind,
+            TransportKind::File {
+                dir: PathBuf::from("/srv/shop/outbox")
+            }
+        );
+        assert_eq!(c.transport.rate, defaults::RATE);
+        assert_eq!(c.transport.rate.to_string(), "30/minute");
+        assert_eq!(c.transport.max_per_run, None);
+        // The outbox follows a ledger kept elsewhere.
+        let text = format!("ledger = \"data/greet.sqlite\"\n{MINIMAL}");
+        let c = Config::parse(&text, Path::new("/srv/shop/greet.toml")).unwrap();
+        assert_eq!(
+            c.transport.kind,
+            TransportKind::File {
+                dir: PathBuf::from("/srv/shop/data/outbox")
+            }
+        );
+        for lines in [&["kind = \"file\""][..], &[]] {
+            assert_eq!(
+                transport_of(lines).kind,
+                TransportKind::File {
+                    dir: PathBuf::from("/srv/shop/outbox")
+                },
+                "{lines:?}"
+            );
+        }
+        assert_eq!(
+            transport_of(&["kind = \"sendmail\""]).kind,
+            TransportKind::Sendmail {
+                command: PathBuf::from("/usr/sbin/sendmail")
+            }
+        );
+        // SMTP: the port follows the security, 30 s, no login.
+        for (security, port) in [
+            (None, 587),
+            (Some("starttls"), 587),
+            (Some("tls"), 465),
+            (Some("none"), 25),
+        ] {
+            let security_line = security.map(|s| format!("security = \"{s}\""));
+            let mut lines = vec!["kind = \"smtp\"", "host = \" localhost \""];
+            lines.extend(security_line.as_deref());
+            let t = transport_of(&lines);
+            let TransportKind::Smtp(s) = &t.kind else {
+                panic!("{lines:?}: {t:?}")
+            };
+            assert_eq!(s.port, port, "{lines:?}");
+            assert_eq!(s.security.name(), security.unwrap_or("starttls"));
+            assert_eq!(s.host, "localhost");
+            assert_eq!(s.timeout, Duration::from_secs(30));
+            assert_eq!(s.password, PasswordSource::None);
+            assert_eq!(s.username, None);
+            assert_eq!(s.ca_file, None);
+            assert!(!s.allow_unencrypted_remote);
+            assert_eq!(t.rate, defaults::RATE);
+            assert_eq!(t.max_per_run, None);
+        }
+    }
+
+    #[test]
+    fn explicit_keys_win_over_the_defaults() {
+        for (security, port) in [("starttls", 2525), ("tls", 587), ("none", 465)] {
+            let t = transport_of(&[
+                "kind = \"smtp\"",
+                "host = \"127.0.0.1\"",
+                &format!("security = \"{security}\""),
+                &format!("port = {port}"),
+                "timeout = 7",
+                "rate = \"500/hour\"",
+                "max_per_run = 40",
+            ]);
+            let TransportKind::Smtp(s) = &t.kind else {
+                panic!("{t:?}")
+            };
+            assert_eq!((s.port, s.security.name()), (port, security));
+            assert_eq!(s.timeout, Duration::from_secs(7));
+            assert_eq!(t.rate.to_string(), "500/hour");
+            assert_eq!(t.max_per_run, Some(40));
+        }
+        let login = |source: &str| {
+            let t = transport_of(&[
+                "kind = \"smtp\"",
+                "host = \"mail.example.gr\"",
+                "username = \"shop\"",
+                source,
+                "ca_file = \"certs/ca.pem\"",
+            ]);
+            let TransportKind::Smtp(s) = t.kind else {
+                panic!("{source}")
+            };
+            assert_eq!(s.username.as_deref(), Some("shop"));
+            assert_eq!(s.ca_file, Some(PathBuf::from("/srv/shop/certs/ca.pem")));
+            s.password
+        };
+        assert_eq!(
+            login("password_env = \" GREET_PW \""),
+            PasswordSource::Env("GREET_PW".into())
+        );
+        assert_eq!(
+            login("password_file = \"secrets/pw\""),
+            PasswordSource::File(PathBuf::from("/srv/shop/secrets/pw"))
+        );
+        assert_eq!(
+            transport_of(&["kind = \"sendmail\"", "command = \"/opt/bin/sendmail\""]).kind,
+            TransportKind::Sendmail {
+                command: PathBuf::from("/opt/bin/sendmail")
+            }
+        );
+        for (dir, resolved) in [("out", "/srv/shop/out"), ("/var/mail/out", "/var/mail/out")] {
+            assert_eq!(
+                transport_of(&[&format!("dir = \"{dir}\"")]).kind,
+                TransportKind::File {
+                    dir: PathBuf::from(resolved)
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_rate_that_does_not_parse_is_a_located_error() {
+        for bad in [
+            "fast",
+            "30",
+            "0/minute",
+            "-1/minute",
+            "30/fortnight",
+            "/minute",
+            "30 per minute",
+            "",
+        ] {
+            let line = format!("rate = \"{bad}\"");
+            let (text, parsed) = with_transport(&["kind = \"file\"", &line]);
+            let err = parsed.unwrap_err();
+            assert_eq!(err.len(), 1, "{bad:?}: {err:?}");
+            let (l, c) = value_at(&text, "rate");
+            assert_eq!((err[0].line, err[0].column), (Some(l), Some(c)), "{bad:?}");
+            assert!(
+                err[0].message.contains("should look like \"30/minute\""),
+                "{bad:?}: {}",
+                err[0]
+            );
+        }
+    }
+
+    #[test]
+    fn the_shown_settings_say_which_values_are_defaults_and_never_the_password() {
+        let t = transport_of(&[
+            "kind = \"smtp\"",
+            "host = \"mail.example.gr\"",
+            "security = \"tls\"",
+            "username = \"shop\"",
+            "password_env = \"GREET_PW\"",
+            "max_per_run = 200",
+        ]);
+        let shown: BTreeMap<&str, String> = t.settings().into_iter().collect();
+        assert_eq!(shown["kind"], "smtp");
+        assert_eq!(shown["host"], "mail.example.gr");
+        assert_eq!(shown["port"], "465 (default for tls)");
+        assert_eq!(shown["security"], "tls");
+        assert_eq!(shown["timeout"], "30s (default)");
+        assert_eq!(shown["password"], "from the environment variable GREET_PW");
+        assert_eq!(shown["rate"], "30/minute (default)");
+        assert_eq!(shown["max_per_run"], "200");
+        let shown: BTreeMap<&str, String> = transport_of(&[]).settings().into_iter().collect();
+        assert_eq!(shown["kind"], "file (default)");
+        assert_eq!(
+            shown["dir"],
+            "/srv/shop/outbox (default, beside the ledger)"
+        );
+        assert_eq!(shown["max_per_run"], "no cap (default)");
     }
 }

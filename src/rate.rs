@@ -25,6 +25,21 @@ impl Rate {
     }
 }
 
+/// "30/minute": the form `rate` is written in (a window `parse` cannot
+/// name shows as "3 per 90s").
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = match self.per {
+            p if p == Duration::from_secs(1) => "second",
+            p if p == Duration::from_secs(60) => "minute",
+            p if p == Duration::from_secs(3600) => "hour",
+            p if p == Duration::from_secs(86_400) => "day",
+            per => return write!(f, "{} per {per:?}", self.count),
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
 /// Times are durations since the run started (the dispatcher's clock).
 pub struct Limiter {
     rate: Rate,
@@ -77,6 +92,44 @@ mod tests {
         assert_eq!(Rate::parse("500/hour").unwrap().count, 500);
         assert_eq!(Rate::parse("0/minute"), None);
         assert_eq!(Rate::parse("fast"), None);
+    }
+
+    #[test]
+    fn every_unit_is_shown_in_the_form_it_is_written() {
+        for (written, shown) in [
+            ("30/minute", "30/minute"),
+            ("30/min", "30/minute"),
+            ("30/m", "30/minute"),
+            (" 500 / hour ", "500/hour"),
+            ("500/h", "500/hour"),
+            ("1/second", "1/second"),
+            ("2/s", "2/second"),
+            ("1000/day", "1000/day"),
+            ("7/d", "7/day"),
+        ] {
+            assert_eq!(
+                Rate::parse(written).unwrap().to_string(),
+                shown,
+                "{written}"
+            );
+        }
+        let odd = Rate {
+            count: 3,
+            per: Duration::from_secs(90),
+        };
+        assert_eq!(odd.to_string(), "3 per 90s");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_shown_rate_reads_back_as_the_same_rate(
+            count in 1usize..10_000_000,
+            unit in proptest::sample::select(vec!["second", "s", "minute", "min", "m", "hour", "h", "day", "d"]),
+        ) {
+            let rate = Rate::parse(&format!("{count}/{unit}")).unwrap();
+            proptest::prop_assert_eq!(Rate::parse(&rate.to_string()), Some(rate));
+            proptest::prop_assert_eq!(rate.count, count);
+        }
     }
 
     #[test]

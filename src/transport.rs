@@ -12,7 +12,7 @@ use lettre::transport::smtp::client::{Certificate, SmtpConnection, TlsParameters
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
-use crate::config::{Config, Security, TransportKind};
+use crate::config::{Config, PasswordSource, Security, SmtpSettings, TransportKind};
 
 /// What became of one message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,30 +48,19 @@ pub trait Deliver {
     fn deliver(&mut self, envelope: &Envelope, bytes: &[u8], name: &str) -> Delivery;
 }
 
-/// The transport the config names.
+/// The transport the config names, with the settings resolved at load.
 pub fn open(config: &Config) -> anyhow::Result<Box<dyn Deliver>> {
-    let t = &config.transport;
-    Ok(match t.kind {
-        TransportKind::File => {
-            let dir = t
-                .dir
-                .clone()
-                .unwrap_or_else(|| config.ledger.with_file_name("outbox"));
-            std::fs::create_dir_all(&dir)
+    Ok(match &config.transport.kind {
+        TransportKind::File { dir } => {
+            std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
-            Box::new(Outbox { dir })
+            Box::new(Outbox { dir: dir.clone() })
         }
-        TransportKind::Sendmail => {
-            let command = t
-                .command
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("/usr/sbin/sendmail"));
-            Box::new(Sendmail {
-                inner: lettre::SendmailTransport::new_with_command(command.as_os_str()),
-                command,
-            })
-        }
-        TransportKind::Smtp => Box::new(Smtp::new(config)?),
+        TransportKind::Sendmail { command } => Box::new(Sendmail {
+            inner: lettre::SendmailTransport::new_with_command(command.as_os_str()),
+            command: command.clone(),
+        }),
+        TransportKind::Smtp(settings) => Box::new(Smtp::new(settings, config.sender.domain())?),
     })
 }
 
@@ -133,38 +122,38 @@ struct Smtp {
 /// names — never from the command line. A file readable by others is refused
 /// (`Config::transport_problems` has said so before anything was touched;
 /// this is the last guard).
-fn password(config: &Config) -> anyhow::Result<Option<String>> {
-    let t = &config.transport;
-    if let Some(var) = &t.password_env {
-        let pw = std::env::var(var).with_context(|| {
-            format!("[transport] password_env names {var}, which is not set in the environment")
-        })?;
-        return Ok(Some(pw));
+fn password(source: &PasswordSource) -> anyhow::Result<Option<String>> {
+    match source {
+        PasswordSource::None => Ok(None),
+        PasswordSource::Env(var) => {
+            let pw = std::env::var(var).with_context(|| {
+                format!("[transport] password_env names {var}, which is not set in the environment")
+            })?;
+            Ok(Some(pw))
+        }
+        PasswordSource::File(path) => {
+            // The same rule `check` applies (missing, empty, readable by others).
+            crate::config::secret_file_problem(path).map_err(anyhow::Error::msg)?;
+            let pw = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(Some(pw.trim_end_matches(['\r', '\n']).to_string()))
+        }
     }
-    if let Some(path) = &t.password_file {
-        // The same rule `check` applies (missing, empty, readable by others).
-        crate::config::secret_file_problem(path).map_err(anyhow::Error::msg)?;
-        let pw = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        return Ok(Some(pw.trim_end_matches(['\r', '\n']).to_string()));
-    }
-    Ok(None)
 }
 
 impl Smtp {
-    fn new(config: &Config) -> anyhow::Result<Smtp> {
-        let t = &config.transport;
-        let host = t.host.trim().to_string();
-        let (port, how) = match t.security {
-            Security::Starttls => (t.port.unwrap_or(587), "STARTTLS"),
-            Security::Tls => (t.port.unwrap_or(465), "TLS"),
-            Security::None => (t.port.unwrap_or(25), "no encryption"),
+    /// `hello`: the domain greet names itself by (EHLO), the sender's.
+    fn new(s: &SmtpSettings, hello: &str) -> anyhow::Result<Smtp> {
+        let how = match s.security {
+            Security::Starttls => "STARTTLS",
+            Security::Tls => "TLS",
+            Security::None => "no encryption",
         };
-        let tls = match t.security {
+        let tls = match s.security {
             Security::None => None,
             Security::Starttls | Security::Tls => {
-                let mut params = TlsParameters::builder(host.clone());
-                if let Some(ca) = &t.ca_file {
+                let mut params = TlsParameters::builder(s.host.clone());
+                if let Some(ca) = &s.ca_file {
                     let pem = std::fs::read(ca)
                         .with_context(|| format!("cannot read {}", ca.display()))?;
                     let cert = Certificate::from_pem(&pem)
@@ -174,26 +163,26 @@ impl Smtp {
                 Some(params.build()?)
             }
         };
-        let credentials = match &t.username {
+        let credentials = match &s.username {
             None => None,
-            Some(_) if t.security == Security::None => anyhow::bail!(
+            Some(_) if s.security == Security::None => anyhow::bail!(
                 "[transport] security = \"none\" with a username: greet never sends a password without TLS"
             ),
             Some(user) => {
-                let pw = password(config)?
+                let pw = password(&s.password)?
                     .context("[transport] username is set: name password_env or password_file")?;
                 Some(Credentials::new(user.clone(), pw))
             }
         };
         Ok(Smtp {
-            label: format!("{host}:{port} ({how})"),
-            host,
-            port,
-            security: t.security,
+            label: format!("{}:{} ({how})", s.host, s.port),
+            host: s.host.clone(),
+            port: s.port,
+            security: s.security,
             tls,
-            hello: ClientId::Domain(config.sender.domain().to_string()),
+            hello: ClientId::Domain(hello.to_string()),
             credentials,
-            timeout: Duration::from_secs(t.timeout.unwrap_or(30)),
+            timeout: s.timeout,
             conn: None,
         })
     }

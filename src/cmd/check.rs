@@ -119,6 +119,11 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
         writeln!(out, "{p}")?;
     }
     if !cli.quiet {
+        // The transport as the run will use it: every default resolved.
+        writeln!(out, "transport settings:")?;
+        for (key, value) in config.transport.settings() {
+            writeln!(out, "  {key}: {value}")?;
+        }
         if let Some(roster) = &roster {
             writeln!(
                 out,

@@ -38,7 +38,7 @@ use chrono::Timelike;
 
 use super::load_config;
 use crate::cli::{Cli, ScheduleArgs, Scheduler};
-use crate::config::{Config, TransportKind};
+use crate::config::{Config, PasswordSource, TransportKind};
 use crate::exit::{Exit, Halt};
 use crate::problem::{Problem, line_col};
 
@@ -56,15 +56,14 @@ enum Secret<'a> {
 }
 
 fn secret(config: &Config) -> Secret<'_> {
-    let t = &config.transport;
-    if t.kind != TransportKind::Smtp || t.username.is_none() {
+    let TransportKind::Smtp(smtp) = &config.transport.kind else {
         return Secret::None;
-    }
-    // As `transport::password` reads them: the variable first.
-    match (&t.password_env, &t.password_file) {
-        (Some(var), _) => Secret::Env(var),
-        (None, Some(file)) => Secret::File(file),
-        (None, None) => Secret::None,
+    };
+    // As `transport::password` reads it (the config names one source).
+    match &smtp.password {
+        PasswordSource::Env(var) => Secret::Env(var),
+        PasswordSource::File(file) => Secret::File(file),
+        PasswordSource::None => Secret::None,
     }
 }
 

@@ -19,7 +19,6 @@ use crate::exit::{Exit, Halt};
 use crate::ledger::{Ledger, View};
 use crate::message::{compose, eml_name, envelope, into_parts};
 use crate::pipeline::{Filter, Run, Status, Target};
-use crate::rate::Rate;
 use crate::render::Renderer;
 use crate::transport::{self, Delivery};
 use crate::{batch, clock, context, customer, report};
@@ -281,10 +280,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
 
     // Pass 2: render again, and hand each due greeting to the dispatcher as
     // it comes; the ledger decides for good, greeting by greeting.
-    let rate = Rate::parse(&config.transport.rate).unwrap_or(Rate {
-        count: 30,
-        per: Duration::from_secs(60),
-    });
+    let rate = config.transport.rate;
     let mut policy = Policy::new(rate, config.sender.domain());
     policy.cap = cap;
     policy.retry_uncertain = args.retry_uncertain;
@@ -526,10 +522,7 @@ fn send_batch(
         writeln!(err, "nothing sent")?;
         return Ok(Exit::Ok);
     }
-    let rate = Rate::parse(&config.transport.rate).unwrap_or(Rate {
-        count: 30,
-        per: Duration::from_secs(60),
-    });
+    let rate = config.transport.rate;
     let mut policy = Policy::new(rate, config.sender.domain());
     policy.cap = cap;
     policy.retry_uncertain = args.retry_uncertain;

@@ -216,3 +216,173 @@ fn check_lists_every_trust_problem_of_a_list_and_none_of_them_is_ever_due_or_sen
     let outbox = std::fs::read_dir(shop.path("outbox")).unwrap().count();
     assert_eq!(outbox, 3);
 }
+
+/// The sample shop with this `[transport]` table instead of its own.
+fn with_transport(table: &str) -> Shop {
+    let shop = Shop::samples();
+    let text = shop.read("greet.toml");
+    let start = text.find("[transport]").unwrap();
+    shop.write(
+        "greet.toml",
+        &format!("{}[transport]\n{table}\n", &text[..start]),
+    );
+    shop
+}
+
+/// The lines of check's "transport settings:" block, unindented.
+fn shown_settings(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .skip_while(|l| *l != "transport settings:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+#[test]
+fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winning() {
+    // (the [transport] table, exactly the settings check must show)
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "",
+            &[
+                "kind: file (default)",
+                "dir: outbox (default, beside the ledger)",
+                "rate: 30/minute (default)",
+                "max_per_run: no cap (default)",
+            ],
+        ),
+        (
+            "kind = \"file\"\ndir = \"sent-mail\"\nrate = \"500/h\"\nmax_per_run = 40",
+            &[
+                "kind: file",
+                "dir: sent-mail",
+                "rate: 500/hour",
+                "max_per_run: 40",
+            ],
+        ),
+        (
+            "kind = \"smtp\"\nhost = \"mail.example.gr\"",
+            &[
+                "kind: smtp",
+                "host: mail.example.gr",
+                "port: 587 (default for starttls)",
+                "security: starttls (default)",
+                "timeout: 30s (default)",
+                "password: none (no login)",
+                "rate: 30/minute (default)",
+                "max_per_run: no cap (default)",
+            ],
+        ),
+        (
+            "kind = \"smtp\"\nhost = \"mail.example.gr\"\nsecurity = \"tls\"",
+            &[
+                "kind: smtp",
+                "host: mail.example.gr",
+                "port: 465 (default for tls)",
+                "security: tls",
+                "timeout: 30s (default)",
+                "password: none (no login)",
+                "rate: 30/minute (default)",
+                "max_per_run: no cap (default)",
+            ],
+        ),
+        (
+            "kind = \"smtp\"\nhost = \"localhost\"\nsecurity = \"none\"",
+            &[
+                "kind: smtp",
+                "host: localhost",
+                "port: 25 (default for none)",
+                "security: none",
+                "timeout: 30s (default)",
+                "password: none (no login)",
+                "rate: 30/minute (default)",
+                "max_per_run: no cap (default)",
+            ],
+        ),
+        (
+            "kind = \"smtp\"\nhost = \"mail.example.gr\"\nport = 2525\nsecurity = \"tls\"\ntimeout = 9\nrate = \"2/second\"\nmax_per_run = 1",
+            &[
+                "kind: smtp",
+                "host: mail.example.gr",
+                "port: 2525",
+                "security: tls",
+                "timeout: 9s",
+                "password: none (no login)",
+                "rate: 2/second",
+                "max_per_run: 1",
+            ],
+        ),
+        (
+            "kind = \"sendmail\"\ncommand = \"/bin/sh\"",
+            &[
+                "kind: sendmail",
+                "command: /bin/sh",
+                "rate: 30/minute (default)",
+                "max_per_run: no cap (default)",
+            ],
+        ),
+    ];
+    for (table, expected) in cases {
+        let shop = with_transport(table);
+        let out = shop.run(&["check"]).expect(0);
+        assert_eq!(
+            shown_settings(&out.stdout()),
+            *expected,
+            "{table}\n{}",
+            out.stdout()
+        );
+        // --quiet keeps to the problems.
+        let quiet = shop.run(&["--quiet", "check"]).expect(0);
+        assert!(
+            !quiet.stdout().contains("transport settings"),
+            "{}",
+            quiet.stdout()
+        );
+    }
+    // The default sendmail is named, whether or not this machine has it.
+    let out = with_transport("kind = \"sendmail\"").run(&["check"]);
+    assert!(
+        shown_settings(&out.stdout()).contains(&"command: /usr/sbin/sendmail (default)".into()),
+        "{}",
+        out.stdout()
+    );
+}
+
+#[test]
+fn check_says_where_the_smtp_password_comes_from_and_never_shows_it() {
+    const SECRET: &str = "s3cret-Μαρίνα-123";
+    let login = "kind = \"smtp\"\nhost = \"mail.example.gr\"\nusername = \"shop@example.gr\"";
+    let shop = with_transport(&format!("{login}\npassword_file = \"smtp-password\""));
+    shop.write("smtp-password", &format!("{SECRET}\n"));
+    let mut perms = std::fs::metadata(shop.path("smtp-password"))
+        .unwrap()
+        .permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o600);
+    std::fs::set_permissions(shop.path("smtp-password"), perms).unwrap();
+    let out = shop.run(&["check"]).expect(0).stdout();
+    let shown = shown_settings(&out);
+    assert!(shown.contains(&"username: shop@example.gr".into()), "{out}");
+    assert!(
+        shown.contains(&"password: from the file smtp-password".into()),
+        "{out}"
+    );
+    assert!(!out.contains(SECRET), "{out}");
+
+    let shop = with_transport(&format!("{login}\npassword_env = \"GREET_TEST_PW\""));
+    let out = crate::support::Run(
+        shop.command(&["check"])
+            .env("GREET_TEST_PW", SECRET)
+            .output()
+            .unwrap(),
+    )
+    .expect(0)
+    .stdout();
+    assert!(
+        shown_settings(&out)
+            .contains(&"password: from the environment variable GREET_TEST_PW".into()),
+        "{out}"
+    );
+    assert!(!out.contains(SECRET), "{out}");
+}

@@ -422,3 +422,49 @@ fn preview_and_send_say_when_a_customer_gets_another_language() {
     let sent: Run = shop.run(&["send", "christmas", "--yes"]).expect(0);
     assert!(sent.stderr().contains(&line), "{}", sent.stderr());
 }
+
+#[test]
+fn a_transport_key_of_another_kind_is_exit_2_located_before_anything_is_touched() {
+    let server = SmtpServer::start();
+    let smtp = format!(
+        "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"",
+        server.port
+    );
+    let sendmail = "kind = \"sendmail\"\ncommand = \"/bin/sh\"";
+    // (what replaces the sample's kind and dir, the key that does not belong)
+    let cases = [
+        (smtp.as_str(), "dir = \"outbox\"", "dir"),
+        (smtp.as_str(), "command = \"/usr/sbin/sendmail\"", "command"),
+        (sendmail, "dir = \"outbox\"", "dir"),
+        (sendmail, "timeout = 5", "timeout"),
+        (sendmail, "password_env = \"GREET_TEST_PW\"", "password_env"),
+        ("kind = \"file\"", "host = \"127.0.0.1\"", "host"),
+        ("kind = \"file\"", "port = 25", "port"),
+        ("kind = \"file\"", "command = \"/bin/sh\"", "command"),
+        (
+            "kind = \"file\"",
+            "allow_unencrypted_remote = true",
+            "allow_unencrypted_remote",
+        ),
+        // No kind: the outbox, whatever the SMTP keys say — so they are refused.
+        ("", "host = \"127.0.0.1\"", "host"),
+        ("", "security = \"tls\"", "security"),
+    ];
+    for (table, foreign, key) in cases {
+        let shop = Shop::samples();
+        shop.edit(
+            "greet.toml",
+            "kind = \"file\"\ndir = \"outbox\"",
+            &format!("{table}\n{foreign}"),
+        );
+        let case = format!("{table:?} + {foreign}");
+        assert_config_mistake(
+            &shop,
+            &server,
+            key,
+            &format!("[transport] {key} is for kind = "),
+            &case,
+        );
+        assert!(!shop.path("outbox").exists(), "{case}: wrote to the outbox");
+    }
+}

@@ -433,7 +433,7 @@ fn smtp_shop(folder: &str) -> (Shop, PathBuf, SmtpServer) {
     let server = SmtpServer::start();
     let config = dir.join("greet.toml");
     let text = std::fs::read_to_string(&config).unwrap().replacen(
-        "kind = \"file\"",
+        "kind = \"file\"\ndir = \"outbox\"",
         &format!(
             "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nusername = \"greet\"\npassword_env = \"{PASSWORD_VAR}\"\ntimeout = 5",
             server.port
