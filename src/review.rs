@@ -24,8 +24,18 @@
 //! together would let a body script lift its own sandbox, which is why
 //! `allow-scripts` must never be added. The page's own script is a few
 //! inline lines: the search box and the frames.
+//!
+//! The page is an embedded Tera template, `review/page.html.tera`, parsed
+//! once per run and rendered with autoescape on: every value that reaches
+//! it — names, addresses, subjects, text parts, HTML bodies, file names,
+//! problems — is escaped by the engine, none by hand, and none is marked
+//! `safe`. Customer text is a value in the context, never template source.
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use tera::{Context, Tera};
 
 use crate::i18n;
 use crate::pipeline::Status;
@@ -58,24 +68,6 @@ pub struct Review {
     pub skipped: Vec<Skipped>,
     /// Problems in the customer list, as `file:line:column: message`.
     pub problems: Vec<String>,
-}
-
-/// Escape text for HTML content and attribute values. Also what keeps a body
-/// inert inside its `<template>`: with every `<` escaped, a body's own
-/// `</template>` or `<script>` is text, not markup.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Elements whose content a reader never sees in the body of a message.
@@ -261,193 +253,162 @@ fn capitalized(s: &str) -> String {
         .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
-const STYLE: &str = "body{margin:0;font-family:system-ui,'DejaVu Sans',sans-serif;background:#f5f1ea;color:#2b2118;overflow-wrap:anywhere;word-break:normal}\
-header{position:sticky;top:0;background:#fffaf3;border-bottom:1px solid #e0cfb8;padding:12px 20px;z-index:1}\
-h1{font-size:20px;margin:0 0 6px}\
-.summary{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:14px;margin:6px 0}\
-.summary>*{min-width:0}\
-#search{width:100%;max-width:420px;box-sizing:border-box;padding:6px 8px;font-size:15px;border:1px solid #c9b59a;border-radius:6px}\
-main{padding:12px 20px}\
-article{background:#fff;border:1px solid #e0cfb8;border-radius:10px;margin:14px 0;padding:12px 16px;min-width:0}\
-article dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 10px;margin:0 0 10px;font-size:14px}\
-article dt{color:#7a6650}\
-article dd{margin:0;min-width:0}\
-.html-part{min-height:560px}\
-.html-part.sized{min-height:0}\
-iframe.body{display:block;width:100%;height:0;border:1px solid #eee;border-radius:6px;background:#fff}\
-details.text-part{margin-top:10px}\
-details.text-part>summary{cursor:pointer;font-size:14px;color:#7a6650}\
-pre{white-space:pre-wrap;overflow-wrap:anywhere;font-family:inherit;font-size:14px;background:#faf7f2;padding:10px;border-radius:6px;margin:6px 0 0}\
-.skipped li,.problems li{font-size:14px;margin:2px 0}\
-h3{font-size:15px;margin:12px 0 4px}\
-.hidden{display:none}";
+/// The page's template, parsed once per run (the first time a page is
+/// written), with autoescape on: it is named `review.html`, and Tera escapes
+/// every value it puts into an `.html` template. See the template's own
+/// comment for what that keeps safe; it marks nothing `safe`.
+static PAGE: LazyLock<Tera> = LazyLock::new(|| {
+    let mut tera = Tera::new();
+    tera.autoescape_on([".html"]);
+    tera.add_raw_template(PAGE_NAME, PAGE_SOURCE)
+        .expect("the review page's template parses (a unit test renders it)");
+    tera
+});
 
-/// The search box, and the body frames: made when a card comes within a
-/// screen or so of the window (IntersectionObserver), sized to their
-/// document once loaded, removed when the card is far away again — the
-/// holder keeps the measured height, so nothing moves. A browser without
-/// IntersectionObserver gets every frame at once, as before. The sticky
-/// header's height is kept as the scroll padding, so that a summary link's
-/// list is not hidden under it.
-const SCRIPT: &str = "(function(){\
-var q=document.getElementById('search');\
-q.addEventListener('input',function(){var v=q.value.trim().toLowerCase();\
-document.querySelectorAll('[data-search]').forEach(function(e){\
-e.classList.toggle('hidden',v!==''&&e.getAttribute('data-search').indexOf(v)<0);});});\
-function size(f){var d;try{d=f.contentDocument;}catch(e){return;}\
-if(!d||!d.documentElement)return;\
-f.style.height='0px';var h=Math.ceil(d.documentElement.scrollHeight);\
-f.style.height=h+'px';var p=f.parentNode;p.style.height=h+2+'px';p.classList.add('sized');}\
-function show(p){if(p.querySelector('iframe'))return;\
-var t=p.querySelector('template');if(!t)return;\
-var f=document.createElement('iframe');f.className='body';\
-f.setAttribute('sandbox','allow-same-origin');f.title='HTML part';\
-f.addEventListener('load',function(){size(f);});\
-f.srcdoc=t.content.textContent;p.appendChild(f);}\
-function hide(p){var f=p.querySelector('iframe');if(f)p.removeChild(f);}\
-var parts=document.querySelectorAll('.html-part');\
-if('IntersectionObserver' in window){\
-var io=new IntersectionObserver(function(es){es.forEach(function(e){\
-if(e.isIntersecting)show(e.target);else hide(e.target);});},{rootMargin:'1500px 0px'});\
-parts.forEach(function(p){io.observe(p);});}else{parts.forEach(show);}\
-function pad(){document.documentElement.style.scrollPaddingTop=\
-document.querySelector('header').offsetHeight+8+'px';}pad();\
-var timer;window.addEventListener('resize',function(){clearTimeout(timer);\
-timer=setTimeout(function(){pad();document.querySelectorAll('iframe.body').forEach(size);},150);});\
-})();";
+const PAGE_NAME: &str = "review.html";
+const PAGE_SOURCE: &str = include_str!("review/page.html.tera");
+
+/// What the template is given: plain values, every string among them
+/// escaped by Tera where the template puts it.
+#[derive(Serialize)]
+struct Page<'a> {
+    title: String,
+    sender: &'a str,
+    /// Greetings in each language, by language code.
+    languages: Vec<Language<'a>>,
+    entries: Vec<EntryView<'a>>,
+    /// The customers not greeted, one list per reason.
+    reasons: Vec<Reason<'a>>,
+    skipped_count: usize,
+    problems: &'a [String],
+    /// "1 problem", "2 problems".
+    problems_counted: String,
+}
+
+#[derive(Serialize)]
+struct Language<'a> {
+    code: &'a str,
+    label: String,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct EntryView<'a> {
+    lang: &'a str,
+    dir: &'static str,
+    language: String,
+    /// What the search box matches: name and address, in lower case.
+    search: String,
+    subject: &'a str,
+    name: &'a str,
+    to: &'a str,
+    file: Option<&'a str>,
+    /// The HTML body as it is (the template escapes it into its `<template>`).
+    html: Option<&'a str>,
+    text: &'a str,
+    /// The text part says what the HTML part says: folded away.
+    folded: bool,
+}
+
+#[derive(Serialize)]
+struct Reason<'a> {
+    id: String,
+    describe: &'static str,
+    heading: String,
+    people: Vec<Person<'a>>,
+}
+
+#[derive(Serialize)]
+struct Person<'a> {
+    search: String,
+    name: &'a str,
+    to: &'a str,
+}
+
+/// Name and address in lower case, what the search box looks in.
+fn search_key(name: &str, to: &str) -> String {
+    format!("{name} {to}").to_lowercase()
+}
+
+/// A rendering error as the writer's I/O error when it is one (a closed
+/// pipe stays a closed pipe), else as an error of its own.
+fn io_error(e: tera::Error) -> io::Error {
+    match e.kind() {
+        tera::ErrorKind::Io(kind) => io::Error::new(*kind, e.to_string()),
+        _ => io::Error::other(format!("the review page: {e}")),
+    }
+}
 
 impl Review {
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        let title = format!(
-            "{} for {} on {}",
-            count(self.entries.len(), "greeting", "greetings"),
-            self.occasion,
-            self.date
-        );
-        writeln!(
-            out,
-            "<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">\n<head>"
-        )?;
-        writeln!(out, "<meta charset=\"utf-8\">")?;
-        writeln!(
-            out,
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; frame-src 'self' about:\">"
-        )?;
-        writeln!(
-            out,
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        )?;
-        writeln!(out, "<title>{}</title>", escape(&title))?;
-        writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>")?;
-        writeln!(out, "<header>\n<h1 id=\"title\">{}</h1>", escape(&title))?;
-        self.write_summary(out)?;
-        writeln!(
-            out,
-            "<input id=\"search\" type=\"search\" placeholder=\"search by name or email\" aria-label=\"search by name or email\">\n</header>\n<main>"
-        )?;
-        writeln!(
-            out,
-            "<noscript><p>The HTML parts need JavaScript to show; each greeting's text part is below it.</p></noscript>"
-        )?;
-        for (i, e) in self.entries.iter().enumerate() {
-            self.write_entry(i + 1, e, out)?;
-        }
-        self.write_skipped(out)?;
-        writeln!(out, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>")
+        let context = Context::from_serialize(&self.page()).map_err(io_error)?;
+        PAGE.render_to(PAGE_NAME, &context, out).map_err(io_error)
     }
 
-    /// Who sends, how many greetings in each language, and how many are not
-    /// greeted and why — each of those a link to its list.
-    fn write_summary(&self, out: &mut dyn Write) -> io::Result<()> {
+    /// The values of the page: who sends, how many greetings in each
+    /// language, each greeting, and who is not greeted and why.
+    fn page(&self) -> Page<'_> {
         let mut by_lang: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &self.entries {
             *by_lang.entry(e.lang.as_str()).or_default() += 1;
         }
-        write!(out, "<div class=\"summary\" id=\"summary\">")?;
-        write!(out, "<span>from {}</span>", escape(&self.from))?;
-        for (lang, n) in &by_lang {
-            write!(
-                out,
-                "<span data-lang=\"{}\">{}: {n}</span>",
-                escape(lang),
-                escape(&i18n::language_label(lang))
-            )?;
+        Page {
+            title: format!(
+                "{} for {} on {}",
+                count(self.entries.len(), "greeting", "greetings"),
+                self.occasion,
+                self.date
+            ),
+            sender: &self.from,
+            languages: by_lang
+                .into_iter()
+                .map(|(code, count)| Language {
+                    code,
+                    label: i18n::language_label(code),
+                    count,
+                })
+                .collect(),
+            entries: self
+                .entries
+                .iter()
+                .map(|e| EntryView {
+                    lang: &e.lang,
+                    dir: i18n::direction(&e.lang),
+                    language: i18n::language_label(&e.lang),
+                    search: search_key(&e.name, &e.to),
+                    subject: &e.subject,
+                    name: &e.name,
+                    to: &e.to,
+                    file: e.file.as_deref(),
+                    html: e.html.as_deref(),
+                    text: &e.text,
+                    folded: e
+                        .html
+                        .as_deref()
+                        .is_some_and(|html| text_says_what_html_says(&e.text, html)),
+                })
+                .collect(),
+            reasons: self
+                .skipped_by_reason()
+                .into_iter()
+                .map(|(status, list)| Reason {
+                    id: skipped_id(status),
+                    describe: status.describe(),
+                    heading: capitalized(status.describe()),
+                    people: list
+                        .into_iter()
+                        .map(|s| Person {
+                            search: search_key(&s.name, &s.to),
+                            name: &s.name,
+                            to: &s.to,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            skipped_count: self.skipped.len(),
+            problems: &self.problems,
+            problems_counted: count(self.problems.len(), "problem", "problems"),
         }
-        for (status, list) in self.skipped_by_reason() {
-            write!(
-                out,
-                "<a href=\"#{}\" data-count=\"{}\">not greeted, {}: {}</a>",
-                skipped_id(status),
-                list.len(),
-                escape(status.describe()),
-                list.len()
-            )?;
-        }
-        if !self.problems.is_empty() {
-            write!(
-                out,
-                "<a href=\"#problems\" data-count=\"{}\">{} in the list</a>",
-                self.problems.len(),
-                count(self.problems.len(), "problem", "problems")
-            )?;
-        }
-        writeln!(out, "</div>")
-    }
-
-    /// One greeting, as its recipient would see it.
-    fn write_entry(&self, n: usize, e: &Entry, out: &mut dyn Write) -> io::Result<()> {
-        let dir = i18n::direction(&e.lang);
-        let lang = escape(&e.lang);
-        let search = format!("{} {}", e.name, e.to).to_lowercase();
-        writeln!(
-            out,
-            "<article class=\"greeting\" id=\"g{n}\" lang=\"{lang}\" dir=\"{dir}\" data-search=\"{}\">",
-            escape(&search)
-        )?;
-        writeln!(out, "<dl dir=\"ltr\">")?;
-        writeln!(
-            out,
-            "<dt>Subject</dt><dd class=\"subject\"><bdi dir=\"{dir}\">{}</bdi></dd>",
-            escape(&e.subject)
-        )?;
-        writeln!(out, "<dt>From</dt><dd>{}</dd>", escape(&self.from))?;
-        writeln!(
-            out,
-            "<dt>To</dt><dd class=\"to\"><bdi>{}</bdi> &lt;{}&gt;</dd>",
-            escape(&e.name),
-            escape(&e.to)
-        )?;
-        writeln!(
-            out,
-            "<dt>Language</dt><dd>{}</dd>",
-            escape(&i18n::language_label(&e.lang))
-        )?;
-        if let Some(file) = &e.file {
-            writeln!(out, "<dt>File</dt><dd>{}</dd>", escape(file))?;
-        }
-        writeln!(out, "</dl>")?;
-        let (open, label) = match &e.html {
-            Some(html) => {
-                // Escaped text, not markup: the template holds one text node,
-                // which the script hands to the frame as its srcdoc.
-                writeln!(
-                    out,
-                    "<div class=\"html-part\"><template>{}</template></div>",
-                    escape(html)
-                )?;
-                if text_says_what_html_says(&e.text, html) {
-                    ("", "Text part: the same words as the HTML part")
-                } else {
-                    (" open", "Text part: not the same as the HTML part")
-                }
-            }
-            None => (" open", "Text part (there is no HTML part)"),
-        };
-        writeln!(
-            out,
-            "<details class=\"text-part\"{open}><summary>{label}</summary><pre class=\"text\" dir=\"{dir}\" lang=\"{lang}\">{}</pre></details>\n</article>",
-            escape(&e.text)
-        )
     }
 
     /// The customers not greeted, in one list per reason, the reasons in
@@ -462,55 +423,29 @@ impl Review {
         }
         by
     }
-
-    /// Who is not greeted, and why; problems in the list.
-    fn write_skipped(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "<section class=\"skipped\" id=\"skipped\">\n<h2>Not greeted ({})</h2>",
-            self.skipped.len()
-        )?;
-        for (status, list) in self.skipped_by_reason() {
-            writeln!(
-                out,
-                "<h3 id=\"{}\">{} ({})</h3>\n<ul>",
-                skipped_id(status),
-                escape(&capitalized(status.describe())),
-                list.len()
-            )?;
-            for s in list {
-                let search = format!("{} {}", s.name, s.to).to_lowercase();
-                writeln!(
-                    out,
-                    "<li data-search=\"{}\"><bdi>{}</bdi> &lt;{}&gt; — {}</li>",
-                    escape(&search),
-                    escape(&s.name),
-                    escape(&s.to),
-                    escape(s.status.describe())
-                )?;
-            }
-            writeln!(out, "</ul>")?;
-        }
-        writeln!(out, "</section>")?;
-        if !self.problems.is_empty() {
-            writeln!(
-                out,
-                "<section class=\"problems\" id=\"problems\">\n<h2>Problems in the list ({})</h2>\n<ul>",
-                self.problems.len()
-            )?;
-            for p in &self.problems {
-                writeln!(out, "<li>{}</li>", escape(p))?;
-            }
-            writeln!(out, "</ul>\n</section>")?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// HTML escaping as Tera's autoescape does it (`& < > " '`), for the
+    /// expectations of these tests.
+    fn escape(s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + s.len() / 8);
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
 
     fn entry(name: &str, lang: &str, text: &str, html: Option<&str>) -> Entry {
         Entry {
