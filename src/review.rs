@@ -548,6 +548,191 @@ mod tests {
         }
     }
 
+    /// The page as a browser's tokenizer sees it, near enough to judge
+    /// escaping: each tag as its name and attribute names (`<!--` for a
+    /// comment), and every piece of text and attribute value, decoded.
+    /// `<script>` and `<style>` hold raw text to their end tag.
+    struct Tokens {
+        tags: Vec<String>,
+        texts: Vec<String>,
+    }
+
+    fn tokens(page: &str) -> Tokens {
+        let (mut tags, mut texts) = (Vec::new(), Vec::new());
+        let mut rest = page;
+        while let Some(i) = rest.find('<') {
+            texts.push(unescape(&rest[..i]));
+            rest = &rest[i..];
+            if let Some(after) = rest.strip_prefix("<!--") {
+                tags.push("<!--".to_string());
+                rest = after.find("-->").map_or("", |j| &after[j + 3..]);
+                continue;
+            }
+            let gt = tag_close(rest).expect("every tag on the page is closed");
+            let tag = &rest[1..gt];
+            rest = &rest[gt + 1..];
+            let name_end = tag.find(char::is_whitespace).unwrap_or(tag.len());
+            let name = tag[..name_end].to_ascii_lowercase();
+            let mut sig = name.clone();
+            let mut attrs = tag[name_end..].trim_start();
+            while !attrs.is_empty() {
+                let end = attrs
+                    .find(|c: char| c == '=' || c.is_whitespace())
+                    .unwrap_or(attrs.len());
+                sig.push(' ');
+                sig.push_str(&attrs[..end].to_ascii_lowercase());
+                attrs = &attrs[end..];
+                if let Some(value) = attrs.strip_prefix('=') {
+                    let (text, after) = match value.chars().next() {
+                        Some(q @ ('"' | '\'')) => {
+                            let close = value[1..].find(q).expect("a quoted value ends") + 1;
+                            (&value[1..close], &value[close + 1..])
+                        }
+                        _ => {
+                            let end = value.find(char::is_whitespace).unwrap_or(value.len());
+                            sig.push_str("=unquoted");
+                            (&value[..end], &value[end..])
+                        }
+                    };
+                    texts.push(unescape(text));
+                    attrs = after;
+                }
+                attrs = attrs.trim_start();
+            }
+            tags.push(sig);
+            if name == "script" || name == "style" {
+                let end = find_end_tag(rest, &name).expect("a script or style ends");
+                texts.push(rest[..end].to_string());
+                rest = &rest[end..];
+            }
+        }
+        texts.push(unescape(rest));
+        Tokens { tags, texts }
+    }
+
+    /// Customer text no one should be able to turn into markup, script or
+    /// template code: one of each way out of each place text goes.
+    const ADVERSARIAL: &[&str] = &[
+        "</template><script>alert(1)</script>",
+        "<script>alert(1)</script>",
+        "<SCRIPT SRC=//x.example/a.js></SCRIPT>",
+        "\"><img src=x onerror=alert(1)>",
+        "'><img src=x onerror=alert(1)>",
+        "' onmouseover='alert(1)",
+        "\" autofocus onfocus=\"alert(1)",
+        "<svg onload=alert(1)>",
+        "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>",
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "</pre></details></article></main><script>alert(1)</script>",
+        "</textarea></title></style></noscript><script>alert(1)</script>",
+        "</bdi></dd></dl>",
+        "{{ 7 * 7 }}",
+        "{% if true %}yes{% endif %}",
+        "{# a comment #}",
+        "{% raw %}{{ x }}{% endraw %}",
+        "{{ __tera_context }}",
+        "{%- set x = 1 -%}{{ x }}",
+        "]]>",
+        "<![CDATA[<script>alert(1)</script>]]>",
+        "<!--",
+        "-->",
+        "<!-- <script>alert(1)</script> -->",
+        "<?xml version=\"1.0\"?>",
+        "<!DOCTYPE html>",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "&#60;script&#62;alert(1)&#60;/script&#62;",
+        "&amp;&quot;&#39;",
+        "\u{202e}Bidi\u{202c} \u{2066}isolate\u{2069} \u{200f}rlm\u{200e}lrm",
+        "\u{1}\u{8}\u{b}\u{c}\u{1b}[31m\u{7f}\u{85}\u{9b}",
+        "line\rbreaks\r\nand\u{2028}separators\u{2029}",
+        "שלום <b>שרה</b>",
+    ];
+
+    /// Each place customer text (or the shop's) reaches the page, by name.
+    type Setter = fn(&mut Review, &str);
+    const FIELDS: &[(&str, Setter)] = &[
+        ("name", |r, v| r.entries[0].name = v.into()),
+        ("to", |r, v| r.entries[0].to = v.into()),
+        ("lang", |r, v| r.entries[0].lang = v.into()),
+        ("subject", |r, v| r.entries[0].subject = v.into()),
+        ("text", |r, v| r.entries[0].text = v.into()),
+        ("html", |r, v| r.entries[0].html = Some(v.into())),
+        ("file", |r, v| r.entries[0].file = Some(v.into())),
+        ("skipped name", |r, v| r.skipped[0].name = v.into()),
+        ("skipped to", |r, v| r.skipped[0].to = v.into()),
+        ("problem", |r, v| r.problems[0] = v.into()),
+        ("from", |r, v| r.from = v.into()),
+        ("occasion", |r, v| r.occasion = v.into()),
+        ("date", |r, v| r.date = v.into()),
+    ];
+
+    /// One greeting (with an HTML part whose words its text part lacks, so
+    /// the text part is open), one customer skipped, one problem.
+    fn benign() -> Review {
+        review(
+            vec![Entry {
+                file: Some("0001-christmas-m@b.gr.eml".into()),
+                ..entry("Mary", "en", "Hi", Some("<p>Hello</p>"))
+            }],
+            vec![Skipped {
+                name: "Ann".into(),
+                to: "ann@b.gr".into(),
+                status: Status::OptedOut,
+            }],
+            vec!["customers.csv:3:2: bad".into()],
+        )
+    }
+
+    /// Panics unless the page with `value` in `field` has exactly the
+    /// markup of the benign page (the same tags with the same attributes,
+    /// one script: ours) and shows `value` as it is, as text.
+    fn assert_inert_and_literal(field: &str, set: Setter, value: &str) {
+        let want = tokens(&page(&benign())).tags;
+        let mut r = benign();
+        set(&mut r, value);
+        let page = page(&r);
+        let got = tokens(&page);
+        assert_eq!(got.tags, want, "{field} = {value:?}");
+        assert!(
+            got.texts.iter().any(|t| t.contains(value)),
+            "{field} = {value:?} is not on the page as text"
+        );
+        if field == "html" {
+            assert_eq!(templates(&page), [value], "{field} = {value:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_text_in_every_field_is_shown_literally_and_adds_no_markup_and_no_script() {
+        let long = "W".repeat(2000);
+        let bad = ADVERSARIAL.iter().copied().chain([long.as_str()]);
+        for value in bad.chain(HOSTILE.iter().copied()) {
+            for (field, set) in FIELDS {
+                assert_inert_and_literal(field, *set, value);
+            }
+        }
+    }
+
+    #[test]
+    fn the_review_template_marks_nothing_safe_and_escapes_html() {
+        let source: String = PAGE_SOURCE.split_whitespace().collect();
+        assert!(!source.contains("|safe"), "a value is marked safe");
+        let mut r = benign();
+        r.entries[0].name = "<&>\"'".into();
+        assert!(page(&r).contains("<bdi>&lt;&amp;&gt;&quot;&#39;</bdi>"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_in_any_field_is_shown_literally_and_adds_no_markup(
+            field in 0..FIELDS.len(),
+            value in ".*",
+        ) {
+            let (name, set) = FIELDS[field];
+            assert_inert_and_literal(name, set, &value);
+        }
+    }
+
     proptest! {
         #[test]
         fn any_body_stays_inside_its_template_and_comes_back_whole(
