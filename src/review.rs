@@ -330,19 +330,45 @@ fn search_key(name: &str, to: &str) -> String {
     format!("{name} {to}").to_lowercase()
 }
 
-/// A rendering error as the writer's I/O error when it is one (a closed
-/// pipe stays a closed pipe), else as an error of its own.
-fn io_error(e: tera::Error) -> io::Error {
-    match e.kind() {
-        tera::ErrorKind::Io(kind) => io::Error::new(*kind, e.to_string()),
-        _ => io::Error::other(format!("the review page: {e}")),
+/// The writer the page is rendered into, keeping the first error it gives:
+/// Tera keeps only an I/O error's kind, and the caller is owed the error
+/// itself ("File too large (os error 27)", a closed pipe).
+struct Keeping<'a> {
+    out: &'a mut dyn Write,
+    error: Option<io::Error>,
+}
+
+impl Keeping<'_> {
+    fn keep(&mut self, e: io::Error) -> io::Error {
+        let kind = e.kind();
+        if kind != io::ErrorKind::Interrupted {
+            self.error.get_or_insert(e);
+        }
+        kind.into()
+    }
+}
+
+impl Write for Keeping<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf).map_err(|e| self.keep(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush().map_err(|e| self.keep(e))
     }
 }
 
 impl Review {
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        let context = Context::from_serialize(&self.page()).map_err(io_error)?;
-        PAGE.render_to(PAGE_NAME, &context, out).map_err(io_error)
+        let context = Context::from_serialize(&self.page())
+            .map_err(|e| io::Error::other(format!("the review page: {e}")))?;
+        let mut out = Keeping { out, error: None };
+        let rendered = PAGE.render_to(PAGE_NAME, &context, &mut out);
+        match (out.error, rendered) {
+            (Some(e), _) => Err(e),
+            (None, Ok(())) => Ok(()),
+            (None, Err(e)) => Err(io::Error::other(format!("the review page: {e}"))),
+        }
     }
 
     /// The values of the page: who sends, how many greetings in each
@@ -711,6 +737,47 @@ mod tests {
                 assert_inert_and_literal(field, *set, value);
             }
         }
+    }
+
+    /// A writer that takes `room` bytes, then fails as a full disk does.
+    struct Full {
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "the disk is full",
+                ));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_write_that_fails_anywhere_in_the_page_gives_the_writers_own_error() {
+        let r = review(
+            (0..20)
+                .map(|_| entry("Mary", "en", "Hi", Some("<p>Hello</p>")))
+                .collect(),
+            vec![],
+            vec![],
+        );
+        let whole = page(&r).len();
+        for room in [0, 1, 100, 4096, whole / 2, whole - 1] {
+            let e = r.write(&mut Full { room }).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{room}");
+            assert_eq!(e.to_string(), "the disk is full", "{room}");
+        }
+        assert!(r.write(&mut Full { room: whole }).is_ok());
     }
 
     #[test]
