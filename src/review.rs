@@ -24,8 +24,18 @@
 //! together would let a body script lift its own sandbox, which is why
 //! `allow-scripts` must never be added. The page's own script is a few
 //! inline lines: the search box and the frames.
+//!
+//! The page is an embedded Tera template, `review/page.html.tera`, parsed
+//! once per run and rendered with autoescape on: every value that reaches
+//! it — names, addresses, subjects, text parts, HTML bodies, file names,
+//! problems — is escaped by the engine, none by hand, and none is marked
+//! `safe`. Customer text is a value in the context, never template source.
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::sync::LazyLock;
+
+use serde::Serialize;
+use tera::{Context, Tera};
 
 use crate::i18n;
 use crate::pipeline::Status;
@@ -58,24 +68,6 @@ pub struct Review {
     pub skipped: Vec<Skipped>,
     /// Problems in the customer list, as `file:line:column: message`.
     pub problems: Vec<String>,
-}
-
-/// Escape text for HTML content and attribute values. Also what keeps a body
-/// inert inside its `<template>`: with every `<` escaped, a body's own
-/// `</template>` or `<script>` is text, not markup.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Elements whose content a reader never sees in the body of a message.
@@ -261,193 +253,188 @@ fn capitalized(s: &str) -> String {
         .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
-const STYLE: &str = "body{margin:0;font-family:system-ui,'DejaVu Sans',sans-serif;background:#f5f1ea;color:#2b2118;overflow-wrap:anywhere;word-break:normal}\
-header{position:sticky;top:0;background:#fffaf3;border-bottom:1px solid #e0cfb8;padding:12px 20px;z-index:1}\
-h1{font-size:20px;margin:0 0 6px}\
-.summary{display:flex;flex-wrap:wrap;gap:6px 16px;font-size:14px;margin:6px 0}\
-.summary>*{min-width:0}\
-#search{width:100%;max-width:420px;box-sizing:border-box;padding:6px 8px;font-size:15px;border:1px solid #c9b59a;border-radius:6px}\
-main{padding:12px 20px}\
-article{background:#fff;border:1px solid #e0cfb8;border-radius:10px;margin:14px 0;padding:12px 16px;min-width:0}\
-article dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 10px;margin:0 0 10px;font-size:14px}\
-article dt{color:#7a6650}\
-article dd{margin:0;min-width:0}\
-.html-part{min-height:560px}\
-.html-part.sized{min-height:0}\
-iframe.body{display:block;width:100%;height:0;border:1px solid #eee;border-radius:6px;background:#fff}\
-details.text-part{margin-top:10px}\
-details.text-part>summary{cursor:pointer;font-size:14px;color:#7a6650}\
-pre{white-space:pre-wrap;overflow-wrap:anywhere;font-family:inherit;font-size:14px;background:#faf7f2;padding:10px;border-radius:6px;margin:6px 0 0}\
-.skipped li,.problems li{font-size:14px;margin:2px 0}\
-h3{font-size:15px;margin:12px 0 4px}\
-.hidden{display:none}";
+/// The page's template, parsed once per run (the first time a page is
+/// written), with autoescape on: it is named `review.html`, and Tera escapes
+/// every value it puts into an `.html` template. See the template's own
+/// comment for what that keeps safe; it marks nothing `safe`.
+static PAGE: LazyLock<Tera> = LazyLock::new(|| {
+    let mut tera = Tera::new();
+    tera.autoescape_on([".html"]);
+    tera.add_raw_template(PAGE_NAME, PAGE_SOURCE)
+        .expect("the review page's template parses (a unit test renders it)");
+    tera
+});
 
-/// The search box, and the body frames: made when a card comes within a
-/// screen or so of the window (IntersectionObserver), sized to their
-/// document once loaded, removed when the card is far away again — the
-/// holder keeps the measured height, so nothing moves. A browser without
-/// IntersectionObserver gets every frame at once, as before. The sticky
-/// header's height is kept as the scroll padding, so that a summary link's
-/// list is not hidden under it.
-const SCRIPT: &str = "(function(){\
-var q=document.getElementById('search');\
-q.addEventListener('input',function(){var v=q.value.trim().toLowerCase();\
-document.querySelectorAll('[data-search]').forEach(function(e){\
-e.classList.toggle('hidden',v!==''&&e.getAttribute('data-search').indexOf(v)<0);});});\
-function size(f){var d;try{d=f.contentDocument;}catch(e){return;}\
-if(!d||!d.documentElement)return;\
-f.style.height='0px';var h=Math.ceil(d.documentElement.scrollHeight);\
-f.style.height=h+'px';var p=f.parentNode;p.style.height=h+2+'px';p.classList.add('sized');}\
-function show(p){if(p.querySelector('iframe'))return;\
-var t=p.querySelector('template');if(!t)return;\
-var f=document.createElement('iframe');f.className='body';\
-f.setAttribute('sandbox','allow-same-origin');f.title='HTML part';\
-f.addEventListener('load',function(){size(f);});\
-f.srcdoc=t.content.textContent;p.appendChild(f);}\
-function hide(p){var f=p.querySelector('iframe');if(f)p.removeChild(f);}\
-var parts=document.querySelectorAll('.html-part');\
-if('IntersectionObserver' in window){\
-var io=new IntersectionObserver(function(es){es.forEach(function(e){\
-if(e.isIntersecting)show(e.target);else hide(e.target);});},{rootMargin:'1500px 0px'});\
-parts.forEach(function(p){io.observe(p);});}else{parts.forEach(show);}\
-function pad(){document.documentElement.style.scrollPaddingTop=\
-document.querySelector('header').offsetHeight+8+'px';}pad();\
-var timer;window.addEventListener('resize',function(){clearTimeout(timer);\
-timer=setTimeout(function(){pad();document.querySelectorAll('iframe.body').forEach(size);},150);});\
-})();";
+const PAGE_NAME: &str = "review.html";
+const PAGE_SOURCE: &str = include_str!("review/page.html.tera");
+
+/// What the template is given: plain values, every string among them
+/// escaped by Tera where the template puts it.
+#[derive(Serialize)]
+struct Page<'a> {
+    title: String,
+    sender: &'a str,
+    /// Greetings in each language, by language code.
+    languages: Vec<Language<'a>>,
+    entries: Vec<EntryView<'a>>,
+    /// The customers not greeted, one list per reason.
+    reasons: Vec<Reason<'a>>,
+    skipped_count: usize,
+    problems: &'a [String],
+    /// "1 problem", "2 problems".
+    problems_counted: String,
+}
+
+#[derive(Serialize)]
+struct Language<'a> {
+    code: &'a str,
+    label: String,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct EntryView<'a> {
+    lang: &'a str,
+    dir: &'static str,
+    language: String,
+    /// What the search box matches: name and address, in lower case.
+    search: String,
+    subject: &'a str,
+    name: &'a str,
+    to: &'a str,
+    file: Option<&'a str>,
+    /// The HTML body as it is (the template escapes it into its `<template>`).
+    html: Option<&'a str>,
+    text: &'a str,
+    /// The text part says what the HTML part says: folded away.
+    folded: bool,
+}
+
+#[derive(Serialize)]
+struct Reason<'a> {
+    id: String,
+    describe: &'static str,
+    heading: String,
+    people: Vec<Person<'a>>,
+}
+
+#[derive(Serialize)]
+struct Person<'a> {
+    search: String,
+    name: &'a str,
+    to: &'a str,
+}
+
+/// Name and address in lower case, what the search box looks in.
+fn search_key(name: &str, to: &str) -> String {
+    format!("{name} {to}").to_lowercase()
+}
+
+/// The writer the page is rendered into, keeping the first error it gives:
+/// Tera keeps only an I/O error's kind, and the caller is owed the error
+/// itself ("File too large (os error 27)", a closed pipe).
+struct Keeping<'a> {
+    out: &'a mut dyn Write,
+    error: Option<io::Error>,
+}
+
+impl Keeping<'_> {
+    fn keep(&mut self, e: io::Error) -> io::Error {
+        let kind = e.kind();
+        if kind != io::ErrorKind::Interrupted {
+            self.error.get_or_insert(e);
+        }
+        kind.into()
+    }
+}
+
+impl Write for Keeping<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf).map_err(|e| self.keep(e))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush().map_err(|e| self.keep(e))
+    }
+}
 
 impl Review {
     pub fn write(&self, out: &mut dyn Write) -> io::Result<()> {
-        let title = format!(
-            "{} for {} on {}",
-            count(self.entries.len(), "greeting", "greetings"),
-            self.occasion,
-            self.date
-        );
-        writeln!(
-            out,
-            "<!DOCTYPE html>\n<html lang=\"en\" dir=\"ltr\">\n<head>"
-        )?;
-        writeln!(out, "<meta charset=\"utf-8\">")?;
-        writeln!(
-            out,
-            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:; frame-src 'self' about:\">"
-        )?;
-        writeln!(
-            out,
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        )?;
-        writeln!(out, "<title>{}</title>", escape(&title))?;
-        writeln!(out, "<style>{STYLE}</style>\n</head>\n<body>")?;
-        writeln!(out, "<header>\n<h1 id=\"title\">{}</h1>", escape(&title))?;
-        self.write_summary(out)?;
-        writeln!(
-            out,
-            "<input id=\"search\" type=\"search\" placeholder=\"search by name or email\" aria-label=\"search by name or email\">\n</header>\n<main>"
-        )?;
-        writeln!(
-            out,
-            "<noscript><p>The HTML parts need JavaScript to show; each greeting's text part is below it.</p></noscript>"
-        )?;
-        for (i, e) in self.entries.iter().enumerate() {
-            self.write_entry(i + 1, e, out)?;
+        let context = Context::from_serialize(&self.page())
+            .map_err(|e| io::Error::other(format!("the review page: {e}")))?;
+        let mut out = Keeping { out, error: None };
+        let rendered = PAGE.render_to(PAGE_NAME, &context, &mut out);
+        match (out.error, rendered) {
+            (Some(e), _) => Err(e),
+            (None, Ok(())) => Ok(()),
+            (None, Err(e)) => Err(io::Error::other(format!("the review page: {e}"))),
         }
-        self.write_skipped(out)?;
-        writeln!(out, "</main>\n<script>{SCRIPT}</script>\n</body>\n</html>")
     }
 
-    /// Who sends, how many greetings in each language, and how many are not
-    /// greeted and why — each of those a link to its list.
-    fn write_summary(&self, out: &mut dyn Write) -> io::Result<()> {
+    /// The values of the page: who sends, how many greetings in each
+    /// language, each greeting, and who is not greeted and why.
+    fn page(&self) -> Page<'_> {
         let mut by_lang: BTreeMap<&str, usize> = BTreeMap::new();
         for e in &self.entries {
             *by_lang.entry(e.lang.as_str()).or_default() += 1;
         }
-        write!(out, "<div class=\"summary\" id=\"summary\">")?;
-        write!(out, "<span>from {}</span>", escape(&self.from))?;
-        for (lang, n) in &by_lang {
-            write!(
-                out,
-                "<span data-lang=\"{}\">{}: {n}</span>",
-                escape(lang),
-                escape(&i18n::language_label(lang))
-            )?;
+        Page {
+            title: format!(
+                "{} for {} on {}",
+                count(self.entries.len(), "greeting", "greetings"),
+                self.occasion,
+                self.date
+            ),
+            sender: &self.from,
+            languages: by_lang
+                .into_iter()
+                .map(|(code, count)| Language {
+                    code,
+                    label: i18n::language_label(code),
+                    count,
+                })
+                .collect(),
+            entries: self
+                .entries
+                .iter()
+                .map(|e| EntryView {
+                    lang: &e.lang,
+                    dir: i18n::direction(&e.lang),
+                    language: i18n::language_label(&e.lang),
+                    search: search_key(&e.name, &e.to),
+                    subject: &e.subject,
+                    name: &e.name,
+                    to: &e.to,
+                    file: e.file.as_deref(),
+                    html: e.html.as_deref(),
+                    text: &e.text,
+                    folded: e
+                        .html
+                        .as_deref()
+                        .is_some_and(|html| text_says_what_html_says(&e.text, html)),
+                })
+                .collect(),
+            reasons: self
+                .skipped_by_reason()
+                .into_iter()
+                .map(|(status, list)| Reason {
+                    id: skipped_id(status),
+                    describe: status.describe(),
+                    heading: capitalized(status.describe()),
+                    people: list
+                        .into_iter()
+                        .map(|s| Person {
+                            search: search_key(&s.name, &s.to),
+                            name: &s.name,
+                            to: &s.to,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            skipped_count: self.skipped.len(),
+            problems: &self.problems,
+            problems_counted: count(self.problems.len(), "problem", "problems"),
         }
-        for (status, list) in self.skipped_by_reason() {
-            write!(
-                out,
-                "<a href=\"#{}\" data-count=\"{}\">not greeted, {}: {}</a>",
-                skipped_id(status),
-                list.len(),
-                escape(status.describe()),
-                list.len()
-            )?;
-        }
-        if !self.problems.is_empty() {
-            write!(
-                out,
-                "<a href=\"#problems\" data-count=\"{}\">{} in the list</a>",
-                self.problems.len(),
-                count(self.problems.len(), "problem", "problems")
-            )?;
-        }
-        writeln!(out, "</div>")
-    }
-
-    /// One greeting, as its recipient would see it.
-    fn write_entry(&self, n: usize, e: &Entry, out: &mut dyn Write) -> io::Result<()> {
-        let dir = i18n::direction(&e.lang);
-        let lang = escape(&e.lang);
-        let search = format!("{} {}", e.name, e.to).to_lowercase();
-        writeln!(
-            out,
-            "<article class=\"greeting\" id=\"g{n}\" lang=\"{lang}\" dir=\"{dir}\" data-search=\"{}\">",
-            escape(&search)
-        )?;
-        writeln!(out, "<dl dir=\"ltr\">")?;
-        writeln!(
-            out,
-            "<dt>Subject</dt><dd class=\"subject\"><bdi dir=\"{dir}\">{}</bdi></dd>",
-            escape(&e.subject)
-        )?;
-        writeln!(out, "<dt>From</dt><dd>{}</dd>", escape(&self.from))?;
-        writeln!(
-            out,
-            "<dt>To</dt><dd class=\"to\"><bdi>{}</bdi> &lt;{}&gt;</dd>",
-            escape(&e.name),
-            escape(&e.to)
-        )?;
-        writeln!(
-            out,
-            "<dt>Language</dt><dd>{}</dd>",
-            escape(&i18n::language_label(&e.lang))
-        )?;
-        if let Some(file) = &e.file {
-            writeln!(out, "<dt>File</dt><dd>{}</dd>", escape(file))?;
-        }
-        writeln!(out, "</dl>")?;
-        let (open, label) = match &e.html {
-            Some(html) => {
-                // Escaped text, not markup: the template holds one text node,
-                // which the script hands to the frame as its srcdoc.
-                writeln!(
-                    out,
-                    "<div class=\"html-part\"><template>{}</template></div>",
-                    escape(html)
-                )?;
-                if text_says_what_html_says(&e.text, html) {
-                    ("", "Text part: the same words as the HTML part")
-                } else {
-                    (" open", "Text part: not the same as the HTML part")
-                }
-            }
-            None => (" open", "Text part (there is no HTML part)"),
-        };
-        writeln!(
-            out,
-            "<details class=\"text-part\"{open}><summary>{label}</summary><pre class=\"text\" dir=\"{dir}\" lang=\"{lang}\">{}</pre></details>\n</article>",
-            escape(&e.text)
-        )
     }
 
     /// The customers not greeted, in one list per reason, the reasons in
@@ -462,55 +449,29 @@ impl Review {
         }
         by
     }
-
-    /// Who is not greeted, and why; problems in the list.
-    fn write_skipped(&self, out: &mut dyn Write) -> io::Result<()> {
-        writeln!(
-            out,
-            "<section class=\"skipped\" id=\"skipped\">\n<h2>Not greeted ({})</h2>",
-            self.skipped.len()
-        )?;
-        for (status, list) in self.skipped_by_reason() {
-            writeln!(
-                out,
-                "<h3 id=\"{}\">{} ({})</h3>\n<ul>",
-                skipped_id(status),
-                escape(&capitalized(status.describe())),
-                list.len()
-            )?;
-            for s in list {
-                let search = format!("{} {}", s.name, s.to).to_lowercase();
-                writeln!(
-                    out,
-                    "<li data-search=\"{}\"><bdi>{}</bdi> &lt;{}&gt; — {}</li>",
-                    escape(&search),
-                    escape(&s.name),
-                    escape(&s.to),
-                    escape(s.status.describe())
-                )?;
-            }
-            writeln!(out, "</ul>")?;
-        }
-        writeln!(out, "</section>")?;
-        if !self.problems.is_empty() {
-            writeln!(
-                out,
-                "<section class=\"problems\" id=\"problems\">\n<h2>Problems in the list ({})</h2>\n<ul>",
-                self.problems.len()
-            )?;
-            for p in &self.problems {
-                writeln!(out, "<li>{}</li>", escape(p))?;
-            }
-            writeln!(out, "</ul>\n</section>")?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// HTML escaping as Tera's autoescape does it (`& < > " '`), for the
+    /// expectations of these tests.
+    fn escape(s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + s.len() / 8);
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
 
     fn entry(name: &str, lang: &str, text: &str, html: Option<&str>) -> Entry {
         Entry {
@@ -610,6 +571,232 @@ mod tests {
                 "{bad}"
             );
             assert!(page.contains(&escape(bad)), "{bad}");
+        }
+    }
+
+    /// The page as a browser's tokenizer sees it, near enough to judge
+    /// escaping: each tag as its name and attribute names (`<!--` for a
+    /// comment), and every piece of text and attribute value, decoded.
+    /// `<script>` and `<style>` hold raw text to their end tag.
+    struct Tokens {
+        tags: Vec<String>,
+        texts: Vec<String>,
+    }
+
+    fn tokens(page: &str) -> Tokens {
+        let (mut tags, mut texts) = (Vec::new(), Vec::new());
+        let mut rest = page;
+        while let Some(i) = rest.find('<') {
+            texts.push(unescape(&rest[..i]));
+            rest = &rest[i..];
+            if let Some(after) = rest.strip_prefix("<!--") {
+                tags.push("<!--".to_string());
+                rest = after.find("-->").map_or("", |j| &after[j + 3..]);
+                continue;
+            }
+            let gt = tag_close(rest).expect("every tag on the page is closed");
+            let tag = &rest[1..gt];
+            rest = &rest[gt + 1..];
+            let name_end = tag.find(char::is_whitespace).unwrap_or(tag.len());
+            let name = tag[..name_end].to_ascii_lowercase();
+            let mut sig = name.clone();
+            let mut attrs = tag[name_end..].trim_start();
+            while !attrs.is_empty() {
+                let end = attrs
+                    .find(|c: char| c == '=' || c.is_whitespace())
+                    .unwrap_or(attrs.len());
+                sig.push(' ');
+                sig.push_str(&attrs[..end].to_ascii_lowercase());
+                attrs = &attrs[end..];
+                if let Some(value) = attrs.strip_prefix('=') {
+                    let (text, after) = match value.chars().next() {
+                        Some(q @ ('"' | '\'')) => {
+                            let close = value[1..].find(q).expect("a quoted value ends") + 1;
+                            (&value[1..close], &value[close + 1..])
+                        }
+                        _ => {
+                            let end = value.find(char::is_whitespace).unwrap_or(value.len());
+                            sig.push_str("=unquoted");
+                            (&value[..end], &value[end..])
+                        }
+                    };
+                    texts.push(unescape(text));
+                    attrs = after;
+                }
+                attrs = attrs.trim_start();
+            }
+            tags.push(sig);
+            if name == "script" || name == "style" {
+                let end = find_end_tag(rest, &name).expect("a script or style ends");
+                texts.push(rest[..end].to_string());
+                rest = &rest[end..];
+            }
+        }
+        texts.push(unescape(rest));
+        Tokens { tags, texts }
+    }
+
+    /// Customer text no one should be able to turn into markup, script or
+    /// template code: one of each way out of each place text goes.
+    const ADVERSARIAL: &[&str] = &[
+        "</template><script>alert(1)</script>",
+        "<script>alert(1)</script>",
+        "<SCRIPT SRC=//x.example/a.js></SCRIPT>",
+        "\"><img src=x onerror=alert(1)>",
+        "'><img src=x onerror=alert(1)>",
+        "' onmouseover='alert(1)",
+        "\" autofocus onfocus=\"alert(1)",
+        "<svg onload=alert(1)>",
+        "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>",
+        "<a href=\"javascript:alert(1)\">x</a>",
+        "</pre></details></article></main><script>alert(1)</script>",
+        "</textarea></title></style></noscript><script>alert(1)</script>",
+        "</bdi></dd></dl>",
+        "{{ 7 * 7 }}",
+        "{% if true %}yes{% endif %}",
+        "{# a comment #}",
+        "{% raw %}{{ x }}{% endraw %}",
+        "{{ __tera_context }}",
+        "{%- set x = 1 -%}{{ x }}",
+        "]]>",
+        "<![CDATA[<script>alert(1)</script>]]>",
+        "<!--",
+        "-->",
+        "<!-- <script>alert(1)</script> -->",
+        "<?xml version=\"1.0\"?>",
+        "<!DOCTYPE html>",
+        "&lt;script&gt;alert(1)&lt;/script&gt;",
+        "&#60;script&#62;alert(1)&#60;/script&#62;",
+        "&amp;&quot;&#39;",
+        "\u{202e}Bidi\u{202c} \u{2066}isolate\u{2069} \u{200f}rlm\u{200e}lrm",
+        "\u{1}\u{8}\u{b}\u{c}\u{1b}[31m\u{7f}\u{85}\u{9b}",
+        "line\rbreaks\r\nand\u{2028}separators\u{2029}",
+        "שלום <b>שרה</b>",
+    ];
+
+    /// Each place customer text (or the shop's) reaches the page, by name.
+    type Setter = fn(&mut Review, &str);
+    const FIELDS: &[(&str, Setter)] = &[
+        ("name", |r, v| r.entries[0].name = v.into()),
+        ("to", |r, v| r.entries[0].to = v.into()),
+        ("lang", |r, v| r.entries[0].lang = v.into()),
+        ("subject", |r, v| r.entries[0].subject = v.into()),
+        ("text", |r, v| r.entries[0].text = v.into()),
+        ("html", |r, v| r.entries[0].html = Some(v.into())),
+        ("file", |r, v| r.entries[0].file = Some(v.into())),
+        ("skipped name", |r, v| r.skipped[0].name = v.into()),
+        ("skipped to", |r, v| r.skipped[0].to = v.into()),
+        ("problem", |r, v| r.problems[0] = v.into()),
+        ("from", |r, v| r.from = v.into()),
+        ("occasion", |r, v| r.occasion = v.into()),
+        ("date", |r, v| r.date = v.into()),
+    ];
+
+    /// One greeting (with an HTML part whose words its text part lacks, so
+    /// the text part is open), one customer skipped, one problem.
+    fn benign() -> Review {
+        review(
+            vec![Entry {
+                file: Some("0001-christmas-m@b.gr.eml".into()),
+                ..entry("Mary", "en", "Hi", Some("<p>Hello</p>"))
+            }],
+            vec![Skipped {
+                name: "Ann".into(),
+                to: "ann@b.gr".into(),
+                status: Status::OptedOut,
+            }],
+            vec!["customers.csv:3:2: bad".into()],
+        )
+    }
+
+    /// Panics unless the page with `value` in `field` has exactly the
+    /// markup of the benign page (the same tags with the same attributes,
+    /// one script: ours) and shows `value` as it is, as text.
+    fn assert_inert_and_literal(field: &str, set: Setter, value: &str) {
+        let want = tokens(&page(&benign())).tags;
+        let mut r = benign();
+        set(&mut r, value);
+        let page = page(&r);
+        let got = tokens(&page);
+        assert_eq!(got.tags, want, "{field} = {value:?}");
+        assert!(
+            got.texts.iter().any(|t| t.contains(value)),
+            "{field} = {value:?} is not on the page as text"
+        );
+        if field == "html" {
+            assert_eq!(templates(&page), [value], "{field} = {value:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_text_in_every_field_is_shown_literally_and_adds_no_markup_and_no_script() {
+        let long = "W".repeat(2000);
+        let bad = ADVERSARIAL.iter().copied().chain([long.as_str()]);
+        for value in bad.chain(HOSTILE.iter().copied()) {
+            for (field, set) in FIELDS {
+                assert_inert_and_literal(field, *set, value);
+            }
+        }
+    }
+
+    /// A writer that takes `room` bytes, then fails as a full disk does.
+    struct Full {
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    "the disk is full",
+                ));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_write_that_fails_anywhere_in_the_page_gives_the_writers_own_error() {
+        let r = review(
+            (0..20)
+                .map(|_| entry("Mary", "en", "Hi", Some("<p>Hello</p>")))
+                .collect(),
+            vec![],
+            vec![],
+        );
+        let whole = page(&r).len();
+        for room in [0, 1, 100, 4096, whole / 2, whole - 1] {
+            let e = r.write(&mut Full { room }).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{room}");
+            assert_eq!(e.to_string(), "the disk is full", "{room}");
+        }
+        assert!(r.write(&mut Full { room: whole }).is_ok());
+    }
+
+    #[test]
+    fn the_review_template_marks_nothing_safe_and_escapes_html() {
+        let source: String = PAGE_SOURCE.split_whitespace().collect();
+        assert!(!source.contains("|safe"), "a value is marked safe");
+        let mut r = benign();
+        r.entries[0].name = "<&>\"'".into();
+        assert!(page(&r).contains("<bdi>&lt;&amp;&gt;&quot;&#39;</bdi>"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_in_any_field_is_shown_literally_and_adds_no_markup(
+            field in 0..FIELDS.len(),
+            value in ".*",
+        ) {
+            let (name, set) = FIELDS[field];
+            assert_inert_and_literal(name, set, &value);
         }
     }
 

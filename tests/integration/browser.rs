@@ -10,6 +10,10 @@
 //! languages, adds up and links to its lists, and nothing is fetched; with a
 //! 2,000-character name the page is still as wide as the window.
 //! `tests/browser/check_review_scale.py` opens the page of 5,000 greetings.
+//! `tests/browser/check_review_hostile.py` reads a review page of hostile
+//! names (scripts, event handlers, Tera syntax...) with Python's HTML parser
+//! and in Chromium: only the page's own elements and script, nothing run,
+//! every subject, text part and body as the JSON has it.
 use std::ffi::OsString;
 use std::path::Path;
 use std::process::Command;
@@ -231,5 +235,75 @@ fn a_review_page_of_5000_greetings_opens_in_seconds_and_shows_each_body_when_scr
         "review scale: ok ",
     ] {
         assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+}
+
+/// Customer text that would run a script, add markup or be taken for Tera
+/// code if the review page let it: every script here sets the page's title.
+const HOSTILE: &[&str] = &[
+    "</template><script>document.title='PWNED'</script>",
+    "\"><img src=x onerror=\"document.title='PWNED'\">",
+    "' onmouseover='document.title=\"PWNED\"",
+    "<svg onload=\"document.title='PWNED'\">",
+    "</bdi></dd></dl></article><script>document.title='PWNED'</script>",
+    "<a href=\"javascript:document.title='PWNED'\">x</a>",
+    "<![CDATA[<script>document.title='PWNED'</script>]]>",
+    "<!-- <script>document.title='PWNED'</script> -->",
+    "{{ 7 * 7 }}",
+    "{% if true %}yes{% endif %}",
+    "{# hidden #}",
+    "]]>",
+    "&lt;script&gt;",
+    "\u{202e}reversed\u{202c} \u{2067}isolated\u{2069}",
+];
+
+#[test]
+fn hostile_names_on_the_review_page_run_no_script_add_no_markup_and_show_as_written() {
+    if !chromium_installed() {
+        return;
+    }
+    // Each hostile text as a greeted customer's first and last name and
+    // favourite (quoted by the greeting) in each language, as an opted-out
+    // customer's name, and a 2,000-character word; two as e-mail addresses,
+    // which are problems in the list.
+    let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let long = "W".repeat(2000);
+    let mut csv = HEADER.to_string();
+    for (i, bad) in HOSTILE.iter().chain([&long.as_str()]).enumerate() {
+        let (bad, lang) = (quoted(bad), ["en", "el", "he", "hy"][i % 4]);
+        csv.push_str(&format!(
+            "G{i},g{i}@example.com,{bad},{bad},f,{lang},,,,{bad}\n\
+             O{i},o{i}@example.com,{bad},{bad},m,he,,,yes,\n"
+        ));
+    }
+    for (i, bad) in HOSTILE[..2].iter().enumerate() {
+        csv.push_str(&format!("E{i},{},Ann,Lee,f,en,,,,\n", quoted(bad)));
+    }
+    let shop = Shop::with_customers(&csv);
+    let out_dir = shop.path("review-hostile");
+    let stdout = run_check("check_review_hostile.py", &shop, &out_dir, &[]);
+    let due = HOSTILE.len() + 1;
+    for line in [
+        format!("greetings: {due} due, "),
+        ", 1 script, ".to_string(),
+        format!("{due} templates, 0 foreign"),
+        format!("loaded: title '{due} greetings for christmas on 2026-12-20'; 3 scripts"),
+        "; 0 event handlers; ".to_string(),
+        format!("{due} frames shown, each its body's srcdoc; csp violations: 0"),
+        "review hostile: ok ".to_string(),
+    ] {
+        assert!(stdout.contains(&line), "no {line:?} in:\n{stdout}");
+    }
+    // And the page works as every review page does: frames, folds, width,
+    // search, summary and links.
+    let stdout = run_check("check_review.py", &shop, &out_dir, &["--any-list"]);
+    for line in [
+        format!("greetings: {due} articles for {due} due"),
+        "width: page 1000px, window 1000px".to_string(),
+        "link '2 problems in the list' -> #problems (section with 2 items)".to_string(),
+        "csp violations: 0".to_string(),
+        "review: ok ".to_string(),
+    ] {
+        assert!(stdout.contains(&line), "no {line:?} in:\n{stdout}");
     }
 }

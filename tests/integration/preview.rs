@@ -365,3 +365,277 @@ fn the_owner_adds_name_days_and_a_bad_row_is_located() {
         out.stdout()
     );
 }
+
+/// Customer text meant to break out of the review page: markup, scripts,
+/// event handlers, Tera syntax, comment and CDATA openers, bidi and control
+/// characters, a 2,000-character word.
+const HOSTILE_TEXT: &[&str] = &[
+    "</template><script>alert(1)</script>",
+    "\"><img src=x onerror=alert(1)>",
+    "' onmouseover='alert(1)",
+    "<svg onload=alert(1)>",
+    "</bdi></dd></dl></article><script>alert(1)</script>",
+    "{{ 7 * 7 }}",
+    "{% if true %}yes{% endif %}",
+    "{# hidden #}",
+    "]]>",
+    "<![CDATA[x]]>",
+    "<!--",
+    "&lt;script&gt;",
+    "\u{202e}reversed\u{202c} \u{2067}isolated\u{2069}",
+    "bell\u{7}escape\u{1b}[31m",
+    "O'Brien & \"Sons\"",
+];
+
+/// A CSV field, quoted.
+fn csv_field(value: &str) -> String {
+    format!("\"{}\"", value.replace('"', "\"\""))
+}
+
+/// A page as an HTML tokenizer reads it: tags (`/name` for an end tag) with
+/// their attributes, decoded, and the decoded text between them; a
+/// `<script>` or `<style>` holds raw text up to its end tag. Good enough for
+/// pages whose attribute values are all quoted — an unquoted one, or a
+/// comment, is reported as a tag of its own so that it fails the checks.
+#[derive(Debug, PartialEq)]
+enum Token {
+    Tag(String, Vec<(String, String)>),
+    Text(String),
+}
+
+fn decode(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn tokenize(page: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut rest = page;
+    while let Some(i) = rest.find('<') {
+        if i > 0 {
+            tokens.push(Token::Text(decode(&rest[..i])));
+        }
+        rest = &rest[i + 1..];
+        if let Some(after) = rest.strip_prefix("!--") {
+            tokens.push(Token::Tag("!--".into(), vec![]));
+            rest = after.find("-->").map_or("", |j| &after[j + 3..]);
+            continue;
+        }
+        let name_end = rest
+            .find(|c: char| c.is_whitespace() || c == '>')
+            .expect("a tag ends");
+        let name = rest[..name_end].to_ascii_lowercase();
+        rest = &rest[name_end..];
+        let mut attrs = Vec::new();
+        loop {
+            rest = rest.trim_start();
+            if let Some(after) = rest.strip_prefix('>') {
+                rest = after;
+                break;
+            }
+            let end = rest
+                .find(|c: char| c == '=' || c == '>' || c.is_whitespace())
+                .expect("an attribute ends");
+            let key = rest[..end].to_ascii_lowercase();
+            rest = &rest[end..];
+            let value = match rest.strip_prefix("=\"") {
+                Some(quoted) => {
+                    let close = quoted.find('"').expect("a quoted value ends");
+                    rest = &quoted[close + 1..];
+                    decode(&quoted[..close])
+                }
+                None if rest.starts_with('=') => {
+                    tokens.push(Token::Tag("unquoted attribute value".into(), vec![]));
+                    rest = &rest[1..];
+                    continue;
+                }
+                None => String::new(),
+            };
+            attrs.push((key, value));
+        }
+        let raw = name == "script" || name == "style";
+        tokens.push(Token::Tag(name.clone(), attrs));
+        if raw {
+            let end = rest.find(&format!("</{name}")).expect("raw text ends");
+            tokens.push(Token::Text(rest[..end].to_string()));
+            rest = &rest[end..];
+        }
+    }
+    if !rest.is_empty() {
+        tokens.push(Token::Text(decode(rest)));
+    }
+    tokens
+}
+
+/// Each tag's name and attribute names: the page's markup, without its text.
+fn markup(tokens: &[Token]) -> std::collections::BTreeSet<String> {
+    tokens
+        .iter()
+        .filter_map(|t| match t {
+            Token::Tag(name, attrs) => Some(
+                std::iter::once(name.as_str())
+                    .chain(attrs.iter().map(|(k, _)| k.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            Token::Text(_) => None,
+        })
+        .collect()
+}
+
+/// The text right after each tag named `name` that has the attribute
+/// `attr` = `value` (any, when `attr` is empty): "" when another tag follows.
+fn text_after(tokens: &[Token], name: &str, attr: (&str, &str)) -> Vec<String> {
+    tokens
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| match t {
+            Token::Tag(n, attrs) => {
+                n == name
+                    && (attr.0.is_empty()
+                        || attrs.iter().any(|(k, v)| (k.as_str(), v.as_str()) == attr))
+            }
+            Token::Text(_) => false,
+        })
+        .map(|(i, _)| match tokens.get(i + 1) {
+            Some(Token::Text(t)) => t.clone(),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_customer_text_is_shown_literally_on_the_review_page_and_adds_no_markup_or_script() {
+    // Every hostile text as a first name, a last name and a favourite (which
+    // the greetings quote in their text and HTML parts), greeted; as a name
+    // of someone opted out; and as an e-mail address and a birthday, which
+    // are problems in the list.
+    let long = "W".repeat(2000);
+    let mut csv = HEADER.to_string();
+    for (i, bad) in HOSTILE_TEXT.iter().chain([&long.as_str()]).enumerate() {
+        let bad = csv_field(bad);
+        csv.push_str(&format!(
+            "G{i},g{i}@example.com,{bad},{bad},f,en,,,,{bad}\n\
+             O{i},o{i}@example.com,{bad},{bad},f,he,,,yes,\n"
+        ));
+        // A few problems (a list of mostly problems is refused as misread).
+        if i < 3 {
+            csv.push_str(&format!(
+                "E{i},{bad},Ann,Lee,f,en,,,,\nB{i},b{i}@example.com,Bob,Lee,m,en,{bad},,,\n"
+            ));
+        }
+    }
+    let shop = Shop::with_customers(&csv);
+    let lines = shop.preview_json("christmas", "2026-12-20");
+    let due: Vec<_> = lines.iter().filter(|l| l["status"] == "due").collect();
+    assert_eq!(
+        due.len(),
+        HOSTILE_TEXT.len(),
+        "all but the control characters' row"
+    );
+    let field = |key: &str| -> Vec<String> {
+        due.iter()
+            .map(|l| l[key].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+
+    // The markup a review page may have: the sample shop's (with a problem
+    // in its list), in both forms.
+    let samples = Shop::samples();
+    let list = samples.read("customers.csv") + "X1,not-an-address,Ann,Lee,f,en,,,,\n";
+    samples.write("customers.csv", &list);
+    samples
+        .run(&[
+            "preview",
+            "christmas",
+            "--date",
+            "2026-12-20",
+            "--format",
+            "html",
+            "--out",
+            "review.html",
+        ])
+        .expect(0);
+    samples
+        .preview_batch("christmas", "2026-12-20", "batch")
+        .expect(0);
+    let mut allowed = markup(&tokenize(&samples.read("review.html")));
+    allowed.extend(markup(&tokenize(&samples.read("batch/review.html"))));
+    assert!(
+        allowed.contains("template") && allowed.contains("dt"),
+        "{allowed:?}"
+    );
+
+    shop.run(&[
+        "preview",
+        "christmas",
+        "--date",
+        "2026-12-20",
+        "--format",
+        "html",
+        "--out",
+        "review.html",
+    ])
+    .expect(0);
+    shop.preview_batch("christmas", "2026-12-20", "batch")
+        .expect(0);
+    for page in ["review.html", "batch/review.html"] {
+        let tokens = tokenize(&shop.read(page));
+        let extra: Vec<_> = markup(&tokens).difference(&allowed).cloned().collect();
+        assert!(extra.is_empty(), "{page}: markup of its own: {extra:?}");
+        let scripts = tokens
+            .iter()
+            .filter(|t| matches!(t, Token::Tag(n, _) if n == "script"))
+            .count();
+        assert_eq!(scripts, 1, "{page}: only the page's own script");
+        // Each greeting as the JSON has it, to the character.
+        assert_eq!(
+            text_after(&tokens, "template", ("", "")),
+            field("html"),
+            "{page}"
+        );
+        assert_eq!(
+            text_after(&tokens, "pre", ("class", "text")),
+            field("text"),
+            "{page}"
+        );
+        assert_eq!(
+            text_after(&tokens, "bdi", ("dir", "ltr")),
+            field("subject"),
+            "{page}"
+        );
+        let names = text_after(&tokens, "bdi", ("", ""));
+        for name in field("name") {
+            assert!(
+                names.iter().any(|n| n.starts_with(&format!("{name} "))),
+                "{page}: no {name:?}"
+            );
+        }
+        // ... with the hostile text in it, as text.
+        let texts: Vec<&str> = tokens
+            .iter()
+            .filter_map(|t| match t {
+                Token::Text(t) => Some(t.as_str()),
+                Token::Tag(..) => None,
+            })
+            .collect();
+        // (The list refuses a cell with a control character: that row is a
+        // problem, not a greeting; the unit tests put them on the page.)
+        for bad in HOSTILE_TEXT
+            .iter()
+            .filter(|b| !b.contains(char::is_control))
+        {
+            // Names keep no bidi controls: the list removes invisible characters.
+            let visible = bad.replace(['\u{202e}', '\u{202c}', '\u{2067}', '\u{2069}'], "");
+            assert!(
+                texts
+                    .iter()
+                    .any(|t| t.contains(*bad) || t.contains(&visible)),
+                "{page}: {bad:?} is not shown"
+            );
+        }
+    }
+}
