@@ -110,6 +110,10 @@ fn killed_after_the_final_dot_leaves_that_greeting_uncertain_and_it_is_not_resen
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "test-hooks"),
+    ignore = "needs --features test-hooks (the README's test command)"
+)]
 fn killed_after_the_servers_250_before_recording_it_leaves_it_uncertain_never_resent() {
     // The window is a few microseconds wide, too narrow to hit from outside:
     // greet kills itself there (SIGKILL) when this variable is set.
