@@ -192,6 +192,21 @@ impl Run {
         );
         self
     }
+    /// `send`'s summary: its one stderr line `sent N[ · what n]…`.
+    pub fn summary(&self) -> String {
+        let err = self.stderr();
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("sent ")).collect();
+        match lines[..] {
+            [line] => line.to_string(),
+            _ => panic!("not one summary line in\n{err}"),
+        }
+    }
+    /// How many greetings `send`'s summary says it sent.
+    pub fn sent(&self) -> usize {
+        let summary = self.summary();
+        let n = summary["sent ".len()..].split(' ').next().unwrap();
+        n.parse().unwrap_or_else(|e| panic!("{e}: {summary:?}"))
+    }
     /// JSON lines from stdout.
     pub fn json(&self) -> Vec<serde_json::Value> {
         self.stdout()
@@ -208,6 +223,45 @@ pub fn due_names(lines: &[serde_json::Value]) -> Vec<String> {
         .filter(|l| l["status"] == "due")
         .map(|l| l["name"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A customer list read with the csv crate, one map of column → field per
+/// row: what a test derives its expected values from.
+pub fn customer_rows(csv_text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// (year, month, day) of a birthday written as the sample lists write
+/// them: `YYYY-MM-DD`, `DD/MM/YYYY`, or `--MM-DD` (no year); `None` when
+/// empty. Any other form fails the test, so no row is silently left out.
+pub fn birthday_parts(field: &str) -> Option<(Option<u32>, u32, u32)> {
+    let n = |s: &str| {
+        s.parse::<u32>()
+            .unwrap_or_else(|e| panic!("{field:?}: {e}"))
+    };
+    if field.is_empty() {
+        None
+    } else if let Some(md) = field.strip_prefix("--") {
+        let (m, d) = md.split_once('-').unwrap();
+        Some((None, n(m), n(d)))
+    } else if let [y, m, d] = field.split('-').collect::<Vec<_>>()[..] {
+        Some((Some(n(y)), n(m), n(d)))
+    } else if let [d, m, y] = field.split('/').collect::<Vec<_>>()[..] {
+        Some((Some(n(y)), n(m), n(d)))
+    } else {
+        panic!("a birthday form the tests do not read: {field:?}")
+    }
 }
 
 /// A minimal customer list header used by tests that write their own rows.
