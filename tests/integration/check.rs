@@ -1,12 +1,22 @@
 //! `greet check`: every problem, located; exit 2 if any is an error.
-use crate::support::{HEADER, Shop};
+use crate::support::{HEADER, Shop, customer_rows};
 
 #[test]
 fn the_samples_check_clean() {
     let shop = Shop::samples();
     let out = shop.run(&["check"]).expect(0);
     let text = out.stdout();
-    assert!(text.contains("0 errors"), "{text}");
+    // Every row read and usable; no error, and as many warnings as it lists.
+    let rows = customer_rows(&shop.read("customers.csv")).len();
+    let read = format!("customers.csv: {rows} rows read, {rows} usable");
+    assert!(text.lines().any(|l| l == read), "{text}");
+    let warnings = text.lines().filter(|l| l.contains(": warning: ")).count();
+    let plural = if warnings == 1 { "" } else { "s" };
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.ends_with(&format!("; 0 errors, {warnings} warning{plural}")),
+        "{text}"
+    );
 }
 
 #[test]
