@@ -80,22 +80,18 @@ impl Shop {
     }
 
     /// `greet args` under libfaketime, its clock starting at `start` (UTC)
-    /// and running `speed` times faster. `None` (the test is skipped) when
-    /// faketime is not installed — except under CI, where `.ci/run` installs it.
-    pub fn faketime_command(&self, start: &str, speed: u32, args: &[&str]) -> Option<Command> {
-        let found = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join("faketime"))
-                .find(|p| p.is_file())
-        });
-        let Some(faketime) = found else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "faketime is missing: .ci/run installs it"
-            );
-            eprintln!("skipped: faketime is not installed");
-            return None;
-        };
+    /// and running `speed` times faster. A test using it is
+    /// `#[cfg_attr(greet_no_faketime, ignore = …)]`: ignored where the build
+    /// found no faketime on PATH (see build.rs), except under CI, which
+    /// installs it — there its absence fails the test here.
+    pub fn faketime_command(&self, start: &str, speed: u32, args: &[&str]) -> Command {
+        let faketime = std::env::var_os("PATH")
+            .and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join("faketime"))
+                    .find(|p| p.is_file())
+            })
+            .expect("no faketime on PATH: .ci/run installs it (apt install faketime)");
         let mut cmd = self.command(&[]);
         cmd.env_remove("GREET_NOW")
             .env("TZ", "UTC")
@@ -108,7 +104,7 @@ impl Shop {
             .current_dir(self.dir.path())
             .env_clear()
             .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-        Some(real)
+        real
     }
 
     /// `greet args` on a pseudo-terminal; `answer` is typed at its first
@@ -196,6 +192,21 @@ impl Run {
         );
         self
     }
+    /// `send`'s summary: its one stderr line `sent N[ · what n]…`.
+    pub fn summary(&self) -> String {
+        let err = self.stderr();
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("sent ")).collect();
+        match lines[..] {
+            [line] => line.to_string(),
+            _ => panic!("not one summary line in\n{err}"),
+        }
+    }
+    /// How many greetings `send`'s summary says it sent.
+    pub fn sent(&self) -> usize {
+        let summary = self.summary();
+        let n = summary["sent ".len()..].split(' ').next().unwrap();
+        n.parse().unwrap_or_else(|e| panic!("{e}: {summary:?}"))
+    }
     /// JSON lines from stdout.
     pub fn json(&self) -> Vec<serde_json::Value> {
         self.stdout()
@@ -212,6 +223,45 @@ pub fn due_names(lines: &[serde_json::Value]) -> Vec<String> {
         .filter(|l| l["status"] == "due")
         .map(|l| l["name"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A customer list read with the csv crate, one map of column → field per
+/// row: what a test derives its expected values from.
+pub fn customer_rows(csv_text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// (year, month, day) of a birthday written as the sample lists write
+/// them: `YYYY-MM-DD`, `DD/MM/YYYY`, or `--MM-DD` (no year); `None` when
+/// empty. Any other form fails the test, so no row is silently left out.
+pub fn birthday_parts(field: &str) -> Option<(Option<u32>, u32, u32)> {
+    let n = |s: &str| {
+        s.parse::<u32>()
+            .unwrap_or_else(|e| panic!("{field:?}: {e}"))
+    };
+    if field.is_empty() {
+        None
+    } else if let Some(md) = field.strip_prefix("--") {
+        let (m, d) = md.split_once('-').unwrap();
+        Some((None, n(m), n(d)))
+    } else if let [y, m, d] = field.split('-').collect::<Vec<_>>()[..] {
+        Some((Some(n(y)), n(m), n(d)))
+    } else if let [d, m, y] = field.split('/').collect::<Vec<_>>()[..] {
+        Some((Some(n(y)), n(m), n(d)))
+    } else {
+        panic!("a birthday form the tests do not read: {field:?}")
+    }
 }
 
 /// A minimal customer list header used by tests that write their own rows.
