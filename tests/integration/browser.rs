@@ -262,10 +262,12 @@ const HOSTILE: &[&str] = &[
 ];
 
 #[test]
+#[cfg_attr(
+    greet_no_chromium,
+    ignore = "needs chromium at /usr/bin/chromium (apt install chromium)"
+)]
 fn hostile_names_on_the_review_page_run_no_script_add_no_markup_and_show_as_written() {
-    if !chromium_installed() {
-        return;
-    }
+    assert_chromium_installed();
     // Each hostile text as a greeted customer's first and last name and
     // favourite (quoted by the greeting) in each language, as an opted-out
     // customer's name, and a 2,000-character word; two as e-mail addresses,

@@ -296,3 +296,56 @@ fn killed_at_every_point_of_every_message_at_most_that_one_greeting_is_in_doubt(
         }
     }
 }
+
+#[test]
+fn history_and_preview_read_the_ledger_while_a_send_is_under_way() {
+    // The run lock is greet's own file; SQLite keeps its normal locking, so
+    // the owner can look while a long run sends (no exclusive mode).
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    let child = start_and_hold(&server, &shop, Hold::Mail(2));
+    let h = history(&shop);
+    let states: Vec<(&str, &str)> = [STAMATIS, NAREK]
+        .iter()
+        .map(|who| {
+            let line = h
+                .lines()
+                .find(|l| l.contains(who))
+                .unwrap_or_else(|| panic!("{who} in {h}"));
+            let state = ["sent", "sending"]
+                .into_iter()
+                .find(|s| line.contains(s))
+                .unwrap_or("?");
+            (*who, state)
+        })
+        .collect();
+    assert_eq!(states, [(STAMATIS, "sent"), (NAREK, "sending")], "{h}");
+    let json = shop
+        .run(&[
+            "preview",
+            "birthday",
+            "--date",
+            "2026-03-14",
+            "--format",
+            "json",
+        ])
+        .expect(0)
+        .stdout();
+    let status = |who: &str| {
+        json.lines().find(|l| l.contains(who)).map(|l| {
+            l.split("\"status\":\"")
+                .nth(1)
+                .unwrap_or("")
+                .split('"')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        })
+    };
+    assert_eq!(status(STAMATIS).as_deref(), Some("already_sent"), "{json}");
+    assert_eq!(status(NAREK).as_deref(), Some("uncertain"), "{json}");
+    assert_eq!(status(SARAH).as_deref(), Some("due"), "{json}");
+    server.release();
+    let out = Run(child.wait_with_output().unwrap()).expect(0);
+    assert_eq!(out.sent(), 3, "{}", out.stderr());
+}
