@@ -277,7 +277,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
             Err(d) => {
                 // Before any greeting: a temporary refusal means "not now".
                 let d = match d {
-                    Delivery::Transient(r) if !r.starts_with("421") => Delivery::Unreachable(r),
+                    d @ Delivery::Transient(_) if !d.service_unavailable() => {
+                        Delivery::Unreachable(d.into_reply())
+                    }
                     d => d,
                 };
                 stopped = judge(d, "", transport.as_ref(), &mut tally, &mut 0).1;
@@ -561,12 +563,18 @@ fn judge(
     tally: &mut Tally,
     rejected_in_a_row: &mut usize,
 ) -> (Outcome, Option<(Exit, String)>) {
-    let reason = |reply: &str| header_value(reply);
+    let reason = |reply: &transport::Reply| header_value(&reply.to_string());
+    let service_unavailable = delivery.service_unavailable();
     match delivery {
         Delivery::Sent(reply) => {
             tally.sent += 1;
             *rejected_in_a_row = 0;
-            (Outcome::Sent { reply }, None)
+            (
+                Outcome::Sent {
+                    reply: reply.to_string(),
+                },
+                None,
+            )
         }
         Delivery::Permanent(reply) => {
             tally.failed.push(format!("{who}: {}", reason(&reply)));
@@ -578,11 +586,16 @@ fn judge(
                 );
                 (Exit::Partial, why)
             });
-            (Outcome::Failed { reply }, stop)
+            (
+                Outcome::Failed {
+                    reply: reply.to_string(),
+                },
+                stop,
+            )
         }
         Delivery::Transient(reply) => {
             // 421: the service itself is unavailable; the rest would fare no better.
-            let stop = reply.starts_with("421").then(|| {
+            let stop = service_unavailable.then(|| {
                 let why = format!(
                     "stopped: {} is not accepting mail now ({}) — nothing is lost, run again later",
                     transport.describe(),
@@ -593,11 +606,21 @@ fn judge(
             if !who.is_empty() {
                 tally.deferred.push(format!("{who}: {}", reason(&reply)));
             }
-            (Outcome::Deferred { reply }, stop)
+            (
+                Outcome::Deferred {
+                    reply: reply.to_string(),
+                },
+                stop,
+            )
         }
         Delivery::Uncertain(reply) => {
             tally.uncertain.push(format!("{who}: {}", reason(&reply)));
-            (Outcome::Uncertain { reply }, None)
+            (
+                Outcome::Uncertain {
+                    reply: reply.to_string(),
+                },
+                None,
+            )
         }
         // The three below are not the recipient's fault: the greeting goes
         // back to deferred, nobody is marked failed, and the run stops.
@@ -606,7 +629,12 @@ fn judge(
                 "stopped: the server refuses this account: {}",
                 reason(&reply)
             );
-            (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
+            (
+                Outcome::Deferred {
+                    reply: reply.to_string(),
+                },
+                Some((Exit::TryLater, why)),
+            )
         }
         Delivery::Insecure(reply) => {
             let why = format!(
@@ -614,7 +642,12 @@ fn judge(
                 transport.describe(),
                 reason(&reply)
             );
-            (Outcome::Deferred { reply }, Some((Exit::Failure, why)))
+            (
+                Outcome::Deferred {
+                    reply: reply.to_string(),
+                },
+                Some((Exit::Failure, why)),
+            )
         }
         Delivery::Unreachable(reply) => {
             let why = format!(
@@ -622,7 +655,12 @@ fn judge(
                 transport.describe(),
                 reason(&reply)
             );
-            (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
+            (
+                Outcome::Deferred {
+                    reply: reply.to_string(),
+                },
+                Some((Exit::TryLater, why)),
+            )
         }
     }
 }
