@@ -774,6 +774,8 @@ fn broken(step: Step, e: &smtp::Error) -> Delivery {
 /// | 421 | any | `Transient`, `service_unavailable()` | RFC 5321 §3.8 the service is closing the channel (Gmail "421 4.7.0 Try again later, closing connection", Yahoo "421 4.7.0 [TSS04] … temporarily deferred", Microsoft "421 4.3.2 Service not available") |
 /// | 552 | RCPT | `Transient` | RFC 5321 §4.5.3.1.10: too many recipients, treat as 452 |
 /// | other 4xx | any | `Transient` | greylisting "450 4.2.0", "451 4.7.1", Microsoft "451 4.7.500 Server busy", "432 4.3.2 recipient thread limit", "452 4.2.2 over quota" |
+/// | x.7.0 alone | any | by its basic code | RFC 3463 "other security or policy status" is too broad to stop a run on: Gmail sends "552 5.7.0" for one blocked attachment; with 530 or 535 it halts by the rows above |
+/// | other 4.7.x | any | `Transient` | policy deferrals: greylisting "451 4.7.1", Microsoft "451 4.7.500" |
 /// | other 5xx | RCPT, DATA, "." | `Permanent` | "550 5.1.1 no such user", "554 5.7.1 rejected as spam", Yahoo "554 5.7.9 not accepted for policy reasons" (5.7.9 is RFC 4954's "mechanism too weak" only with 534) |
 ///
 /// The basic code decides temporary or permanent; the enhanced code only
@@ -974,9 +976,17 @@ mod tests {
         }
     }
 
+    /// (who, the reply as it came over the wire, code, enhanced code, as shown)
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<u16>,
+        Option<(u8, u16, u16)>,
+        &'static str,
+    );
+
     /// Real replies as they come over the wire, and what is read from them.
-    const REPLIES: &[(&str, &str, Option<u16>, Option<(u8, u16, u16)>, &str)] = &[
-        // (who, raw, code, enhanced, displayed)
+    const REPLIES: &[Case] = &[
         (
             "Gmail",
             "550-5.1.1 The email account that you tried to reach does not exist. Please try\r\n550-5.1.1 double-checking the recipient's email address for typos or\r\n550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser - gsmtp\r\n",
