@@ -563,20 +563,17 @@ fn judge(
     tally: &mut Tally,
     rejected_in_a_row: &mut usize,
 ) -> (Outcome, Option<(Exit, String)>) {
-    let reason = |reply: &transport::Reply| header_value(&reply.to_string());
+    let reason = |reply: &str| header_value(reply);
     let service_unavailable = delivery.service_unavailable();
     match delivery {
         Delivery::Sent(reply) => {
+            let reply = reply.to_string();
             tally.sent += 1;
             *rejected_in_a_row = 0;
-            (
-                Outcome::Sent {
-                    reply: reply.to_string(),
-                },
-                None,
-            )
+            (Outcome::Sent { reply }, None)
         }
         Delivery::Permanent(reply) => {
+            let reply = reply.to_string();
             tally.failed.push(format!("{who}: {}", reason(&reply)));
             *rejected_in_a_row += 1;
             let stop = (*rejected_in_a_row >= 5).then(|| {
@@ -586,14 +583,10 @@ fn judge(
                 );
                 (Exit::Partial, why)
             });
-            (
-                Outcome::Failed {
-                    reply: reply.to_string(),
-                },
-                stop,
-            )
+            (Outcome::Failed { reply }, stop)
         }
         Delivery::Transient(reply) => {
+            let reply = reply.to_string();
             // 421: the service itself is unavailable; the rest would fare no better.
             let stop = service_unavailable.then(|| {
                 let why = format!(
@@ -606,61 +599,40 @@ fn judge(
             if !who.is_empty() {
                 tally.deferred.push(format!("{who}: {}", reason(&reply)));
             }
-            (
-                Outcome::Deferred {
-                    reply: reply.to_string(),
-                },
-                stop,
-            )
+            (Outcome::Deferred { reply }, stop)
         }
         Delivery::Uncertain(reply) => {
+            let reply = reply.to_string();
             tally.uncertain.push(format!("{who}: {}", reason(&reply)));
-            (
-                Outcome::Uncertain {
-                    reply: reply.to_string(),
-                },
-                None,
-            )
+            (Outcome::Uncertain { reply }, None)
         }
         // The three below are not the recipient's fault: the greeting goes
         // back to deferred, nobody is marked failed, and the run stops.
         Delivery::Halt(reply) => {
+            let reply = reply.to_string();
             let why = format!(
                 "stopped: the server refuses this account: {}",
                 reason(&reply)
             );
-            (
-                Outcome::Deferred {
-                    reply: reply.to_string(),
-                },
-                Some((Exit::TryLater, why)),
-            )
+            (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
         }
         Delivery::Insecure(reply) => {
+            let reply = reply.to_string();
             let why = format!(
                 "stopped: TLS could not be set up with {} ({}); nothing was sent in clear — check host, port, security and ca_file",
                 transport.describe(),
                 reason(&reply)
             );
-            (
-                Outcome::Deferred {
-                    reply: reply.to_string(),
-                },
-                Some((Exit::Failure, why)),
-            )
+            (Outcome::Deferred { reply }, Some((Exit::Failure, why)))
         }
         Delivery::Unreachable(reply) => {
+            let reply = reply.to_string();
             let why = format!(
                 "stopped: cannot reach {}: {} — nothing is lost, run again later",
                 transport.describe(),
                 reason(&reply)
             );
-            (
-                Outcome::Deferred {
-                    reply: reply.to_string(),
-                },
-                Some((Exit::TryLater, why)),
-            )
+            (Outcome::Deferred { reply }, Some((Exit::TryLater, why)))
         }
     }
 }
