@@ -254,7 +254,7 @@ impl<'a> Dispatcher<'a> {
                 Err(d) => {
                     // Before any greeting, a temporary refusal means "not now".
                     let d = match d {
-                        Delivery::Transient(r) if !closing(&r) => Delivery::Unreachable(r),
+                        Delivery::Transient(r) if r.code != Some(421) => Delivery::Unreachable(r),
                         d => d,
                     };
                     let (_, stop) = self.judge(d, "");
@@ -376,16 +376,20 @@ impl<'a> Dispatcher<'a> {
 
     /// What to record for a delivery, and whether the run must stop after it.
     fn judge(&mut self, delivery: Delivery, who: &str) -> (Outcome, Option<Stop>) {
+        // 421: the service itself is closing; the rest would fare no better.
+        let closing = delivery.service_unavailable();
         let reason = |reply: &str| header_value(reply);
         let tally = &mut self.tally;
         let stop = |exit, why: String| Some(Stop { exit, why });
         match delivery {
             Delivery::Sent(reply) => {
+                let reply = reply.to_string();
                 tally.sent += 1;
                 self.rejected_in_a_row = 0;
                 (Outcome::Sent { reply }, None)
             }
             Delivery::Permanent(reply) => {
+                let reply = reply.to_string();
                 tally.failed.push(format!("{who}: {}", reason(&reply)));
                 self.rejected_in_a_row += 1;
                 let n = self.policy.refusals_in_a_row;
@@ -403,8 +407,8 @@ impl<'a> Dispatcher<'a> {
                 (Outcome::Failed { reply }, halt)
             }
             Delivery::Transient(reply) => {
-                // 421: the service itself is closing; the rest would fare no better.
-                let halt = if closing(&reply) {
+                let reply = reply.to_string();
+                let halt = if closing {
                     stop(
                         Exit::TryLater,
                         format!(
@@ -422,12 +426,14 @@ impl<'a> Dispatcher<'a> {
                 (Outcome::Deferred { reply }, halt)
             }
             Delivery::Uncertain(reply) => {
+                let reply = reply.to_string();
                 tally.uncertain.push(format!("{who}: {}", reason(&reply)));
                 (Outcome::Uncertain { reply }, None)
             }
             // The three below are not the recipient's fault: the greeting goes
             // back to deferred, nobody is marked failed, and the run stops.
             Delivery::Halt(reply) => {
+                let reply = reply.to_string();
                 let why = format!(
                     "stopped: the server refuses this account: {}",
                     reason(&reply)
@@ -435,6 +441,7 @@ impl<'a> Dispatcher<'a> {
                 (Outcome::Deferred { reply }, stop(Exit::TryLater, why))
             }
             Delivery::Insecure(reply) => {
+                let reply = reply.to_string();
                 let why = format!(
                     "stopped: TLS could not be set up with {} ({}); nothing was sent in clear — check host, port, security and ca_file",
                     self.transport.describe(),
@@ -443,6 +450,7 @@ impl<'a> Dispatcher<'a> {
                 (Outcome::Deferred { reply }, stop(Exit::Failure, why))
             }
             Delivery::Unreachable(reply) => {
+                let reply = reply.to_string();
                 let why = format!(
                     "stopped: cannot reach {}: {} — nothing is lost, run again later",
                     self.transport.describe(),
@@ -454,14 +462,10 @@ impl<'a> Dispatcher<'a> {
     }
 }
 
-/// A 421 reply: the service is closing the channel (RFC 5321 §3.8).
-fn closing(reply: &str) -> bool {
-    reply.trim_start().get(..3) == Some("421")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transport::Reply;
     use std::cell::Cell;
     use std::rc::Rc;
 
@@ -599,7 +603,7 @@ mod tests {
     #[test]
     fn a_hundred_greetings_at_30_a_minute_never_put_31_in_any_minute() {
         let b = bench();
-        let mut t = script(&b, |_, _| Delivery::Sent("250 ok".into()));
+        let mut t = script(&b, |_, _| Delivery::Sent(Reply::parse("250 ok")));
         let stop = AtomicBool::new(false);
         let (tally, stopped) = run(&b, &mut t, policy("30/minute"), 100, &stop);
         assert_eq!((tally.sent, stopped), (100, None));
@@ -633,7 +637,7 @@ mod tests {
         ] {
             let b = bench();
             let parsed = Rate::parse(rate).unwrap();
-            let mut t = script(&b, |_, _| Delivery::Sent("250 ok".into()));
+            let mut t = script(&b, |_, _| Delivery::Sent(Reply::parse("250 ok")));
             let (tally, _) = run(&b, &mut t, policy(rate), n, &AtomicBool::new(false));
             assert_eq!(tally.sent, n, "{rate}");
             let times: Vec<Duration> = t.arrived.iter().map(|(t, _)| *t).collect();
@@ -665,12 +669,12 @@ mod tests {
         let mut t = script(&b, move |_, to| {
             if to.starts_with("c1@") && refused_c1 < 2 {
                 refused_c1 += 1;
-                return Delivery::Transient("451 4.3.0 try later".into());
+                return Delivery::Transient(Reply::parse("451 4.3.0 try later"));
             }
             if to.starts_with("c2@") {
-                return Delivery::Transient("451 4.3.0 try later".into());
+                return Delivery::Transient(Reply::parse("451 4.3.0 try later"));
             }
-            Delivery::Sent("250 ok".into())
+            Delivery::Sent(Reply::parse("250 ok"))
         });
         let (tally, stopped) = run(
             &b,
@@ -704,7 +708,7 @@ mod tests {
     fn five_refusals_in_a_row_stop_the_run_and_the_rest_stay_unmarked() {
         let b = bench();
         let mut t = script(&b, |_, _| {
-            Delivery::Permanent("550 5.1.1 no such user".into())
+            Delivery::Permanent(Reply::parse("550 5.1.1 no such user"))
         });
         let (tally, stopped) = run(
             &b,
@@ -724,9 +728,9 @@ mod tests {
         let b = bench();
         let mut t = script(&b, |i, _| {
             if i == 2 {
-                Delivery::Halt("550 5.4.5 Daily sending quota exceeded".into())
+                Delivery::Halt(Reply::parse("550 5.4.5 Daily sending quota exceeded"))
             } else {
-                Delivery::Sent("250 ok".into())
+                Delivery::Sent(Reply::parse("250 ok"))
             }
         });
         let (tally, stopped) = run(
@@ -755,9 +759,9 @@ mod tests {
         let b = bench();
         let mut t = script(&b, |i, _| {
             if i == 0 {
-                Delivery::Sent("250 ok".into())
+                Delivery::Sent(Reply::parse("250 ok"))
             } else {
-                Delivery::Transient("421 4.7.0 closing".into())
+                Delivery::Transient(Reply::parse("421 4.7.0 closing"))
             }
         });
         let (tally, stopped) = run(
@@ -778,7 +782,7 @@ mod tests {
     fn a_signal_finishes_the_message_in_hand_and_leaves_the_rest_due() {
         let b = bench();
         let stop = Arc::new(AtomicBool::new(false));
-        let mut t = script(&b, |_, _| Delivery::Sent("250 ok".into()));
+        let mut t = script(&b, |_, _| Delivery::Sent(Reply::parse("250 ok")));
         t.raise_after = Some((3, Arc::clone(&stop)));
         let mut p = policy("1000/second");
         p.expected = 10;
@@ -799,7 +803,7 @@ mod tests {
     fn a_signal_during_a_rate_wait_ends_the_wait() {
         let b = bench();
         let stop = AtomicBool::new(false);
-        let mut t = script(&b, |_, _| Delivery::Sent("250 ok".into()));
+        let mut t = script(&b, |_, _| Delivery::Sent(Reply::parse("250 ok")));
         struct Stopper<'s>(Rc<Cell<Duration>>, &'s AtomicBool);
         impl Clock for Stopper<'_> {
             fn now(&self) -> Duration {
@@ -851,7 +855,7 @@ mod tests {
             let sending = h.iter().filter(|e| e.state == State::Sending).count();
             let sent = h.iter().filter(|e| e.state == State::Sent).count();
             seen_in.borrow_mut().push((i, sent, sending));
-            Delivery::Sent("250 ok".into())
+            Delivery::Sent(Reply::parse("250 ok"))
         });
         let (tally, _) = run(
             &b,
@@ -881,7 +885,7 @@ mod tests {
                 },
             )
             .unwrap();
-        let mut t = script(&b, |_, _| Delivery::Sent("250 ok".into()));
+        let mut t = script(&b, |_, _| Delivery::Sent(Reply::parse("250 ok")));
         let mut p = policy("1000/second");
         p.cap = 3;
         let (tally, stopped) = run(&b, &mut t, p, 10, &AtomicBool::new(false));
@@ -898,7 +902,7 @@ mod tests {
                 "down".into()
             }
             fn prepare(&mut self) -> Result<(), Delivery> {
-                Err(Delivery::Transient("connection refused".into()))
+                Err(Delivery::Transient(Reply::parse("connection refused")))
             }
             fn deliver(&mut self, _: &Envelope, _: &[u8], _: &str) -> Delivery {
                 unreachable!("nothing is handed over")

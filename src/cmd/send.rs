@@ -710,7 +710,7 @@ fn test_send(
         Delivery::Sent(_) => Ok(()),
         other => Err(Halt::with(
             Exit::TryLater,
-            format!("test send to {owner}: {other:?}"),
+            format!("test send to {owner}: {}", other.reply()),
         )),
     }
 }

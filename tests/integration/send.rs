@@ -1069,3 +1069,213 @@ fn send_due_with_catch_up_reads_the_list_once_per_pass_whatever_it_covers() {
     assert!(err.contains(&format!("sent {due}\n")), "{err}");
     assert_eq!(server.received().len(), due);
 }
+
+// ---- the wire: pipelining (RFC 2920), replies read as numbers, bytes as they are ----
+
+/// The greetings the server took, per recipient, and whether each one's
+/// envelope came in one write.
+fn pipelined_to(server: &SmtpServer, who: &str) -> Vec<bool> {
+    server
+        .received()
+        .iter()
+        .filter(|m| m.rcpt.iter().any(|r| r.eq_ignore_ascii_case(who)))
+        .map(|m| m.pipelined)
+        .collect()
+}
+
+#[test]
+fn with_pipelining_each_envelope_leaves_in_one_write_and_without_it_step_by_step() {
+    for pipelining in [true, false] {
+        let server = SmtpServer::start();
+        if !pipelining {
+            server.without_pipelining();
+        }
+        let shop = shop_for(&server);
+        many_birthdays(&shop, 12);
+        let out = send(&shop, &[]).expect(0);
+        assert!(out.stderr().contains("sent 12"), "{}", out.stderr());
+        let got = server.received();
+        assert_eq!(got.len(), 12, "pipelining {pipelining}");
+        for i in 0..12 {
+            let who = format!("r{i}@example.gr");
+            assert_eq!(
+                pipelined_to(&server, &who),
+                vec![pipelining],
+                "{who}: recorded once, its MAIL, RCPT and DATA in one read exactly when pipelining"
+            );
+        }
+        assert_eq!(server.mail_groups(), vec![pipelining; 12]);
+        assert_eq!(server.connections(), 1, "one connection for all");
+    }
+}
+
+#[test]
+fn a_recipient_refused_inside_a_pipelined_envelope_fails_alone_on_the_same_connection() {
+    let server = SmtpServer::start();
+    server.at_rcpt(NAREK, &["550 5.1.1 no such user"]);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(3);
+    assert!(
+        out.stderr()
+            .contains("failed: Նարեկ Սարգսյան <narek@example.am>: 550 5.1.1 no such user"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(pipelined_to(&server, STAMATIS), vec![true]);
+    assert_eq!(pipelined_to(&server, SARAH), vec![true]);
+    assert_eq!(server.count_to(NAREK), 0);
+    assert_eq!(
+        server.connections(),
+        1,
+        "the refusal was read with the rest of the group: RSET, and the session went on"
+    );
+    assert!(
+        history(&shop)
+            .contains("failed    birthday 2026-03-14 → narek@example.am  550 5.1.1 no such user")
+    );
+}
+
+#[test]
+fn a_temporary_refusal_of_mail_from_in_a_pipelined_envelope_defers_that_greeting_only() {
+    let server = SmtpServer::start();
+    // The first greeting's three attempts are refused at MAIL FROM.
+    server.at_mail(&["451 4.7.1 try again later"; 3]);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(3);
+    let err = out.stderr();
+    assert_eq!(err.matches("deferred: ").count(), 1, "{err}");
+    assert!(err.contains(": 451 4.7.1 try again later"), "{err}");
+    assert!(err.contains("sent 2"), "{err}");
+    assert_eq!(server.received().len(), 2);
+    assert!(server.received().iter().all(|m| m.pipelined));
+    assert_eq!(
+        server.connections(),
+        1,
+        "MAIL, RCPT and DATA all answered: the session went on"
+    );
+    let h = history(&shop);
+    assert!(!h.contains("failed") && !h.contains("uncertain"), "{h}");
+    // Deferred means sent by the next run.
+    send(&shop, &[]).expect(0);
+    assert_eq!(server.received().len(), 3);
+}
+
+#[test]
+fn a_421_at_mail_from_stops_the_run_with_exit_4_and_fails_nobody() {
+    let server = SmtpServer::start();
+    server.at_mail(&["421 4.7.0 Try again later, closing connection."; 10]);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(4);
+    assert!(
+        out.stderr()
+            .contains("is not accepting mail now (421 4.7.0 Try again later, closing connection.)"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(server.received().len(), 0);
+    let h = history(&shop);
+    assert!(!h.contains("failed") && !h.contains("uncertain"), "{h}");
+}
+
+#[test]
+fn a_connection_cut_after_a_pipelined_message_before_the_reply_is_uncertain() {
+    let server = SmtpServer::start();
+    server.drop_after_dot(SARAH);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(3);
+    assert!(
+        out.stderr()
+            .contains("uncertain: שרה כהן <sarah.cohen@example.co.il>: the connection ended after the message was sent, before the reply"),
+        "{}",
+        out.stderr()
+    );
+    assert_eq!(
+        pipelined_to(&server, SARAH),
+        vec![true],
+        "its envelope was pipelined"
+    );
+    assert_eq!(server.count_to(STAMATIS), 1);
+    assert_eq!(server.count_to(NAREK), 1);
+    // Not resent by the next run.
+    let again = send(&shop, &[]).expect(3);
+    assert!(
+        again.stderr().contains("uncertain, not resent 1"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(server.count_to(SARAH), 1);
+}
+
+#[test]
+fn a_connection_cut_inside_the_pipelined_envelope_before_354_is_deferred_not_uncertain() {
+    let server = SmtpServer::start();
+    server.drop_before_354(NAREK, 100);
+    let shop = shop_for(&server);
+    let out = send(&shop, &[]).expect(3);
+    let err = out.stderr();
+    assert!(
+        err.contains("deferred: Նարեկ Սարգսյան <narek@example.am>"),
+        "{err}"
+    );
+    assert!(!err.contains("uncertain"), "{err}");
+    assert_eq!(server.count_to(NAREK), 0);
+    assert_eq!(server.count_to(STAMATIS), 1);
+    assert_eq!(server.count_to(SARAH), 1);
+    assert!(
+        server.mail_groups().iter().all(|&one_write| one_write),
+        "every envelope, the cut ones too, came in one write"
+    );
+    // Nothing of the message was handed over: the next run sends it.
+    server.drop_before_354(NAREK, 0);
+    send(&shop, &[]).expect(0);
+    assert_eq!(server.count_to(NAREK), 1);
+}
+
+#[test]
+fn message_bytes_that_are_not_utf8_arrive_byte_for_byte() {
+    // A reviewed batch whose first file gets an 8-bit ISO-8859-7 part and
+    // lines that start with a dot; its hash and the seal are made right, so
+    // greet sends the file's own bytes.
+    for pipelining in [true, false] {
+        let server = SmtpServer::start();
+        if !pipelining {
+            server.without_pipelining();
+        }
+        let shop = crate::batch::reviewed(&server);
+        let mut manifest: greet::batch::Manifest =
+            serde_json::from_str(&shop.read("batch/manifest.json")).unwrap();
+        let item = &mut manifest.greetings[0];
+        let path = shop.path(&format!("batch/{}", item.file));
+        let original = std::fs::read(&path).unwrap();
+        let head_end = original.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let mut bytes = original[..head_end].to_vec();
+        // "Καλημέρα" in ISO-8859-7, a lone ".", a dotted line, a byte that is never UTF-8.
+        bytes.extend_from_slice(
+            b"\r\n\r\n\xca\xe1\xeb\xe7\xec\xdd\xf1\xe1\r\n.\r\n.\xe1\xf0\xfc \xf4\xe7 \xd3\xf0\xe1\xf1\xf4\xe7\r\n\xff\r\n",
+        );
+        assert!(std::str::from_utf8(&bytes).is_err());
+        std::fs::write(&path, &bytes).unwrap();
+        item.sha256 = greet::batch::sha256_hex(&bytes);
+        let to = item.to.clone();
+        let key = greet::batch::Key::load(&shop.path("greet-ledger.sqlite"), false).unwrap();
+        manifest.write(&shop.path("batch"), &key).unwrap();
+
+        let out = crate::batch::send_batch(&shop, &[]).expect(0);
+        assert!(out.stderr().contains("sent 3"), "{}", out.stderr());
+        let got = server.received();
+        let m = got
+            .iter()
+            .find(|m| m.rcpt.iter().any(|r| r.eq_ignore_ascii_case(&to)))
+            .unwrap();
+        assert_eq!(
+            m.raw, bytes,
+            "pipelining {pipelining}: the file, byte for byte"
+        );
+        assert!(
+            m.mail.ends_with(" BODY=8BITMIME"),
+            "8-bit content is declared: {}",
+            m.mail
+        );
+        assert_eq!(m.pipelined, pipelining);
+    }
+}

@@ -1,9 +1,11 @@
 //! A scriptable SMTP server on 127.0.0.1 for fault tests (std only).
 //!
-//! Replies can be scripted per recipient at RCPT and at the end of DATA,
-//! the connection can be dropped right after the final "." (before the
-//! reply), and everything received is recorded. The server stops when
-//! dropped.
+//! Replies can be scripted at MAIL, per recipient at RCPT and at the end of
+//! DATA, the connection can be dropped before the 354 or right after the
+//! final "." (before the reply), and everything received is recorded, byte
+//! for byte. It offers PIPELINING (RFC 2920) unless told not to, and records
+//! whether each message's MAIL, RCPT and DATA arrived in one read. The
+//! server stops when dropped.
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,7 +19,12 @@ pub struct Received {
     /// The MAIL FROM command line, parameters included.
     pub mail: String,
     pub rcpt: Vec<String>,
+    /// The message as text (bytes that are not UTF-8 shown as U+FFFD).
     pub data: String,
+    /// The message exactly as received, dot-stuffing undone.
+    pub raw: Vec<u8>,
+    /// MAIL, every RCPT and DATA came in one read: one pipelined write.
+    pub pipelined: bool,
     /// When the server took it (its reply to the final ".").
     pub at: std::time::Instant,
 }
@@ -42,6 +49,11 @@ struct State {
     held: bool,
     released: bool,
     mails: usize,
+    mail_replies: VecDeque<String>,
+    /// Per MAIL FROM, in order: whether its RCPT and DATA were already read with it.
+    groups: Vec<bool>,
+    drop_before_354: HashMap<String, usize>,
+    no_pipelining: bool,
     rcpt_replies: HashMap<String, VecDeque<String>>,
     data_replies: HashMap<String, VecDeque<String>>,
     drop_after_dot: HashSet<String>,
@@ -100,6 +112,32 @@ impl SmtpServer {
             rcpt.to_lowercase(),
             replies.iter().map(|r| r.to_string()).collect(),
         );
+    }
+
+    /// Reply to the next MAIL FROM commands with these replies, one each, then 250.
+    pub fn at_mail(&self, replies: &[&str]) {
+        self.state.lock().unwrap().mail_replies = replies.iter().map(|r| r.to_string()).collect();
+    }
+
+    /// Close the connection at DATA for `rcpt` instead of answering 354,
+    /// `times` times: the envelope was read, nothing of the message was.
+    pub fn drop_before_354(&self, rcpt: &str, times: usize) {
+        self.state
+            .lock()
+            .unwrap()
+            .drop_before_354
+            .insert(rcpt.to_lowercase(), times);
+    }
+
+    /// Do not advertise PIPELINING: clients must wait for each reply.
+    pub fn without_pipelining(&self) {
+        self.state.lock().unwrap().no_pipelining = true;
+    }
+
+    /// For each MAIL FROM received, in order: whether the rest of its
+    /// envelope (every RCPT and DATA) arrived in the same read.
+    pub fn mail_groups(&self) -> Vec<bool> {
+        self.state.lock().unwrap().groups.clone()
     }
 
     /// Reply to the end of DATA for `rcpt` with these replies, then 250.
@@ -205,11 +243,11 @@ impl Drop for SmtpServer {
     }
 }
 
-/// The next line from the client; `None` when it hung up, or the server is stopping.
-fn next_line(input: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<String> {
-    let mut line = String::new();
+/// The next line from the client, as bytes; `None` when it hung up, or the server is stopping.
+fn next_line(input: &mut BufReader<TcpStream>, stop: &AtomicBool) -> Option<Vec<u8>> {
+    let mut line = Vec::new();
     loop {
-        match input.read_line(&mut line) {
+        match input.read_until(b'\n', &mut line) {
             Ok(0) => return None,
             Ok(_) => return Some(line),
             Err(e)
@@ -259,15 +297,21 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
     }
     let mut rcpt: Vec<String> = Vec::new();
     let mut mail = String::new();
+    let mut pipelined = false;
+    // A MAIL FROM was accepted and its transaction is open.
+    let mut in_mail = false;
     loop {
         let Some(line) = next_line(&mut input, &stop) else {
             return;
         };
-        let cmd = line.trim_end().to_string();
+        let cmd = String::from_utf8_lossy(&line).trim_end().to_string();
         let upper = cmd.to_uppercase();
         if upper.starts_with("EHLO") {
             hold_if(Hold::Ehlo, &state, &stop);
             say(&mut out, "250-127.0.0.1");
+            if !state.lock().unwrap().no_pipelining {
+                say(&mut out, "250-PIPELINING");
+            }
             if state.lock().unwrap().no_smtputf8 {
                 say(&mut out, "250 8BITMIME");
             } else {
@@ -277,18 +321,32 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
         } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
             say(&mut out, "250 OK");
         } else if upper.starts_with("MAIL FROM") {
-            let n = {
+            // What is already buffered was read together with MAIL FROM:
+            // the whole envelope when the client pipelined it.
+            let rest = String::from_utf8_lossy(input.buffer()).to_uppercase();
+            pipelined = rest.starts_with("RCPT TO:") && rest.ends_with("\r\nDATA\r\n");
+            let (n, reply) = {
                 let mut s = state.lock().unwrap();
                 s.mails += 1;
-                s.mails
+                s.groups.push(pipelined);
+                (s.mails, s.mail_replies.pop_front())
             };
             hold_if(Hold::Mail(n), &state, &stop);
             rcpt.clear();
             mail = cmd.clone();
-            say(&mut out, "250 OK");
+            let reply = reply.unwrap_or_else(|| "250 OK".into());
+            in_mail = reply.starts_with('2');
+            let closing = reply.starts_with("421");
+            say(&mut out, &reply);
+            if closing {
+                return;
+            }
         } else if upper.starts_with("RSET") {
             rcpt.clear();
+            in_mail = false;
             say(&mut out, "250 OK");
+        } else if upper.starts_with("RCPT TO") && !in_mail {
+            say(&mut out, "503 5.5.1 Error: need MAIL command");
         } else if upper.starts_with("RCPT TO") {
             let addr = cmd
                 .split_once('<')
@@ -310,24 +368,40 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
             }
             say(&mut out, &reply);
         } else if upper == "DATA" {
-            say(&mut out, "354 go ahead");
             let first = rcpt.first().cloned().unwrap_or_default();
+            if rcpt.is_empty() {
+                say(&mut out, "554 5.5.1 Error: no valid recipients");
+                continue;
+            }
+            {
+                let mut s = state.lock().unwrap();
+                if let Some(left) = s.drop_before_354.get_mut(&first)
+                    && *left > 0
+                {
+                    *left -= 1;
+                    return; // hung up with the envelope read and no 354
+                }
+            }
+            say(&mut out, "354 go ahead");
             if state.lock().unwrap().drop_in_data.remove(&first) {
                 // Hang up with the message unread, as a server that crashes
                 // mid-DATA does: the kernel answers the unread data with a reset.
                 std::thread::sleep(Duration::from_millis(300));
                 return;
             }
-            let mut data = String::new();
+            let mut raw = Vec::new();
             loop {
                 let Some(l) = next_line(&mut input, &stop) else {
                     return;
                 };
-                if l == ".\r\n" {
+                if l == b".\r\n" {
                     break;
                 }
-                data.push_str(&l);
+                // Undo the client's dot-stuffing (RFC 5321 §4.5.2).
+                raw.extend_from_slice(l.strip_prefix(b".").unwrap_or(&l));
             }
+            let data = String::from_utf8_lossy(&raw).into_owned();
+            in_mail = false;
             hold_if(Hold::AfterDot(first.clone()), &state, &stop);
             let mut s = state.lock().unwrap();
             if let Some(delay) = s.delay_after_dot.get(&first).copied() {
@@ -340,6 +414,8 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
                     mail: mail.clone(),
                     rcpt: rcpt.clone(),
                     data,
+                    raw,
+                    pipelined,
                     at: std::time::Instant::now(),
                 });
                 return; // connection closed after "." and before the reply
@@ -354,6 +430,8 @@ fn session(stream: TcpStream, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
                     mail: mail.clone(),
                     rcpt: rcpt.clone(),
                     data,
+                    raw,
+                    pipelined,
                     at: std::time::Instant::now(),
                 });
             }
