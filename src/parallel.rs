@@ -10,7 +10,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
-const BATCH: usize = 64;
+/// Items per hand-over between threads: large enough that the threads rarely
+/// wait on each other (each hand-over is a lock and often a wake-up), small
+/// enough that a few batches of rendered greetings stay a few megabytes.
+const BATCH: usize = 256;
 
 pub fn ordered_map<I, F, O, S>(input: I, f: F, mut sink: S) -> anyhow::Result<()>
 where

@@ -163,7 +163,20 @@ impl<'a> Run<'a> {
         let only = filter.only.as_deref().map(email::key);
         let work = |row: Result<RawRow, Problem>| -> anyhow::Result<Option<_>> {
             // Row problems were reported by the roster pass; here they are skipped.
-            let Ok(Some(customer)) = row.and_then(|row| parser.parse(&row, &mut Vec::new())) else {
+            let Ok(row) = row else { return Ok(None) };
+            // Only a row that may be due is parsed in full (check renders every one).
+            if !self.every_customer
+                && !crate::occasion::may_be_due(
+                    self.occasion,
+                    &parser.quick(&row),
+                    self.date,
+                    self.config.leap_day,
+                    &self.config.namedays,
+                )
+            {
+                return Ok(None);
+            }
+            let Ok(Some(customer)) = parser.parse(&row, &mut Vec::new()) else {
                 return Ok(None);
             };
             if only

@@ -43,6 +43,18 @@ pub fn parse_birthday(s: &str, order: DateOrder, today: NaiveDate) -> Result<Bir
         let (m, d) = split2(rest, '-').ok_or_else(|| not_a_date(s))?;
         return checked(s, None, num(m, s)?, num(d, s)?);
     }
+    // The common case, YYYY-MM-DD exactly, read without splitting.
+    if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *t.as_bytes() {
+        let digits = [y1, y2, y3, y4, m1, m2, d1, d2];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let n = |ds: &[u8]| {
+                ds.iter()
+                    .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+            };
+            let year = n(&digits[..4]) as i32;
+            return checked(s, Some(year), n(&digits[4..6]), n(&digits[6..]));
+        }
+    }
     // ISO: 4-digit year first. A time part (1985-03-14T00:00:00+02:00) is ignored.
     let iso_part = t.split(['T', ' ']).next().unwrap_or(t);
     let parts: Vec<&str> = iso_part.split('-').collect();
