@@ -350,6 +350,70 @@ mod pre_filter {
         NaiveDate::from_ymd_opt(y, m, day)
     }
 
+    #[test]
+    fn leap_day_rows_pass_the_pre_filter_on_exactly_their_days_under_both_policies() {
+        let rows: Vec<Row> = [
+            ("29/02/1992", "2024-02-29"),
+            ("--02-29", "29.02.2020"),
+            ("1992-02-29", "29/02/2024"),
+            ("\u{200b}29.02.\u{feff}", "2020-02-29"),
+            ("28/02/1990", "2025-03-01"),
+            ("01/03/1990", "2026-02-28"),
+        ]
+        .into_iter()
+        .map(|(b, s)| {
+            (
+                "Ελένη".as_bytes().to_vec(),
+                (b.as_bytes().to_vec(), None),
+                (s.as_bytes().to_vec(), None),
+            )
+        })
+        .collect();
+        let kinds = [
+            OccasionKind::Birthday,
+            OccasionKind::Anniversary,
+            OccasionKind::Nameday,
+        ];
+        for leap in ["feb28", "mar1"] {
+            let config = config("dmy", leap);
+            let reader = CustomerReader::from_reader(
+                Box::new(std::io::Cursor::new(list(&rows))),
+                "c.csv".into(),
+                &config,
+            )
+            .unwrap();
+            let (parser, raw) = reader.into_raw();
+            let (mut due_days, mut passed) = (0, 0);
+            for row in raw {
+                let row = row.unwrap();
+                let customer = parser.parse(&row, &mut Vec::new()).unwrap().unwrap();
+                let quick = parser.quick(&row);
+                for kind in kinds {
+                    for day in d(2024, 1, 1).unwrap().iter_days().take(366 * 5) {
+                        let due = due_on(
+                            &occ(kind),
+                            &customer,
+                            day,
+                            config.leap_day,
+                            &config.namedays,
+                        )
+                        .is_some();
+                        let may =
+                            may_be_due(&occ(kind), &quick, day, config.leap_day, &config.namedays);
+                        assert_eq!(may, due, "{leap}, line {}: {kind:?} on {day}", row.line);
+                        due_days += usize::from(due);
+                        passed += usize::from(may);
+                    }
+                }
+            }
+            // Every row is due on some days and not on the others.
+            assert!(
+                due_days > 0 && passed == due_days,
+                "{leap}: {due_days} due, {passed} passed"
+            );
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]

@@ -156,6 +156,20 @@ fn impossible(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_plain_iso_date_reads_as_the_same_date_with_a_time_part(
+            digits in "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            order in prop::sample::select(vec![DateOrder::Dmy, DateOrder::Mdy]),
+        ) {
+            // The first takes the quick path, the second the general one.
+            let quick = parse_birthday(&digits, order, today()).map_err(|_| ());
+            let general = parse_birthday(&format!("{digits}T00:00:00"), order, today()).map_err(|_| ());
+            prop_assert_eq!(quick, general);
+        }
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()
