@@ -997,7 +997,8 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
         }
         Ok(true)
     };
-    crate::parallel::ordered_map(rows, parse, collect)
+    // Large batches: the results are small, and hand-overs cost.
+    crate::parallel::ordered_map_in(512, rows, parse, collect)
         .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
     // A file-level fault (wrong encoding, unclosed quote): refuse the whole file.
     if let Some(first) = roster.problems.iter().find(|p| p.fatal) {
