@@ -89,7 +89,7 @@ pub fn may_be_due(
     let falls_on =
         |month: u32, day: u32| celebrated_in(date.year(), month, day, leap) == Some(date);
     match occasion.kind {
-        OccasionKind::Nameday => match &quick.first_name {
+        OccasionKind::Nameday => match quick.first_name() {
             Hint::Is(name) => namedays.celebrates(name, date),
             Hint::Unsure => true,
         },
@@ -460,7 +460,7 @@ mod pre_filter {
                     let unsure = match kind {
                         OccasionKind::Birthday => quick.birthday() == Hint::Unsure,
                         OccasionKind::Anniversary => quick.customer_since() == Hint::Unsure,
-                        OccasionKind::Nameday => quick.first_name == Hint::Unsure,
+                        OccasionKind::Nameday => *quick.first_name() == Hint::Unsure,
                         OccasionKind::Campaign => false,
                     };
                     for &day in &days {

@@ -1,5 +1,6 @@
 //! The streaming CSV reader and the duplicate scan.
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -635,34 +636,17 @@ impl RowParser {
 
     /// The cells that decide whether a row may be due, borrowed from the raw
     /// row and cleaned exactly as [`RowParser::parse`] cleans them, without
-    /// reading the rest of the row. What cannot be read cheaply (bytes that
-    /// are not UTF-8, a line break inside the cell) is [`Hint::Unsure`]: the
-    /// full parse decides.
+    /// reading the rest of the row. Each is read when first asked for, once
+    /// however many (occasion, date) pairs ask. What cannot be read cheaply
+    /// (bytes that are not UTF-8, a line break inside the cell) is
+    /// [`Hint::Unsure`]: the full parse decides.
     pub fn quick<'r>(&'r self, row: &'r RawRow) -> Quick<'r> {
-        let raw = |name: &str| -> Option<&'r str> {
-            let bytes = match self.columns.known.get(name) {
-                Some(&i) => row.record.get(i).unwrap_or(b""),
-                None => b"",
-            };
-            // parse collapses line breaks first; leave such cells to it.
-            if has_line_break(bytes) {
-                return None;
-            }
-            std::str::from_utf8(bytes).ok()
-        };
-        let code = |name: &str| match raw(name) {
-            Some(text) => Hint::Is(code_cell(text)),
-            None => Hint::Unsure,
-        };
         Quick {
-            first_name: match raw("first_name") {
-                Some(text) => Hint::Is(invisible::clean_name(text)),
-                None => Hint::Unsure,
-            },
-            birthday: code("birthday"),
-            customer_since: code("customer_since"),
-            date_order: self.date_order,
-            today: self.today,
+            parser: self,
+            row,
+            first_name: OnceCell::new(),
+            birthday: OnceCell::new(),
+            customer_since: OnceCell::new(),
         }
     }
 
@@ -678,8 +662,8 @@ fn code_cell(text: &str) -> Cow<'_, str> {
     trimmed(invisible::strip(text.trim()))
 }
 
-/// What [`RowParser::quick`] makes of one cell: its cleaned text, or unsure.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`RowParser::quick`] makes of one cell: its value, or unsure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hint<T> {
     Is(T),
     /// Only the full parse can tell (the row goes on to it).
@@ -688,42 +672,71 @@ pub enum Hint<T> {
 
 /// The few cells of a row that decide whether it is due, cleaned as
 /// [`RowParser::parse`] cleans them: for a cheap test before the full parse
-/// ([`crate::occasion::may_be_due`]).
-#[derive(Debug, Clone)]
+/// ([`crate::occasion::may_be_due`]). Made by [`RowParser::quick`].
+#[derive(Debug)]
 pub struct Quick<'r> {
-    /// As [`Customer::first_name`] would be.
-    pub first_name: Hint<Cow<'r, str>>,
-    pub birthday: Hint<Cow<'r, str>>,
-    pub customer_since: Hint<Cow<'r, str>>,
-    date_order: DateOrder,
-    today: NaiveDate,
+    parser: &'r RowParser,
+    row: &'r RawRow,
+    first_name: OnceCell<Hint<Cow<'r, str>>>,
+    birthday: OnceCell<Hint<Option<dates::Birthday>>>,
+    customer_since: OnceCell<Hint<Option<NaiveDate>>>,
 }
 
-impl Quick<'_> {
+impl<'r> Quick<'r> {
+    /// The text of a known column's cell, unless only the full parse can read it.
+    fn raw(&self, name: &str) -> Option<&'r str> {
+        let bytes = match self.parser.columns.known.get(name) {
+            Some(&i) => self.row.record.get(i).unwrap_or(b""),
+            None => b"",
+        };
+        // parse collapses line breaks first; leave such cells to it.
+        if has_line_break(bytes) {
+            return None;
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+
+    /// The first name as [`Customer::first_name`] would be.
+    pub fn first_name(&self) -> &Hint<Cow<'r, str>> {
+        self.first_name
+            .get_or_init(|| match self.raw("first_name") {
+                Some(text) => Hint::Is(invisible::clean_name(text)),
+                None => Hint::Unsure,
+            })
+    }
+
     /// The birthday as [`Customer::birthday`] would be: `Is(None)` for an
     /// empty cell; unsure when the cell does not read as a date (the full
     /// parse reports it).
     pub fn birthday(&self) -> Hint<Option<dates::Birthday>> {
-        match &self.birthday {
-            Hint::Is(text) if text.is_empty() => Hint::Is(None),
-            Hint::Is(text) => match dates::parse_birthday(text, self.date_order, self.today) {
+        *self.birthday.get_or_init(|| {
+            let Some(text) = self.raw("birthday").map(code_cell) else {
+                return Hint::Unsure;
+            };
+            if text.is_empty() {
+                return Hint::Is(None);
+            }
+            match dates::parse_birthday(&text, self.parser.date_order, self.parser.today) {
                 Ok(b) => Hint::Is(Some(b)),
                 Err(_) => Hint::Unsure,
-            },
-            Hint::Unsure => Hint::Unsure,
-        }
+            }
+        })
     }
 
     /// The first purchase as [`Customer::customer_since`] would be.
     pub fn customer_since(&self) -> Hint<Option<NaiveDate>> {
-        match &self.customer_since {
-            Hint::Is(text) if text.is_empty() => Hint::Is(None),
-            Hint::Is(text) => match dates::parse_date(text, self.date_order, self.today) {
+        *self.customer_since.get_or_init(|| {
+            let Some(text) = self.raw("customer_since").map(code_cell) else {
+                return Hint::Unsure;
+            };
+            if text.is_empty() {
+                return Hint::Is(None);
+            }
+            match dates::parse_date(&text, self.parser.date_order, self.parser.today) {
                 Ok(d) => Hint::Is(Some(d)),
                 Err(_) => Hint::Unsure,
-            },
-            Hint::Unsure => Hint::Unsure,
-        }
+            }
+        })
     }
 }
 
