@@ -6,7 +6,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use crate::config::{LeapDay, Occasion, OccasionKind};
-use crate::customer::Customer;
+use crate::customer::{Customer, Hint, Quick};
 use crate::i18n::nameday::Calendar;
 
 /// A customer is due for an occasion on a date.
@@ -72,6 +72,40 @@ pub fn due_on(
             occurrence: date.year().to_string(),
             age: None,
         }),
+    }
+}
+
+/// Could the row behind `quick` be due for `occasion` on `date`? A cheap
+/// test before the full parse: never `false` for a row [`due_on`] would find
+/// due (its cells are read as the full parse reads them, the same rule is
+/// applied), and `true` whenever a cell cannot be read cheaply.
+pub fn may_be_due(
+    occasion: &Occasion,
+    quick: &Quick<'_>,
+    date: NaiveDate,
+    leap: LeapDay,
+    namedays: &Calendar,
+) -> bool {
+    let falls_on =
+        |month: u32, day: u32| celebrated_in(date.year(), month, day, leap) == Some(date);
+    match occasion.kind {
+        OccasionKind::Nameday => match quick.first_name() {
+            Hint::Is(name) => namedays.celebrates(name, date),
+            Hint::Unsure => true,
+        },
+        OccasionKind::Birthday => match quick.birthday() {
+            Hint::Is(Some(b)) => falls_on(b.month, b.day),
+            Hint::Is(None) => false,
+            Hint::Unsure => true,
+        },
+        OccasionKind::Anniversary => match quick.customer_since() {
+            Hint::Is(Some(since)) => {
+                date.year() - since.year() >= 1 && falls_on(since.month(), since.day())
+            }
+            Hint::Is(None) => false,
+            Hint::Unsure => true,
+        },
+        OccasionKind::Campaign => true,
     }
 }
 
@@ -201,5 +235,242 @@ mod tests {
             &Calendar::builtin(),
         );
         assert_eq!(due.unwrap().occurrence, "2026");
+    }
+}
+
+#[cfg(test)]
+mod pre_filter {
+    //! `may_be_due` never says no to a row `due_on` finds due, and says the
+    //! same as `due_on` for every row it can read.
+    use super::*;
+    use crate::config::Config;
+    use crate::customer::CustomerReader;
+    use proptest::prelude::*;
+
+    /// A date cell and, when it has one, its (month, day).
+    type DateCell = (Vec<u8>, Option<(u32, u32)>);
+    /// First name, birthday and customer_since cells.
+    type Row = (Vec<u8>, DateCell, DateCell);
+
+    /// A date cell as spreadsheets write them, right or wrong; with its
+    /// (month, day) when it has one, to pick the days worth asking about.
+    fn date_cell() -> impl Strategy<Value = DateCell> {
+        let ymd = (1890i32..2031, 1u32..13, 1u32..32);
+        let pad = prop::sample::select(vec!["", " ", "\u{200b}", "\u{feff}", "\u{a0}", "\u{2060}"]);
+        (ymd, 0usize..14, pad.clone(), pad).prop_map(|((y, m, d), form, before, after)| {
+            let yy = y.rem_euclid(100);
+            let text = match form {
+                0 => format!("{y}-{m:02}-{d:02}"),
+                1 => format!("{d:02}/{m:02}/{y}"),
+                2 => format!("{d}/{m}/{yy:02}"),
+                3 => format!("{d:02}.{m:02}.{y}"),
+                4 => format!("{d:02}.{m:02}."),
+                5 => format!("--{m:02}-{d:02}"),
+                6 => format!("{d}/{m}"),
+                7 => format!("{y}-{m:02}-{d:02}T00:00:00+02:00"),
+                8 => format!("{d:02}-{m:02}-{y}"),
+                9 => String::new(),
+                10 => "banana".to_string(),
+                11 => format!("{d:02}/{m:02}\n{y}"),
+                12 => return (vec![b'1', 0xff, b'/', b'3'], None),
+                _ => format!("{m}/{d}/{y}"),
+            };
+            let bytes = format!("{before}{text}{after}").into_bytes();
+            (bytes, Some((m, d)))
+        })
+    }
+
+    /// A first name: calendar names as people write them, and others.
+    fn first_name() -> impl Strategy<Value = Vec<u8>> {
+        let names = prop::sample::select(vec![
+            "Γιώργος",
+            "ΓΙΩΡΓΟΣ",
+            "Μαρία",
+            "Κώστας",
+            "Ελένη",
+            "Δημήτρης",
+            "Νίκος",
+            "Άννα-Μαρία",
+            "Γιάννης Μάριος",
+            "Παρασκευή",
+            "James",
+            "Σταμάτης",
+            "Θωμάς",
+            "Λάζαρος",
+            "Αναστασία",
+            "Χαράλαμπος",
+            "????",
+            "",
+            "דוד",
+            "Արամ",
+        ]);
+        let pad = prop::sample::select(vec!["", " ", "\u{200b}", "\u{200f}", "\u{feff}", "\n"]);
+        (names, pad.clone(), pad, any::<bool>()).prop_map(|(n, a, b, bad)| {
+            if bad && n.is_empty() {
+                return vec![0xce, b'x'];
+            }
+            format!("{a}{n}{b}").into_bytes()
+        })
+    }
+
+    fn list(rows: &[Row]) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(["id", "email", "first_name", "birthday", "customer_since"])
+            .unwrap();
+        for (i, (name, (born, _), (since, _))) in rows.iter().enumerate() {
+            let id = format!("C{i}");
+            let email = format!("c{i}@example.gr");
+            w.write_record([id.as_bytes(), email.as_bytes(), name, born, since])
+                .unwrap();
+        }
+        // A plain last row: a line break in the very last row reads as an unclosed quote.
+        w.write_record(["last", "last@example.gr", "Last", "", ""])
+            .unwrap();
+        w.into_inner().unwrap()
+    }
+
+    fn config(order: &str, leap: &str) -> Config {
+        let text = format!(
+            "leap_day = \"{leap}\"\n[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\ndate_order = \"{order}\"\n[occasions.b]\nkind = \"birthday\"\n"
+        );
+        Config::parse(&text, std::path::Path::new("greet.toml")).unwrap()
+    }
+
+    fn occ(kind: OccasionKind) -> Occasion {
+        Occasion {
+            name: "x".into(),
+            kind,
+            template: "x".into(),
+            segment: None,
+            segment_at: (0, 0),
+        }
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    #[test]
+    fn leap_day_rows_pass_the_pre_filter_on_exactly_their_days_under_both_policies() {
+        let rows: Vec<Row> = [
+            ("29/02/1992", "2024-02-29"),
+            ("--02-29", "29.02.2020"),
+            ("1992-02-29", "29/02/2024"),
+            ("\u{200b}29.02.\u{feff}", "2020-02-29"),
+            ("28/02/1990", "2025-03-01"),
+            ("01/03/1990", "2026-02-28"),
+        ]
+        .into_iter()
+        .map(|(b, s)| {
+            (
+                "Ελένη".as_bytes().to_vec(),
+                (b.as_bytes().to_vec(), None),
+                (s.as_bytes().to_vec(), None),
+            )
+        })
+        .collect();
+        let kinds = [
+            OccasionKind::Birthday,
+            OccasionKind::Anniversary,
+            OccasionKind::Nameday,
+        ];
+        for leap in ["feb28", "mar1"] {
+            let config = config("dmy", leap);
+            let reader = CustomerReader::from_reader(
+                Box::new(std::io::Cursor::new(list(&rows))),
+                "c.csv".into(),
+                &config,
+            )
+            .unwrap();
+            let (parser, raw) = reader.into_raw();
+            let (mut due_days, mut passed) = (0, 0);
+            for row in raw {
+                let row = row.unwrap();
+                let customer = parser.parse(&row, &mut Vec::new()).unwrap().unwrap();
+                let quick = parser.quick(&row);
+                for kind in kinds {
+                    for day in d(2024, 1, 1).unwrap().iter_days().take(366 * 5) {
+                        let due = due_on(
+                            &occ(kind),
+                            &customer,
+                            day,
+                            config.leap_day,
+                            &config.namedays,
+                        )
+                        .is_some();
+                        let may =
+                            may_be_due(&occ(kind), &quick, day, config.leap_day, &config.namedays);
+                        assert_eq!(may, due, "{leap}, line {}: {kind:?} on {day}", row.line);
+                        due_days += usize::from(due);
+                        passed += usize::from(may);
+                    }
+                }
+            }
+            // Every row is due on some days and not on the others.
+            assert!(
+                due_days > 0 && passed == due_days,
+                "{leap}: {due_days} due, {passed} passed"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+        #[test]
+        fn the_pre_filter_passes_every_row_that_is_due_and_no_row_it_can_read_that_is_not(
+            rows in prop::collection::vec((first_name(), date_cell(), date_cell()), 1..10),
+            order in prop::sample::select(vec!["dmy", "mdy"]),
+            leap in prop::sample::select(vec!["feb28", "mar1"]),
+        ) {
+            let config = config(order, leap);
+            let namedays = &config.namedays;
+            let reader = CustomerReader::from_reader(
+                Box::new(std::io::Cursor::new(list(&rows))),
+                "c.csv".into(),
+                &config,
+            )
+            .unwrap();
+            let (parser, raw) = reader.into_raw();
+            // The days around 29 February in common and leap years, and each row's own days.
+            let mut days: Vec<NaiveDate> = [2026, 2027, 2028]
+                .into_iter()
+                .flat_map(|y| [(1, 1), (2, 27), (2, 28), (2, 29), (3, 1), (3, 2), (12, 31)].map(|(m, dd)| d(y, m, dd)))
+                .flatten()
+                .collect();
+            for (name, (_, born), (_, since)) in &rows {
+                for (m, dd) in born.iter().chain(since).copied() {
+                    for y in [2026, 2027, 2028] {
+                        days.extend(d(y, m, dd));
+                        days.extend(d(y, dd, m));
+                    }
+                }
+                let name = String::from_utf8_lossy(name);
+                for feast in namedays.feasts(name.trim()) {
+                    days.extend([2026, 2027, 2028].map(|y| feast.date_in(y)));
+                }
+            }
+            let kinds = [OccasionKind::Birthday, OccasionKind::Anniversary, OccasionKind::Nameday, OccasionKind::Campaign];
+            for row in raw {
+                let row = row.unwrap();
+                let quick = parser.quick(&row);
+                let Ok(Some(customer)) = parser.parse(&row, &mut Vec::new()) else {
+                    continue;
+                };
+                for kind in kinds {
+                    let unsure = match kind {
+                        OccasionKind::Birthday => quick.birthday() == Hint::Unsure,
+                        OccasionKind::Anniversary => quick.customer_since() == Hint::Unsure,
+                        OccasionKind::Nameday => *quick.first_name() == Hint::Unsure,
+                        OccasionKind::Campaign => false,
+                    };
+                    for &day in &days {
+                        let due = due_on(&occ(kind), &customer, day, config.leap_day, namedays).is_some();
+                        let may = may_be_due(&occ(kind), &quick, day, config.leap_day, namedays);
+                        prop_assert!(may || !due, "line {}: {kind:?} due on {day} but filtered out", row.line);
+                        prop_assert!(unsure || may == due, "line {}: {kind:?} on {day}: may {may}, due {due}", row.line);
+                    }
+                }
+            }
+        }
     }
 }

@@ -223,7 +223,27 @@ impl<'a> Run<'a> {
         type Out<O> = Vec<Result<(Item, O), Problem>>;
         let work = |row: Result<RawRow, Problem>| -> anyhow::Result<Out<O>> {
             // Row problems were reported by the roster pass; here they are skipped.
-            let Ok(Some(customer)) = row.and_then(|row| parser.parse(&row, &mut Vec::new())) else {
+            let Ok(row) = row else {
+                return Ok(Vec::new());
+            };
+            // Only a row that may be due on some target is parsed in full
+            // (check renders every one).
+            if !self.every_customer {
+                let quick = parser.quick(&row);
+                let may = self.targets.iter().any(|t| {
+                    crate::occasion::may_be_due(
+                        t.occasion,
+                        &quick,
+                        t.date,
+                        self.config.leap_day,
+                        &self.config.namedays,
+                    )
+                });
+                if !may {
+                    return Ok(Vec::new());
+                }
+            }
+            let Ok(Some(customer)) = parser.parse(&row, &mut Vec::new()) else {
                 return Ok(Vec::new());
             };
             if only

@@ -43,6 +43,18 @@ pub fn parse_birthday(s: &str, order: DateOrder, today: NaiveDate) -> Result<Bir
         let (m, d) = split2(rest, '-').ok_or_else(|| not_a_date(s))?;
         return checked(s, None, num(m, s)?, num(d, s)?);
     }
+    // The common case, YYYY-MM-DD exactly, read without splitting.
+    if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *t.as_bytes() {
+        let digits = [y1, y2, y3, y4, m1, m2, d1, d2];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let n = |ds: &[u8]| {
+                ds.iter()
+                    .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+            };
+            let year = n(&digits[..4]) as i32;
+            return checked(s, Some(year), n(&digits[4..6]), n(&digits[6..]));
+        }
+    }
     // ISO: 4-digit year first. A time part (1985-03-14T00:00:00+02:00) is ignored.
     let iso_part = t.split(['T', ' ']).next().unwrap_or(t);
     let parts: Vec<&str> = iso_part.split('-').collect();
@@ -144,6 +156,20 @@ fn impossible(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_plain_iso_date_reads_as_the_same_date_with_a_time_part(
+            digits in "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            order in prop::sample::select(vec![DateOrder::Dmy, DateOrder::Mdy]),
+        ) {
+            // The first takes the quick path, the second the general one.
+            let quick = parse_birthday(&digits, order, today()).map_err(|_| ());
+            let general = parse_birthday(&format!("{digits}T00:00:00"), order, today()).map_err(|_| ());
+            prop_assert_eq!(quick, general);
+        }
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, 14).unwrap()

@@ -152,7 +152,11 @@ impl<R: Read> Read for CrlfToLf<R> {
                 return Ok(usize::from(held));
             }
             let end = start + n;
-            let (mut r, mut w) = (0, 0);
+            // Most files have no CR at all: the chunk passes through untouched.
+            let Some(first_cr) = buf[..end].iter().position(|&b| b == b'\r') else {
+                return Ok(end);
+            };
+            let (mut r, mut w) = (first_cr, first_cr);
             while r < end {
                 let b = buf[r];
                 if b == b'\r' {

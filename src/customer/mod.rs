@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 pub use dates::Birthday;
-pub use read::{CustomerReader, RawRow, RawRows, Roster, RowParser, key_digest, reads, scan};
+pub use read::{
+    CustomerReader, Hint, Quick, RawRow, RawRows, Roster, RowParser, key_digest, reads, scan,
+};
 
 /// Grammatical gender, as far as the list says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,6 +40,13 @@ impl Gender {
 
     /// Read a gender cell: m/f, male/female, and the words in Greek, Hebrew and Armenian.
     pub fn parse(cell: &str) -> Option<Gender> {
+        // The usual cells first, without lowercasing a copy.
+        match cell.trim() {
+            "" => return Some(Gender::Unknown),
+            "m" | "M" => return Some(Gender::Male),
+            "f" | "F" => return Some(Gender::Female),
+            _ => {}
+        }
         let v = cell.trim().to_lowercase();
         let v = v.trim_end_matches('.');
         Some(match v {

@@ -1,5 +1,6 @@
 //! The streaming CSV reader and the duplicate scan.
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -15,9 +16,35 @@ use crate::problem::Problem;
 /// Where each known column is, by 0-based field index.
 #[derive(Debug, Default, Clone)]
 struct Columns {
-    known: HashMap<&'static str, usize>,
+    known: Known,
     /// (index, normalised name) of every other column.
     extra: Vec<(usize, String)>,
+}
+
+/// The known columns found: (name, 0-based field index), a handful at most.
+/// Looked up for every cell of every row, so a short list rather than a hash map.
+#[derive(Debug, Default, Clone)]
+struct Known(Vec<(&'static str, usize)>);
+
+impl Known {
+    fn get(&self, name: &str) -> Option<&usize> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, i)| i)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Record `name` at `index`; the index it had already, if any (kept).
+    fn insert(&mut self, name: &'static str, index: usize) -> Option<usize> {
+        match self.get(name) {
+            Some(first) => Some(*first),
+            None => {
+                self.0.push((name, index));
+                None
+            }
+        }
+    }
 }
 
 /// `First Name`, `first-name`, `FIRST_NAME` → `firstname`.
@@ -177,6 +204,8 @@ pub struct RawRows {
     file: String,
     done: bool,
     ahead: Option<Result<RawRow, Problem>>,
+    /// Bytes and fields of the last row read.
+    last_size: (usize, usize),
 }
 
 impl RawRows {
@@ -184,13 +213,15 @@ impl RawRows {
         if self.done {
             return None;
         }
-        let mut record = csv::ByteRecord::new();
+        // Sized as the last row was: most rows are alike, and growing costs copies.
+        let mut record = csv::ByteRecord::with_capacity(self.last_size.0, self.last_size.1);
         match self.reader.read_byte_record(&mut record) {
             Ok(false) => {
                 self.done = true;
                 None
             }
             Ok(true) => {
+                self.last_size = (record.as_slice().len(), record.len());
                 let line = record.position().map_or(0, |p| p.line());
                 Some(Ok(RawRow {
                     line,
@@ -287,6 +318,7 @@ impl CustomerReader {
                 file: file.clone(),
                 done: false,
                 ahead: None,
+                last_size: (0, 0),
             },
             parser: RowParser {
                 file,
@@ -310,6 +342,50 @@ impl CustomerReader {
     }
 }
 
+/// A row read and checked, its text still borrowed from the row: what
+/// [`RowParser::parse`] makes a [`Customer`] of, and what the duplicate scan
+/// digests without copying.
+struct Checked<'a> {
+    key: Cow<'a, str>,
+    line: u64,
+    email: &'a str,
+    first_name: Cow<'a, str>,
+    last_name: Cow<'a, str>,
+    gender: Gender,
+    language: Option<String>,
+    birthday: Option<dates::Birthday>,
+    customer_since: Option<NaiveDate>,
+    opt_out: bool,
+    cells: &'a [Cow<'a, str>],
+    extra: &'a [(usize, String)],
+}
+
+impl Checked<'_> {
+    fn into_customer(self) -> Customer {
+        let extra = self
+            .extra
+            .iter()
+            .map(|(i, name)| {
+                let text = self.cells.get(*i).map_or("", |s| s.as_ref());
+                (name.clone(), invisible::clean_name(text).into_owned())
+            })
+            .collect();
+        Customer {
+            key: self.key.into_owned(),
+            line: self.line,
+            email: self.email.to_string(),
+            first_name: self.first_name.into_owned(),
+            last_name: self.last_name.into_owned(),
+            gender: self.gender,
+            language: self.language,
+            birthday: self.birthday,
+            customer_since: self.customer_since,
+            opt_out: self.opt_out,
+            extra,
+        }
+    }
+}
+
 impl RowParser {
     /// Parse one row: `Ok(None)` for a blank row; warnings are pushed to `warnings`.
     pub fn parse(
@@ -317,6 +393,17 @@ impl RowParser {
         row: &RawRow,
         warnings: &mut Vec<Problem>,
     ) -> Result<Option<Customer>, Problem> {
+        self.check(row, warnings, |c| c.into_customer())
+    }
+
+    /// Check one row as [`RowParser::parse`] does (the same problems and
+    /// warnings) and hand what it holds, borrowed, to `then`.
+    fn check<T>(
+        &self,
+        row: &RawRow,
+        warnings: &mut Vec<Problem>,
+        then: impl FnOnce(Checked<'_>) -> T,
+    ) -> Result<Option<T>, Problem> {
         let (rec, line) = (&row.record, row.line);
         // A blank row: nothing but spaces and invisible characters in every cell.
         if rec.iter().all(|f| {
@@ -339,9 +426,10 @@ impl RowParser {
                 Problem::fatal(file, not_utf8_message(&self.config_file))
                     .at(line, Some(i as u64 + 1))
             })?;
-            if let Some(c) = text
-                .chars()
-                .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            if has_control(raw)
+                && let Some(c) = text
+                    .chars()
+                    .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
             {
                 return Err(at(
                     i,
@@ -350,7 +438,8 @@ impl RowParser {
             }
             // A quote that is never closed swallows the rest of the file into one
             // cell of the last row: line breaks and the rows' delimiters in it.
-            if row.last && text.contains(['\n', '\r']) && text.contains(self.delimiter) {
+            let line_break = has_line_break(raw);
+            if row.last && line_break && text.contains(self.delimiter) {
                 let lines = text.matches('\n').count() + 1;
                 return Err(Problem::fatal(
                     file,
@@ -358,7 +447,7 @@ impl RowParser {
                 )
                 .at(line, Some(i as u64 + 1)));
             }
-            if text.contains(['\n', '\r']) {
+            if line_break {
                 warnings.push(
                     Problem::warning(file, "a line break inside the cell was replaced by a space")
                         .at(line, Some(i as u64 + 1)),
@@ -381,7 +470,7 @@ impl RowParser {
         // characters never change what they mean.
         let get = |name: &str| -> (usize, Cow<'_, str>) {
             let (i, text) = cell(name);
-            (i, trimmed(invisible::strip(text.trim())))
+            (i, code_cell(text))
         };
 
         let (ei, raw_email) = cell("email");
@@ -514,7 +603,13 @@ impl RowParser {
             Some(d)
         };
         let (oi, opt) = get("opt_out");
-        let opt_out = match opt.to_lowercase().as_str() {
+        let opt_out = match (if opt.is_empty() {
+            String::new()
+        } else {
+            opt.to_lowercase()
+        })
+        .as_str()
+        {
             "" | "no" | "n" | "false" | "0" | "όχι" | "οχι" | "לא" | "ոչ" => false,
             "yes" | "y" | "true" | "1" | "x" | "ναι" | "כן" | "այո" => true,
             other => {
@@ -528,36 +623,129 @@ impl RowParser {
         };
         let (_, id) = get("id");
         let key = if id.is_empty() {
-            email::fold(addr)
+            Cow::Owned(email::fold(addr))
         } else {
-            id.into_owned()
+            id
         };
-        let extra = cols
-            .extra
-            .iter()
-            .map(|(i, name)| {
-                let text = cells.get(*i).map_or("", |s| s.as_ref());
-                (name.clone(), invisible::clean_name(text).into_owned())
-            })
-            .collect();
-        Ok(Some(Customer {
+        Ok(Some(then(Checked {
             key,
             line,
-            email: addr.to_string(),
-            first_name: first_name.into_owned(),
-            last_name: last_name.into_owned(),
+            email: addr,
+            first_name,
+            last_name,
             gender,
             language,
             birthday,
             customer_since,
             opt_out,
-            extra,
-        }))
+            cells: &cells,
+            extra: &cols.extra,
+        })))
+    }
+
+    /// The cells that decide whether a row may be due, borrowed from the raw
+    /// row and cleaned exactly as [`RowParser::parse`] cleans them, without
+    /// reading the rest of the row. Each is read when first asked for, once
+    /// however many (occasion, date) pairs ask. What cannot be read cheaply
+    /// (bytes that are not UTF-8, a line break inside the cell) is
+    /// [`Hint::Unsure`]: the full parse decides.
+    pub fn quick<'r>(&'r self, row: &'r RawRow) -> Quick<'r> {
+        Quick {
+            parser: self,
+            row,
+            first_name: OnceCell::new(),
+            birthday: OnceCell::new(),
+            customer_since: OnceCell::new(),
+        }
     }
 
     /// The 1-based column of the email cell.
     pub fn email_column(&self) -> Option<u64> {
         self.columns.known.get("email").map(|i| *i as u64 + 1)
+    }
+}
+
+/// A code-like cell (id, gender, language, dates, opt_out) as it is read:
+/// trimmed, without invisible characters, which never change what it means.
+fn code_cell(text: &str) -> Cow<'_, str> {
+    trimmed(invisible::strip(text.trim()))
+}
+
+/// What [`RowParser::quick`] makes of one cell: its value, or unsure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hint<T> {
+    Is(T),
+    /// Only the full parse can tell (the row goes on to it).
+    Unsure,
+}
+
+/// The few cells of a row that decide whether it is due, cleaned as
+/// [`RowParser::parse`] cleans them: for a cheap test before the full parse
+/// ([`crate::occasion::may_be_due`]). Made by [`RowParser::quick`].
+#[derive(Debug)]
+pub struct Quick<'r> {
+    parser: &'r RowParser,
+    row: &'r RawRow,
+    first_name: OnceCell<Hint<Cow<'r, str>>>,
+    birthday: OnceCell<Hint<Option<dates::Birthday>>>,
+    customer_since: OnceCell<Hint<Option<NaiveDate>>>,
+}
+
+impl<'r> Quick<'r> {
+    /// The text of a known column's cell, unless only the full parse can read it.
+    fn raw(&self, name: &str) -> Option<&'r str> {
+        let bytes = match self.parser.columns.known.get(name) {
+            Some(&i) => self.row.record.get(i).unwrap_or(b""),
+            None => b"",
+        };
+        // parse collapses line breaks first; leave such cells to it.
+        if has_line_break(bytes) {
+            return None;
+        }
+        std::str::from_utf8(bytes).ok()
+    }
+
+    /// The first name as [`Customer::first_name`] would be.
+    pub fn first_name(&self) -> &Hint<Cow<'r, str>> {
+        self.first_name
+            .get_or_init(|| match self.raw("first_name") {
+                Some(text) => Hint::Is(invisible::clean_name(text)),
+                None => Hint::Unsure,
+            })
+    }
+
+    /// The birthday as [`Customer::birthday`] would be: `Is(None)` for an
+    /// empty cell; unsure when the cell does not read as a date (the full
+    /// parse reports it).
+    pub fn birthday(&self) -> Hint<Option<dates::Birthday>> {
+        *self.birthday.get_or_init(|| {
+            let Some(text) = self.raw("birthday").map(code_cell) else {
+                return Hint::Unsure;
+            };
+            if text.is_empty() {
+                return Hint::Is(None);
+            }
+            match dates::parse_birthday(&text, self.parser.date_order, self.parser.today) {
+                Ok(b) => Hint::Is(Some(b)),
+                Err(_) => Hint::Unsure,
+            }
+        })
+    }
+
+    /// The first purchase as [`Customer::customer_since`] would be.
+    pub fn customer_since(&self) -> Hint<Option<NaiveDate>> {
+        *self.customer_since.get_or_init(|| {
+            let Some(text) = self.raw("customer_since").map(code_cell) else {
+                return Hint::Unsure;
+            };
+            if text.is_empty() {
+                return Hint::Is(None);
+            }
+            match dates::parse_date(&text, self.parser.date_order, self.parser.today) {
+                Ok(d) => Hint::Is(Some(d)),
+                Err(_) => Hint::Unsure,
+            }
+        })
     }
 }
 
@@ -596,8 +784,28 @@ impl Iterator for CustomerReader {
     }
 }
 
+/// Whether a cell holds a line break (LF or CR).
+fn has_line_break(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&b| b == b'\n' || b == b'\r')
+}
+
+/// Whether UTF-8 `bytes` hold a control character (other than line breaks
+/// and tabs): C0 and DEL are single bytes, C1 (U+0080–U+009F) is 0xC2 then
+/// 0x80–0x9F. Byte by byte, without decoding: most cells have none.
+fn has_control(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
+}
+
 /// "Total", "Σύνολο", "סה״כ", "Ընդամենը": a spreadsheet's sum row, not a customer.
 fn is_totals_label(cell: &str) -> bool {
+    // No label has an @: an address is never one (and need not be lowercased to tell).
+    if cell.contains('@') {
+        return false;
+    }
     let c = cell.trim().trim_end_matches(':').to_lowercase();
     matches!(
         c.as_str(),
@@ -679,95 +887,130 @@ impl Roster {
     }
 }
 
-/// A 128-bit digest of the mailbox an address reaches ([`email::mailbox`]):
-/// two rows with different keys and the same digest are one person.
-/// `addr` is a [`Customer::email`], already normalised.
-pub fn mailbox_digest(addr: &str) -> u128 {
-    key_digest(&email::mailbox_of_normalised(addr))
+/// A 64-bit digest of a key or a mailbox, for the duplicate scan only: two
+/// rows with equal digests are candidates, confirmed on their full text
+/// before anything is reported, so a collision costs a re-read, never a
+/// wrong verdict.
+fn scan_digest(text: &str) -> [u32; 2] {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+    [(h >> 32) as u32, h as u32]
 }
 
 /// What the scan keeps of one customer: the digests of its key and of its
-/// mailbox, and its line — 40 bytes, whatever the row holds.
+/// mailbox, and its line — 20 bytes, whatever the row holds.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
-    key: [u64; 2],
-    mailbox: [u64; 2],
+    key: [u32; 2],
+    mailbox: [u32; 2],
     line: u32,
-}
-
-fn halves(d: u128) -> [u64; 2] {
-    [d as u64, (d >> 64) as u64]
-}
-
-fn whole(h: [u64; 2]) -> u128 {
-    u128::from(h[0]) | (u128::from(h[1]) << 64)
 }
 
 /// What the scan keeps of one row: its record, nothing (blank), or its problem.
 type RowOutcome = Result<Option<Seen>, Problem>;
 
-/// Runs of equal `by` in `seen` (sorted by it): digest → the records sharing it.
-fn runs(seen: &[Seen], by: impl Fn(&Seen) -> [u64; 2]) -> Vec<(u128, Vec<Seen>)> {
-    let mut out: Vec<(u128, Vec<Seen>)> = Vec::new();
+/// The lines of the rows in runs of equal `by` in `seen` (sorted by it).
+fn lines_in_runs(seen: &[Seen], by: impl Fn(&Seen) -> [u32; 2], lines: &mut HashSet<u32>) {
     for pair in seen.windows(2) {
-        if by(&pair[0]) != by(&pair[1]) {
-            continue;
-        }
-        let d = whole(by(&pair[0]));
-        match out.last_mut() {
-            Some((last, group)) if *last == d => group.push(pair[1]),
-            _ => out.push((d, vec![pair[0], pair[1]])),
+        if by(&pair[0]) == by(&pair[1]) {
+            lines.insert(pair[0].line);
+            lines.insert(pair[1].line);
         }
     }
-    for (_, group) in &mut out {
-        group.sort_by_key(|s| s.line);
+}
+
+/// A row the digests flagged, read again in full: its line, key, mailbox and address.
+struct Flagged {
+    line: u32,
+    key: String,
+    mailbox: String,
+    email: String,
+}
+
+/// Groups of `rows` (in file order) sharing `by`, each in file order; only groups of two or more.
+fn groups(rows: &[Flagged], by: impl Fn(&Flagged) -> &str) -> Vec<Vec<&Flagged>> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut out: Vec<Vec<&Flagged>> = Vec::new();
+    for row in rows {
+        let next = out.len();
+        let i = *index.entry(by(row)).or_insert(next);
+        if i == next {
+            out.push(Vec::new());
+        }
+        out[i].push(row);
     }
+    out.retain(|g| g.len() > 1);
     out
 }
 
-/// Read the whole list once, keeping only problems and a 40-byte record per
+/// The number of rows to make room for at once: an estimate from the
+/// file's size and the first rows' length, so the records are not copied
+/// as they grow (the copy is what peaks).
+fn expected_rows(file_len: u64, bytes_so_far: u64, rows_so_far: usize) -> usize {
+    if rows_so_far == 0 || bytes_so_far == 0 {
+        return 0;
+    }
+    let per_row = (bytes_so_far / rows_so_far as u64).max(1);
+    // A tenth more for rows shorter than the first ones; capped, for files
+    // whose first rows say little (decoded from UTF-16, say).
+    usize::try_from(file_len / per_row + file_len / per_row / 10)
+        .unwrap_or(0)
+        .min(1 << 26)
+}
+
+/// Read the whole list once, keeping only problems and a 20-byte record per
 /// customer (key digest, mailbox digest, line), so memory grows with the
 /// number of customers, not with their data. The records are sorted to find
 /// duplicates — the same key twice, or two keys sharing one mailbox — and
-/// dropped before any greeting is rendered. Only when duplicates exist is the
-/// list read a third time, to name their keys and addresses.
+/// dropped before any greeting is rendered. Only when digests match is the
+/// list read a third time, to confirm the duplicates on the full text and
+/// name their keys and addresses.
 pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     let reader = CustomerReader::open(config)?;
     let file = reader.file().to_string();
+    let file_len = std::fs::metadata(&config.customers).map_or(0, |m| m.len());
     let (parser, rows) = reader.into_raw();
     let email_column = parser.email_column();
     let mut roster = Roster::default();
     let mut seen: Vec<Seen> = Vec::new();
+    let mut reserved = false;
     // Parsing runs on every core; results come back in file order.
     let parse = |row: Result<RawRow, Problem>| {
         let mut warnings = Vec::new();
-        let outcome = row.and_then(|row| parser.parse(&row, &mut warnings));
-        let outcome = outcome.map(|c| {
-            c.map(|c| {
-                let key = key_digest(&c.key);
+        let mut end = 0;
+        let outcome = row.and_then(|row| {
+            end =
+                row.record.position().map_or(0, |p| p.byte()) + row.record.as_slice().len() as u64;
+            parser.check(&row, &mut warnings, |c| {
+                let key = scan_digest(&c.key);
                 // Without an id the key is the mailbox already: one digest serves both.
-                let mailbox = email::mailbox_of_normalised(&c.email);
+                let mailbox = email::mailbox_of_normalised(c.email);
                 let mailbox = if mailbox == c.key {
                     key
                 } else {
-                    key_digest(&mailbox)
+                    scan_digest(&mailbox)
                 };
                 Seen {
-                    key: halves(key),
-                    mailbox: halves(mailbox),
+                    key,
+                    mailbox,
                     line: c.line as u32,
                 }
             })
         });
-        Ok((warnings, outcome))
+        Ok((warnings, outcome, end))
     };
-    let collect = |(warnings, outcome): (Vec<Problem>, RowOutcome)| {
+    let collect = |(warnings, outcome, end): (Vec<Problem>, RowOutcome, u64)| {
         roster.problems.extend(warnings);
         match outcome {
             Ok(None) => {}
             Ok(Some(record)) => {
                 roster.rows += 1;
                 seen.push(record);
+                if !reserved && seen.len() == 1024 {
+                    reserved = true;
+                    let expected = expected_rows(file_len, end, seen.len());
+                    seen.reserve(expected.saturating_sub(seen.len()));
+                }
             }
             Err(p) => {
                 roster.rows += 1;
@@ -776,7 +1019,8 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
         }
         Ok(true)
     };
-    crate::parallel::ordered_map(rows, parse, collect)
+    // Large batches: the results are small, and hand-overs cost.
+    crate::parallel::ordered_map_in(512, rows, parse, collect)
         .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
     // A file-level fault (wrong encoding, unclosed quote): refuse the whole file.
     if let Some(first) = roster.problems.iter().find(|p| p.fatal) {
@@ -803,39 +1047,32 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
         return Err(refused);
     }
     roster.valid = seen.len() as u64;
+    let mut flagged_lines: HashSet<u32> = HashSet::new();
     seen.sort_unstable_by_key(|s| s.key);
-    let key_dups = runs(&seen, |s| s.key);
+    lines_in_runs(&seen, |s| s.key, &mut flagged_lines);
     seen.sort_unstable_by_key(|s| s.mailbox);
-    // Two rows of one mailbox under different keys; rows that share the key
-    // too are the duplicates above, reported once.
-    let mailbox_dups: Vec<(u128, Vec<Seen>)> = runs(&seen, |s| s.mailbox)
-        .into_iter()
-        .filter(|(_, group)| group.iter().any(|s| s.key != group[0].key))
-        .collect();
+    lines_in_runs(&seen, |s| s.mailbox, &mut flagged_lines);
     drop(seen);
-    if key_dups.is_empty() && mailbox_dups.is_empty() {
+    if flagged_lines.is_empty() {
         roster.problems.sort_by_key(|p| p.line);
         return Ok(roster);
     }
-    // Name the duplicated keys and shared mailboxes: one more read, only in this rare case.
-    let dup_keys: HashSet<u128> = key_dups.iter().map(|(d, _)| *d).collect();
-    let dup_mailboxes: HashSet<u128> = mailbox_dups.iter().map(|(d, _)| *d).collect();
-    let mut keys: HashMap<u128, String> = HashMap::new();
-    let mut addresses: HashMap<u128, String> = HashMap::new();
+    // Confirm on the full text and name the duplicates: one more read, only in this rare case.
+    let mut flagged: Vec<Flagged> = Vec::new();
     for c in CustomerReader::open(config)?.flatten() {
-        let d = key_digest(&c.key);
-        let m = mailbox_digest(&c.email);
-        if dup_keys.contains(&d) || dup_mailboxes.contains(&m) {
-            keys.entry(d).or_insert_with(|| c.key.clone());
-        }
-        if dup_mailboxes.contains(&m) {
-            addresses.entry(m).or_insert(c.email);
+        let line = c.line as u32;
+        if flagged_lines.contains(&line) {
+            flagged.push(Flagged {
+                line,
+                mailbox: email::mailbox_of_normalised(&c.email),
+                key: c.key,
+                email: c.email,
+            });
         }
     }
-    let name = |d: u128| keys.get(&d).map_or("", String::as_str);
     let mut invalid: HashSet<u32> = HashSet::new();
-    for (d, group) in &key_dups {
-        for s in group {
+    for group in groups(&flagged, |f| f.key.as_str()) {
+        for s in &group {
             invalid.insert(s.line);
             let others: Vec<String> = group
                 .iter()
@@ -847,22 +1084,27 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
                     &file,
                     format!(
                         "customer \"{}\" appears again on line {}; neither row is greeted until one is removed",
-                        name(*d),
+                        s.key,
                         others.join(", ")
                     ),
                 )
                 .at(u64::from(s.line), None),
             );
         }
-        roster.duplicates.insert(*d);
+        roster.duplicates.insert(key_digest(&group[0].key));
     }
-    for (m, group) in &mailbox_dups {
-        let address = addresses.get(m).map_or("", String::as_str);
-        for s in group {
+    // Two rows of one mailbox under different keys; rows that share the key
+    // too are the duplicates above, reported once.
+    for group in groups(&flagged, |f| f.mailbox.as_str()) {
+        if group.iter().all(|s| s.key == group[0].key) {
+            continue;
+        }
+        let address = group[0].email.as_str();
+        for s in &group {
             let others: Vec<String> = group
                 .iter()
                 .filter(|o| o.key != s.key)
-                .map(|o| format!("line {} (customer \"{}\")", o.line, name(whole(o.key))))
+                .map(|o| format!("line {} (customer \"{}\")", o.line, o.key))
                 .collect();
             invalid.insert(s.line);
             roster.problems.push(
@@ -870,13 +1112,13 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
                     &file,
                     format!(
                         "customer \"{}\" has the same mailbox \"{address}\" as {}; one mailbox is one person — neither row is greeted until one is removed",
-                        name(whole(s.key)),
+                        s.key,
                         others.join(", ")
                     ),
                 )
                 .at(u64::from(s.line), email_column),
             );
-            roster.duplicates.insert(whole(s.key));
+            roster.duplicates.insert(key_digest(&s.key));
         }
     }
     roster.valid -= invalid.len() as u64;
@@ -1075,9 +1317,9 @@ mod tests {
     }
 
     #[test]
-    fn the_scan_keeps_forty_bytes_per_customer() {
-        // Two 128-bit digests and a line: memory stays flat however wide the rows are.
-        assert_eq!(std::mem::size_of::<Seen>(), 40);
+    fn the_scan_keeps_twenty_bytes_per_customer() {
+        // Two 64-bit digests and a line: memory stays flat however wide the rows are.
+        assert_eq!(std::mem::size_of::<Seen>(), 20);
     }
 
     #[test]
