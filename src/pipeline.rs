@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 
 use crate::config::{Config, Occasion};
 use crate::context::{self, Greeting};
-use crate::customer::{Customer, CustomerReader, RawRow, Roster, email, key_digest};
+use crate::customer::{Customer, CustomerReader, RawRow, Roster, RowParser, email, key_digest};
 use crate::ledger::{State, View, may_go_again};
 use crate::message::GreetingKey;
 use crate::occasion::{Due, due_on};
@@ -169,6 +169,34 @@ pub fn disposition(
     }
 }
 
+/// How many rows a dated run may keep from the roster scan: beyond this
+/// many candidates the list is read again instead (memory stays flat).
+pub const KEEP_AT_MOST: usize = 20_000;
+
+/// The roster scan for a run over these (occasion, day) targets. When all
+/// of them are dated (birthday, anniversary, name day), the scan keeps the
+/// few rows that may be due (the pre-filter), and the passes that follow
+/// read those instead of the list: a daily run reads its list once.
+pub fn scan_for(
+    config: &Config,
+    targets: &[(&Occasion, NaiveDate)],
+) -> Result<Roster, Vec<Problem>> {
+    let dated = !targets.is_empty()
+        && targets
+            .iter()
+            .all(|(o, _)| o.kind != crate::config::OccasionKind::Campaign);
+    if !dated {
+        return crate::customer::scan(config);
+    }
+    let keep = |parser: &RowParser, row: &RawRow| {
+        let quick = parser.quick(row);
+        targets.iter().any(|(o, date)| {
+            crate::occasion::may_be_due(o, &quick, *date, config.leap_day, &config.namedays)
+        })
+    };
+    crate::customer::scan_keeping(config, Some(&keep), KEEP_AT_MOST)
+}
+
 impl<'a> Run<'a> {
     /// A run over one occasion on one day.
     pub fn new(
@@ -217,8 +245,19 @@ impl<'a> Run<'a> {
         O: Send,
         S: FnMut(Result<(Item, O), Problem>) -> anyhow::Result<bool>,
     {
-        let reader = CustomerReader::open(self.config).map_err(crate::problem::fail_on)?;
-        let (parser, rows) = reader.into_raw();
+        // The rows the roster scan kept (a dated run: the few that may be
+        // due), or the list read again.
+        let fresh;
+        type Rows<'r> = Box<dyn Iterator<Item = Result<RawRow, Problem>> + Send + 'r>;
+        let (parser, rows): (&RowParser, Rows<'_>) = match &self.roster.kept {
+            Some(kept) => (&kept.parser, Box::new(kept.rows.iter().cloned().map(Ok))),
+            None => {
+                let reader = CustomerReader::open(self.config).map_err(crate::problem::fail_on)?;
+                let (p, rows) = reader.into_raw();
+                fresh = p;
+                (&fresh, Box::new(rows))
+            }
+        };
         let only = filter.only.as_deref().map(email::key);
         type Out<O> = Vec<Result<(Item, O), Problem>>;
         let work = |row: Result<RawRow, Problem>| -> anyhow::Result<Out<O>> {

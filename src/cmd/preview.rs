@@ -15,7 +15,7 @@ use crate::pipeline::{Filter, Item, Run, Status};
 use crate::render::Renderer;
 use crate::review::{self, Review};
 use crate::staged::{StagedDir, StagedFile};
-use crate::{batch, clock, context, customer, jsonl, report};
+use crate::{batch, clock, context, jsonl, report};
 
 enum Sink {
     Text(Out),
@@ -71,7 +71,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     let date = super::day(args.date.as_deref(), "--date", &config, now.date_naive())?;
     let mut renderer = Renderer::load(&config).map_err(fail_on)?;
     renderer.set_globals(context::globals(now.date_naive()));
-    let roster = customer::scan(&config).map_err(fail_on)?;
+    let roster = crate::pipeline::scan_for(&config, &[(occasion, date)]).map_err(fail_on)?;
     let mut err = std::io::stderr().lock();
     if cli.verbose {
         writeln!(
@@ -196,6 +196,14 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
             .write(staged.path(), &key)?;
             staged.commit()?;
         }
+    }
+    if cli.verbose {
+        writeln!(
+            err,
+            "{}: read {}",
+            config.customers.display(),
+            report::count(crate::customer::reads(), "time", "times")
+        )?;
     }
     if !cli.quiet {
         let mut line = format!(

@@ -114,20 +114,6 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
 
     let mut renderer = Renderer::load(&config).map_err(fail_on)?;
     renderer.set_globals(context::globals(now.date_naive()));
-    let roster = customer::scan(&config).map_err(fail_on)?;
-    let file = config.customers.display().to_string();
-    if roster.errors() > 0 && !args.skip_invalid {
-        report::list_head(&roster.problems, &file, 10, &mut err)?;
-        return Err(Halt::invalid(format!(
-            "{file}: {} — nothing sent; fix them (`greet check` lists them all) or pass --skip-invalid to greet the valid rows",
-            report::count(roster.errors(), "row has problems", "rows have problems")
-        )));
-    }
-    if !cli.quiet {
-        report::list_head(&roster.problems, &file, 5, &mut err)?;
-    }
-    let listed = fingerprint(&config.customers);
-
     // Which days: today, and with --catch-up the days before it (never
     // before the first run; with no run yet, this one is the first).
     let first_run = if args.test_to.is_none() && config.ledger.exists() {
@@ -149,6 +135,22 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
             targets.push((*occasion, day, back > 0));
         }
     }
+    let pairs: Vec<(&Occasion, chrono::NaiveDate)> =
+        targets.iter().map(|&(o, day, _)| (o, day)).collect();
+    let roster = crate::pipeline::scan_for(&config, &pairs).map_err(fail_on)?;
+    let file = config.customers.display().to_string();
+    if roster.errors() > 0 && !args.skip_invalid {
+        report::list_head(&roster.problems, &file, 10, &mut err)?;
+        return Err(Halt::invalid(format!(
+            "{file}: {} — nothing sent; fix them (`greet check` lists them all) or pass --skip-invalid to greet the valid rows",
+            report::count(roster.errors(), "row has problems", "rows have problems")
+        )));
+    }
+    if !cli.quiet {
+        report::list_head(&roster.problems, &file, 5, &mut err)?;
+    }
+    let listed = fingerprint(&config.customers);
+
     let run_over = |view: View| {
         let targets = targets
             .iter()

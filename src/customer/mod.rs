@@ -16,7 +16,8 @@ use chrono::NaiveDate;
 
 pub use dates::Birthday;
 pub use read::{
-    CustomerReader, Hint, Quick, RawRow, RawRows, Roster, RowParser, key_digest, reads, scan,
+    CustomerReader, Hint, Keep, Kept, Quick, RawRow, RawRows, Roster, RowParser, key_digest, reads,
+    scan, scan_keeping,
 };
 
 /// Grammatical gender, as far as the list says.

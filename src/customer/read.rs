@@ -182,7 +182,7 @@ pub struct RowParser {
 }
 
 /// One row as the CSV reader found it: its line and its bytes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RawRow {
     pub line: u64,
     record: csv::ByteRecord,
@@ -879,6 +879,18 @@ pub struct Roster {
     pub duplicates: HashSet<u128>,
     pub rows: u64,
     pub valid: u64,
+    /// The rows [`scan_keeping`] was asked to keep (the few that may be due
+    /// on a day), with the parser that reads them: the passes that follow
+    /// use them instead of reading the list again. `None` when nothing was
+    /// asked, or when more than the cap matched (then the list is read again).
+    pub kept: Option<Kept>,
+}
+
+/// Rows kept by the roster scan, in file order, and their parser.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub parser: RowParser,
+    pub rows: Vec<RawRow>,
 }
 
 impl Roster {
@@ -966,6 +978,19 @@ fn expected_rows(file_len: u64, bytes_so_far: u64, rows_so_far: usize) -> usize 
 /// list read a third time, to confirm the duplicates on the full text and
 /// name their keys and addresses.
 pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
+    scan_keeping(config, None, 0)
+}
+
+/// Which rows the roster scan keeps for the passes that follow.
+pub type Keep<'a> = &'a (dyn Fn(&RowParser, &RawRow) -> bool + Sync);
+
+/// [`scan`], keeping the valid rows `keep` accepts — at most `cap` of them
+/// (beyond that none is kept and the list is read again: memory stays flat).
+pub fn scan_keeping(
+    config: &Config,
+    keep: Option<Keep<'_>>,
+    cap: usize,
+) -> Result<Roster, Vec<Problem>> {
     let reader = CustomerReader::open(config)?;
     let file = reader.file().to_string();
     let file_len = std::fs::metadata(&config.customers).map_or(0, |m| m.len());
@@ -978,9 +1003,13 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     let parse = |row: Result<RawRow, Problem>| {
         let mut warnings = Vec::new();
         let mut end = 0;
+        let mut kept_row = None;
         let outcome = row.and_then(|row| {
             end =
                 row.record.position().map_or(0, |p| p.byte()) + row.record.as_slice().len() as u64;
+            if keep.is_some_and(|k| k(&parser, &row)) {
+                kept_row = Some(row.clone());
+            }
             parser.check(&row, &mut warnings, |c| {
                 let key = scan_digest(&c.key);
                 // Without an id the key is the mailbox already: one digest serves both.
@@ -997,31 +1026,44 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
                 }
             })
         });
-        Ok((warnings, outcome, end))
+        Ok((warnings, outcome, end, kept_row))
     };
-    let collect = |(warnings, outcome, end): (Vec<Problem>, RowOutcome, u64)| {
-        roster.problems.extend(warnings);
-        match outcome {
-            Ok(None) => {}
-            Ok(Some(record)) => {
-                roster.rows += 1;
-                seen.push(record);
-                if !reserved && seen.len() == 1024 {
-                    reserved = true;
-                    let expected = expected_rows(file_len, end, seen.len());
-                    seen.reserve(expected.saturating_sub(seen.len()));
+    let mut kept: Option<Vec<RawRow>> = keep.map(|_| Vec::new());
+    let collect =
+        |(warnings, outcome, end, kept_row): (Vec<Problem>, RowOutcome, u64, Option<RawRow>)| {
+            roster.problems.extend(warnings);
+            match outcome {
+                Ok(None) => {}
+                Ok(Some(record)) => {
+                    roster.rows += 1;
+                    if let (Some(row), Some(rows)) = (kept_row, kept.as_mut()) {
+                        if rows.len() < cap {
+                            rows.push(row);
+                        } else {
+                            kept = None;
+                        }
+                    }
+                    seen.push(record);
+                    if !reserved && seen.len() == 1024 {
+                        reserved = true;
+                        let expected = expected_rows(file_len, end, seen.len());
+                        seen.reserve(expected.saturating_sub(seen.len()));
+                    }
+                }
+                Err(p) => {
+                    roster.rows += 1;
+                    roster.problems.push(p);
                 }
             }
-            Err(p) => {
-                roster.rows += 1;
-                roster.problems.push(p);
-            }
-        }
-        Ok(true)
-    };
+            Ok(true)
+        };
     // Large batches: the results are small, and hand-overs cost.
     crate::parallel::ordered_map_in(512, rows, parse, collect)
         .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
+    roster.kept = kept.map(|rows| Kept {
+        parser: parser.clone(),
+        rows,
+    });
     // A file-level fault (wrong encoding, unclosed quote): refuse the whole file.
     if let Some(first) = roster.problems.iter().find(|p| p.fatal) {
         return Err(vec![first.clone()]);
