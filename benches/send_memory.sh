@@ -3,7 +3,7 @@
 # 10000 100000) into the outbox and to a local SMTP sink (aiosmtpd's Sink,
 # plain SMTP on 127.0.0.1), ledger on. `send` streams the list twice (check,
 # then send) and holds one message at a time, so the peak should stay flat.
-# usage: bash benches/send_memory.sh [N...] [--old OLD_GREET]
+# usage: [KINDS="outbox smtp"] bash benches/send_memory.sh [N...] [--old OLD_GREET]
 # (OLD_GREET: another greet binary measured beside this tree's)
 # Peak RSS is /usr/bin/time -v's "Maximum resident set size".
 set -euo pipefail
@@ -54,7 +54,7 @@ with open(path, "w") as f:
     for i in range(n):
         f.write(f"c{i}@example.gr,Σταμάτης,Παπαδόπουλος,m,{langs[i % 4]},1980-03-14\n")
 PY
-  for kind in outbox smtp; do
+  for kind in ${KINDS:-outbox smtp}; do
     for who in new old; do
       bin=./target/release/greet
       if [ "$who" = old ]; then
