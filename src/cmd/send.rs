@@ -282,27 +282,22 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
 
     // Pass 2: render again, and hand each due greeting to the dispatcher as
     // it comes; the ledger decides for good, greeting by greeting.
-    let rate = config.transport.rate;
-    let mut policy = Policy::new(rate, config.sender.domain());
-    policy.cap = cap;
-    policy.retry_uncertain = args.retry_uncertain;
-    policy.expected = queue;
-    let stop = dispatch::stop_on_signals()?;
-    let mut clock = RealClock::new();
-    let mut bar = Bar::new(queue, cli, rate_text(&config));
     let mut skips = Skips::default();
     let mut problems = Vec::new();
-    let mut whole = true;
-    let (tally, stopped) = {
-        let mut dispatcher = Dispatcher::new(
-            transport.as_mut(),
-            &ledger,
-            &mut clock,
-            &stop,
-            &mut bar,
-            policy,
-        );
-        if dispatcher.start() == Flow::More {
+    // Whether the sending pass saw the whole list (not if the connection failed).
+    let mut whole = false;
+    let (tally, stopped) = dispatch_all(
+        Setting {
+            config: &config,
+            args,
+            cli,
+        },
+        cap,
+        queue,
+        transport.as_mut(),
+        &ledger,
+        |dispatcher| {
+            whole = true;
             run_over(View::open(&config.ledger)?).for_each(
                 &Filter::default(),
                 compose_item,
@@ -332,12 +327,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
                     Ok(whole)
                 },
             )?;
-        } else {
-            whole = false;
-        }
-        dispatcher.finish()?
-    };
-    bar.0.finish_and_clear();
+            Ok(())
+        },
+    )?;
     if cli.verbose {
         reads(&file, targets.len(), &mut err)?;
     }
@@ -349,6 +341,44 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         return Err(fail_on(problems));
     }
     Ok(verdict(&skips, &tally, stopped, &mut err)?)
+}
+
+/// What a sending run takes from the config, the flags and the terminal.
+struct Setting<'a> {
+    config: &'a Config,
+    args: &'a SendArgs,
+    cli: &'a Cli,
+}
+
+/// Send what `feed` offers through a dispatcher: the policy from the config
+/// and flags, the real clock, a stop flag raised by signals, a progress bar
+/// of `expected` greetings. Connects first; `feed` runs only if that worked.
+fn dispatch_all(
+    setting: Setting<'_>,
+    cap: usize,
+    expected: usize,
+    transport: &mut dyn transport::Deliver,
+    ledger: &Ledger,
+    feed: impl FnOnce(&mut Dispatcher<'_>) -> anyhow::Result<()>,
+) -> anyhow::Result<(dispatch::Tally, Option<Stop>)> {
+    let Setting { config, args, cli } = setting;
+    let mut policy = Policy::new(config.transport.rate, config.sender.domain());
+    policy.cap = cap;
+    policy.retry_uncertain = args.retry_uncertain;
+    policy.expected = expected;
+    let stop = dispatch::stop_on_signals()?;
+    let mut clock = RealClock::new();
+    let mut bar = Bar::new(expected, cli, config.transport.rate.to_string());
+    let done = {
+        let mut dispatcher =
+            Dispatcher::new(transport, ledger, &mut clock, &stop, &mut bar, policy);
+        if dispatcher.start() == Flow::More {
+            feed(&mut dispatcher)?;
+        }
+        dispatcher.finish()?
+    };
+    bar.0.finish_and_clear();
+    Ok(done)
 }
 
 /// `-v`: how many times the list was read, and for how many targets.
@@ -382,10 +412,6 @@ fn verdict(
     } else {
         Exit::Ok
     })
-}
-
-fn rate_text(config: &Config) -> String {
-    config.transport.rate.to_string()
 }
 
 /// The progress bar on a terminal (hidden otherwise and with --quiet).
@@ -524,25 +550,14 @@ fn send_batch(
         writeln!(err, "nothing sent")?;
         return Ok(Exit::Ok);
     }
-    let rate = config.transport.rate;
-    let mut policy = Policy::new(rate, config.sender.domain());
-    policy.cap = cap;
-    policy.retry_uncertain = args.retry_uncertain;
-    policy.expected = n;
-    let stop = dispatch::stop_on_signals()?;
-    let mut clock = RealClock::new();
-    let mut bar = Bar::new(n, cli, rate_text(config));
     let mut changed = None;
-    let (tally, stopped) = {
-        let mut dispatcher = Dispatcher::new(
-            transport.as_mut(),
-            &ledger,
-            &mut clock,
-            &stop,
-            &mut bar,
-            policy,
-        );
-        if dispatcher.start() == Flow::More {
+    let (tally, stopped) = dispatch_all(
+        Setting { config, args, cli },
+        cap,
+        n,
+        transport.as_mut(),
+        &ledger,
+        |dispatcher| {
             for g in queue {
                 let envelope = envelope(&from, &g.to).map_err(Halt::invalid)?;
                 let bytes = match g.bytes() {
@@ -564,10 +579,9 @@ fn send_batch(
                     break;
                 }
             }
-        }
-        dispatcher.finish()?
-    };
-    bar.0.finish_and_clear();
+            Ok(())
+        },
+    )?;
     summary(&skips, &tally, &fallbacks, err)?;
     if let Some(why) = changed {
         return Err(Halt::invalid(format!(
