@@ -171,7 +171,7 @@ pub fn disposition(
 
 /// How many rows a dated run may keep from the roster scan: beyond this
 /// many candidates the list is read again instead (memory stays flat).
-pub const KEEP_AT_MOST: usize = 20_000;
+pub const KEEP_AT_MOST: usize = 10_000;
 
 /// The roster scan for a run over these (occasion, day) targets. When all
 /// of them are dated (birthday, anniversary, name day), the scan keeps the

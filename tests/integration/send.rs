@@ -1293,9 +1293,9 @@ fn a_campaign_reads_the_list_for_each_pass_and_so_does_a_day_with_too_many_to_ke
         "{}",
         out.stderr()
     );
-    // More rows may be due than the scan keeps (20,000): the list is read
+    // More rows may be due than the scan keeps (10,000): the list is read
     // again for the pass, and every one of them is previewed.
-    let n = 20_001;
+    let n = 10_001;
     let mut csv = String::from("id,email,first_name,last_name,gender,language,birthday\n");
     for i in 0..n {
         csv.push_str(&format!("R{i},r{i}@example.gr,Ρένα,Α,f,el,1990-03-14\n"));
