@@ -32,6 +32,7 @@ pub mod rate;
 pub mod render;
 pub mod report;
 pub mod review;
+pub mod sending;
 pub mod staged;
 pub mod transport;
 

@@ -1,14 +1,11 @@
 //! `greet send OCC`: what is about the terminal — the question, the
-//! progress bar, the summary. The list is read in two streaming passes over
-//! every occasion and day the run covers: the first renders and checks
-//! everything and keeps nothing (any error: nothing is sent); the second
-//! renders again and hands each greeting to the [`Dispatcher`], which sends
-//! it and records it. Memory stays flat however long the list is.
+//! progress bar, the summary — around the library's passes
+//! ([`crate::sending`]: a checking pass that keeps nothing, then a sending
+//! pass that offers each greeting to the [`Dispatcher`]).
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use chrono::Days;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{fail_on, load_config};
@@ -17,51 +14,12 @@ use crate::config::{Config, Occasion, OccasionKind};
 use crate::dispatch::{self, Dispatcher, Flow, Greeting, Policy, RealClock, Stop, Watch};
 use crate::exit::{Exit, Halt};
 use crate::ledger::{Ledger, View};
-use crate::message::{compose, eml_name, envelope, into_parts};
-use crate::pipeline::{Filter, Run, Status, Target};
+use crate::message::{eml_name, envelope};
+use crate::pipeline::{Filter, Run, Target};
 use crate::render::Renderer;
+use crate::sending::{self, Skips};
 use crate::transport::{self, Delivery};
 use crate::{batch, clock, context, customer, report};
-
-/// Greetings the run leaves alone, by reason.
-#[derive(Debug, Default, Clone)]
-struct Skips {
-    already: usize,
-    opted_out: usize,
-    invalid: usize,
-    uncertain: usize,
-    failed: usize,
-}
-
-impl Skips {
-    fn count(&mut self, status: Status) {
-        match status {
-            Status::Due => {}
-            Status::AlreadySent => self.already += 1,
-            Status::OptedOut => self.opted_out += 1,
-            Status::Invalid => self.invalid += 1,
-            Status::Uncertain => self.uncertain += 1,
-            Status::Failed => self.failed += 1,
-        }
-    }
-}
-
-/// What the checking pass found: how many greetings are due and who comes first.
-#[derive(Default)]
-struct Plan {
-    due: usize,
-    first: Vec<String>,
-    skips: Skips,
-    /// Due greetings in another language than the customer's.
-    fallbacks: report::Fallbacks,
-}
-
-/// The customer list's identity between the two passes.
-fn fingerprint(path: &Path) -> Option<(u64, std::time::SystemTime, u64)> {
-    use std::os::unix::fs::MetadataExt as _;
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.len(), m.modified().ok()?, m.ino()))
-}
 
 pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     if args.late && args.batch.is_none() {
@@ -122,19 +80,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         None
     };
     let first_run = first_run.unwrap_or_else(|| today.to_string());
-    let mut targets = Vec::new();
-    for occasion in &occasions {
-        for back in (0..=args.catch_up).rev() {
-            let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
-                continue;
-            };
-            // The day asked for is always sent; only missed days wait for a first run.
-            if back > 0 && day.to_string() < first_run {
-                continue;
-            }
-            targets.push((*occasion, day, back > 0));
-        }
-    }
+    let targets = sending::targets(&occasions, today, args.catch_up, &first_run);
     let pairs: Vec<(&Occasion, chrono::NaiveDate)> =
         targets.iter().map(|&(o, day, _)| (o, day)).collect();
     let roster = crate::pipeline::scan_for(&config, &pairs).map_err(fail_on)?;
@@ -149,7 +95,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     if !cli.quiet {
         report::list_head(&roster.problems, &file, 5, &mut err)?;
     }
-    let listed = fingerprint(&config.customers);
+    let listed = sending::fingerprint(&config.customers);
 
     let run_over = |view: View| {
         let targets = targets
@@ -161,14 +107,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         run.retry_uncertain = args.retry_uncertain;
         run
     };
-    let compose_item = |item: &crate::pipeline::Item| -> anyhow::Result<Composed> {
-        let Some(r) = &item.rendered else {
-            return Ok(None);
-        };
-        let c = &item.customer;
-        compose(&config.sender, &c.full_name(), &c.email, &item.key, r, now)
-            .map(|m| Some(into_parts(m)))
-            .map_err(|e| Halt::invalid(format!("{}:{}: {e}", config.customers.display(), c.line)))
+    let composer = sending::Composer {
+        config: &config,
+        now,
     };
 
     // Pass 1: render and compose everything, keep nothing but counts. A
@@ -181,50 +122,11 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
             View::open(&config.ledger)
         }
     };
-    let mut plan = Plan::default();
-    let mut problems = Vec::new();
-    run_over(ledger_view()?).for_each(
-        &Filter::default(),
-        |item| compose_item(item).map(|m| m.is_some()),
-        |result| {
-            match result {
-                Err(p) => {
-                    if !problems.contains(&p) {
-                        problems.push(p);
-                    }
-                }
-                Ok((item, _)) if item.status == Status::Due => {
-                    plan.due += 1;
-                    if plan.first.len() < 3 {
-                        plan.first.push(item.customer.full_name());
-                    }
-                    if let Some(wanted) = item.wanted_language(&config) {
-                        let template = &config
-                            .occasions
-                            .get(&item.key.occasion)
-                            .map_or(item.key.occasion.as_str(), |o| o.template.as_str());
-                        plan.fallbacks.add(template, wanted, &item.lang);
-                    }
-                }
-                Ok((item, _)) => plan.skips.count(item.status),
-            }
-            Ok(true)
-        },
-    )?;
-    if !problems.is_empty() {
-        return Err(fail_on(problems));
-    }
+    let plan = sending::check(&run_over(ledger_view()?), composer)?.map_err(fail_on)?;
 
     if let Some(owner) = &args.test_to {
         let run = run_over(View::empty());
-        return send_tests(
-            owner,
-            &run,
-            &compose_item,
-            args.limit.unwrap_or(3),
-            &config,
-            cli,
-        );
+        return send_tests(owner, &run, composer, args.limit.unwrap_or(3), &config, cli);
     }
 
     // The lock decides whether this run may send at all.
@@ -274,7 +176,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
 
-    if fingerprint(&config.customers) != listed {
+    if sending::fingerprint(&config.customers) != listed {
         return Err(Halt::invalid(format!(
             "{file}: the list changed while greet was reading it — nothing sent; run again"
         )));
@@ -282,10 +184,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
 
     // Pass 2: render again, and hand each due greeting to the dispatcher as
     // it comes; the ledger decides for good, greeting by greeting.
-    let mut skips = Skips::default();
-    let mut problems = Vec::new();
-    // Whether the sending pass saw the whole list (not if the connection failed).
-    let mut whole = false;
+    let mut passed = sending::Passed::default();
     let (tally, stopped) = dispatch_all(
         Setting {
             config: &config,
@@ -297,36 +196,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         transport.as_mut(),
         &ledger,
         |dispatcher| {
-            whole = true;
-            run_over(View::open(&config.ledger)?).for_each(
-                &Filter::default(),
-                compose_item,
-                |result| {
-                    let (item, composed) = match result {
-                        Err(p) => {
-                            // Only a list that changed under the run gets here.
-                            problems.push(p);
-                            whole = false;
-                            return Ok(false);
-                        }
-                        Ok(pair) => pair,
-                    };
-                    let Some((envelope, bytes)) = composed else {
-                        skips.count(item.status);
-                        return Ok(true);
-                    };
-                    let flow = dispatcher.offer(Greeting {
-                        file: eml_name(&item.key, None),
-                        to: item.customer.email.clone(),
-                        name: item.customer.full_name(),
-                        key: item.key,
-                        envelope,
-                        bytes,
-                    })?;
-                    whole = flow == Flow::More;
-                    Ok(whole)
-                },
-            )?;
+            passed = sending::send(&run_over(View::open(&config.ledger)?), composer, dispatcher)?;
             Ok(())
         },
     )?;
@@ -335,10 +205,14 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     }
     // The counts of the pass that saw the whole list after the lock; when
     // the run stopped early, those of the checking pass.
-    let skips = if whole { skips } else { plan.skips };
+    let skips = if passed.whole {
+        passed.skips
+    } else {
+        plan.skips
+    };
     summary(&skips, &tally, &plan.fallbacks, &mut err)?;
-    if !problems.is_empty() {
-        return Err(fail_on(problems));
+    if !passed.problems.is_empty() {
+        return Err(fail_on(passed.problems));
     }
     Ok(verdict(&skips, &tally, stopped, &mut err)?)
 }
@@ -512,23 +386,7 @@ fn send_batch(
     }
     // What the ledger already has is left out before the question.
     let view = View::open(&config.ledger)?;
-    let mut skips = Skips::default();
-    let mut queue = Vec::new();
-    for g in greetings {
-        let state = view.state(&g.key)?;
-        let status = crate::pipeline::disposition(
-            false,
-            false,
-            view.is_suppressed(&g.to),
-            state,
-            args.retry_uncertain,
-        );
-        if status == Status::Due {
-            queue.push(g);
-        } else {
-            skips.count(status);
-        }
-    }
+    let (queue, skips) = sending::batch_queue(greetings, &view, args.retry_uncertain)?;
     let cap = args
         .limit
         .into_iter()
@@ -676,15 +534,11 @@ fn summary(
     Ok(())
 }
 
-/// Compose a rendered greeting: its envelope and bytes (`None` when not due).
-type Composed = Option<(lettre::address::Envelope, Vec<u8>)>;
-type ComposeItem<'a> = dyn Fn(&crate::pipeline::Item) -> anyhow::Result<Composed> + Sync + 'a;
-
 /// `--test-to`: real greetings, to the owner, marked as tests; no ledger.
 fn send_tests(
     owner: &str,
     run: &Run<'_>,
-    compose_item: &ComposeItem<'_>,
+    composer: sending::Composer<'_>,
     n: usize,
     config: &Config,
     cli: &Cli,
@@ -695,18 +549,22 @@ fn send_tests(
     let mut sent = 0;
     let mut failure = None;
     if n > 0 {
-        run.for_each(&Filter::default(), compose_item, |result| {
-            let Ok((item, Some((_, bytes)))) = result else {
-                return Ok(true);
-            };
-            let file = eml_name(&item.key, None);
-            if let Err(e) = test_send(transport.as_mut(), &env, &bytes, &file, owner) {
-                failure = Some(e);
-                return Ok(false);
-            }
-            sent += 1;
-            Ok(sent < n)
-        })?;
+        run.for_each(
+            &Filter::default(),
+            |item| composer.compose(item),
+            |result| {
+                let Ok((item, Some((_, bytes)))) = result else {
+                    return Ok(true);
+                };
+                let file = eml_name(&item.key, None);
+                if let Err(e) = test_send(transport.as_mut(), &env, &bytes, &file, owner) {
+                    failure = Some(e);
+                    return Ok(false);
+                }
+                sent += 1;
+                Ok(sent < n)
+            },
+        )?;
     }
     if let Some(e) = failure {
         return Err(e);

@@ -1,0 +1,286 @@
+//! What a send run does with the customer list, as a library: which
+//! (occasion, day) targets it covers, the checking pass (render and compose
+//! everything, keep only counts: any error and nothing is sent) and the
+//! sending pass (render again and offer each due greeting to the
+//! [`Dispatcher`]). `greet send` adds only the terminal: the question, the
+//! progress bar and the summary.
+use std::path::Path;
+
+use chrono::{DateTime, Days, NaiveDate};
+use chrono_tz::Tz;
+use lettre::address::Envelope;
+
+use crate::config::{Config, Occasion};
+use crate::dispatch::{Dispatcher, Flow, Greeting};
+use crate::exit::Halt;
+use crate::ledger::View;
+use crate::message::{compose, eml_name, into_parts};
+use crate::pipeline::{Filter, Item, Run, Status};
+use crate::problem::Problem;
+use crate::report;
+
+/// Greetings a run leaves alone, by reason.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Skips {
+    pub already: usize,
+    pub opted_out: usize,
+    pub invalid: usize,
+    pub uncertain: usize,
+    pub failed: usize,
+}
+
+impl Skips {
+    pub fn count(&mut self, status: Status) {
+        match status {
+            Status::Due => {}
+            Status::AlreadySent => self.already += 1,
+            Status::OptedOut => self.opted_out += 1,
+            Status::Invalid => self.invalid += 1,
+            Status::Uncertain => self.uncertain += 1,
+            Status::Failed => self.failed += 1,
+        }
+    }
+}
+
+/// What the checking pass found: how many greetings are due and who comes first.
+#[derive(Default)]
+pub struct Plan {
+    pub due: usize,
+    /// The first three names, for the question.
+    pub first: Vec<String>,
+    pub skips: Skips,
+    /// Due greetings in another language than the customer's.
+    pub fallbacks: report::Fallbacks,
+}
+
+/// The days a run covers for each occasion: `today`, and with `catch_up`
+/// the days before it that are not before the first run (`first_run`,
+/// YYYY-MM-DD; the day asked for is always covered). Missed days are belated.
+pub fn targets<'c>(
+    occasions: &[&'c Occasion],
+    today: NaiveDate,
+    catch_up: u32,
+    first_run: &str,
+) -> Vec<(&'c Occasion, NaiveDate, bool)> {
+    let mut targets = Vec::new();
+    for occasion in occasions {
+        for back in (0..=catch_up).rev() {
+            let Some(day) = today.checked_sub_days(Days::new(u64::from(back))) else {
+                continue;
+            };
+            if back > 0 && day.to_string().as_str() < first_run {
+                continue;
+            }
+            targets.push((*occasion, day, back > 0));
+        }
+    }
+    targets
+}
+
+/// A greeting's envelope and bytes (`None` when it is not due).
+pub type Composed = Option<(Envelope, Vec<u8>)>;
+
+/// Composes rendered greetings as messages (the Date header is `now`).
+#[derive(Clone, Copy)]
+pub struct Composer<'a> {
+    pub config: &'a Config,
+    pub now: DateTime<Tz>,
+}
+
+impl Composer<'_> {
+    pub fn compose(&self, item: &Item) -> anyhow::Result<Composed> {
+        let Some(r) = &item.rendered else {
+            return Ok(None);
+        };
+        let c = &item.customer;
+        compose(
+            &self.config.sender,
+            &c.full_name(),
+            &c.email,
+            &item.key,
+            r,
+            self.now,
+        )
+        .map(|m| Some(into_parts(m)))
+        .map_err(|e| {
+            Halt::invalid(format!(
+                "{}:{}: {e}",
+                self.config.customers.display(),
+                c.line
+            ))
+        })
+    }
+}
+
+/// The checking pass: every greeting rendered and composed, nothing kept
+/// but counts. Any problem (a template error, an address that cannot be
+/// composed) is returned, and nothing must be sent.
+pub fn check(run: &Run<'_>, composer: Composer<'_>) -> anyhow::Result<Result<Plan, Vec<Problem>>> {
+    let config = run.config;
+    let mut plan = Plan::default();
+    let mut problems = Vec::new();
+    run.for_each(
+        &Filter::default(),
+        |item| composer.compose(item).map(|m| m.is_some()),
+        |result| {
+            match result {
+                Err(p) => {
+                    if !problems.contains(&p) {
+                        problems.push(p);
+                    }
+                }
+                Ok((item, _)) if item.status == Status::Due => {
+                    plan.due += 1;
+                    if plan.first.len() < 3 {
+                        plan.first.push(item.customer.full_name());
+                    }
+                    if let Some(wanted) = item.wanted_language(config) {
+                        let template = config
+                            .occasions
+                            .get(&item.key.occasion)
+                            .map_or(item.key.occasion.as_str(), |o| o.template.as_str());
+                        plan.fallbacks.add(template, wanted, &item.lang);
+                    }
+                }
+                Ok((item, _)) => plan.skips.count(item.status),
+            }
+            Ok(true)
+        },
+    )?;
+    Ok(if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(problems)
+    })
+}
+
+/// What the sending pass did besides sending.
+#[derive(Debug, Default)]
+pub struct Passed {
+    /// Greetings left alone, by reason, as this pass saw them.
+    pub skips: Skips,
+    /// The pass saw the whole list (it did not stop early).
+    pub whole: bool,
+    /// Problems met on the way (only a list changed under the run has any).
+    pub problems: Vec<Problem>,
+}
+
+/// The sending pass: render again, and offer each due greeting to the
+/// dispatcher as it comes; stops when the dispatcher says so.
+pub fn send(
+    run: &Run<'_>,
+    composer: Composer<'_>,
+    dispatcher: &mut Dispatcher<'_>,
+) -> anyhow::Result<Passed> {
+    let mut passed = Passed {
+        whole: true,
+        ..Passed::default()
+    };
+    run.for_each(
+        &Filter::default(),
+        |item| composer.compose(item),
+        |result| {
+            let (item, composed) = match result {
+                Err(p) => {
+                    passed.problems.push(p);
+                    passed.whole = false;
+                    return Ok(false);
+                }
+                Ok(pair) => pair,
+            };
+            let Some((envelope, bytes)) = composed else {
+                passed.skips.count(item.status);
+                return Ok(true);
+            };
+            let flow = dispatcher.offer(Greeting {
+                file: eml_name(&item.key, None),
+                to: item.customer.email.clone(),
+                name: item.customer.full_name(),
+                key: item.key,
+                envelope,
+                bytes,
+            })?;
+            passed.whole = flow == Flow::More;
+            Ok(passed.whole)
+        },
+    )?;
+    Ok(passed)
+}
+
+/// The greetings of a reviewed batch that are due now (the ledger's say,
+/// through [`crate::pipeline::disposition`]), and the others counted.
+pub fn batch_queue(
+    greetings: Vec<crate::batch::Verified>,
+    view: &View,
+    retry_uncertain: bool,
+) -> anyhow::Result<(Vec<crate::batch::Verified>, Skips)> {
+    let mut skips = Skips::default();
+    let mut queue = Vec::new();
+    for g in greetings {
+        let state = view.state(&g.key)?;
+        let status = crate::pipeline::disposition(
+            false,
+            false,
+            view.is_suppressed(&g.to),
+            state,
+            retry_uncertain,
+        );
+        if status == Status::Due {
+            queue.push(g);
+        } else {
+            skips.count(status);
+        }
+    }
+    Ok((queue, skips))
+}
+
+/// The customer list's identity (size, time, inode), compared between the
+/// passes: a list replaced under the run stops it before anything is sent.
+pub fn fingerprint(path: &Path) -> Option<(u64, std::time::SystemTime, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()?, m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catch_up_covers_the_days_before_today_but_never_before_the_first_run() {
+        let occasion = Occasion {
+            name: "birthday".into(),
+            kind: crate::config::OccasionKind::Birthday,
+            template: "birthday".into(),
+            segment: None,
+            segment_at: (0, 0),
+        };
+        let today = NaiveDate::from_ymd_opt(2026, 3, 14).unwrap();
+        let days = |catch_up, first: &str| -> Vec<(String, bool)> {
+            targets(&[&occasion], today, catch_up, first)
+                .into_iter()
+                .map(|(_, d, belated)| (d.to_string(), belated))
+                .collect()
+        };
+        assert_eq!(days(0, "2020-01-01"), [("2026-03-14".to_string(), false)]);
+        assert_eq!(
+            days(3, "2020-01-01"),
+            [
+                ("2026-03-11".to_string(), true),
+                ("2026-03-12".to_string(), true),
+                ("2026-03-13".to_string(), true),
+                ("2026-03-14".to_string(), false)
+            ]
+        );
+        // The first run was on the 13th: the 11th and 12th are not caught up.
+        assert_eq!(
+            days(3, "2026-03-13"),
+            [
+                ("2026-03-13".to_string(), true),
+                ("2026-03-14".to_string(), false)
+            ]
+        );
+        // The day asked for is covered even before the first run.
+        assert_eq!(days(2, "2026-12-01"), [("2026-03-14".to_string(), false)]);
+    }
+}
