@@ -363,11 +363,6 @@ impl<'a> Dispatcher<'a> {
         Ok(())
     }
 
-    /// Whether the run has stopped (a signal, the account, the server).
-    pub fn stopped(&self) -> bool {
-        self.stopped.is_some()
-    }
-
     /// Commit what is in hand and say what the run did.
     pub fn finish(mut self) -> anyhow::Result<(Tally, Option<Stop>)> {
         self.flush()?;

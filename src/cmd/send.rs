@@ -130,46 +130,20 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     }
 
     // The lock decides whether this run may send at all.
-    let mut ledger = Ledger::open(&config.ledger)?;
-    match ledger.lock() {
-        Ok(n) if n > 0 => writeln!(
-            err,
-            "{}: a run died while sending; {} now uncertain (not resent; see `greet history`, or pass --retry-uncertain)",
-            config.ledger.display(),
-            report::count(n, "greeting is", "greetings are")
-        )?,
-        Ok(_) => {}
-        Err(e) if e.downcast_ref::<crate::ledger::Busy>().is_some() => {
-            return Err(Halt::with(Exit::TryLater, format!("{e:#}")));
-        }
-        Err(e) => return Err(e),
-    }
+    let ledger = lock_ledger(&config, &mut err)?;
 
     // Catch-up days are counted from the first run that reached this point.
     ledger.first_run(&today.to_string())?;
-    let cap = args
-        .limit
-        .into_iter()
-        .chain(config.transport.max_per_run)
-        .min()
-        .unwrap_or(usize::MAX);
+    let cap = cap(args, &config);
     let queue = plan.due.min(cap);
     let mut transport = transport::open(&config)?;
     if queue == 0 {
         if cli.verbose {
             reads(&file, targets.len(), &mut err)?;
         }
-        summary(
-            &plan.skips,
-            &dispatch::Tally::default(),
-            &plan.fallbacks,
-            &mut err,
-        )?;
-        return Ok(if plan.skips.uncertain > 0 {
-            Exit::Partial
-        } else {
-            Exit::Ok
-        });
+        let none = dispatch::Tally::default();
+        summary(&plan.skips, &none, &plan.fallbacks, &mut err)?;
+        return Ok(verdict(&plan.skips, &none, None, &mut err)?);
     }
     if !args.yes && !confirm(queue, &what, transport.describe(), &plan.first, &mut err)? {
         writeln!(err, "nothing sent")?;
@@ -262,6 +236,36 @@ fn reads(file: &str, targets: usize, err: &mut dyn Write) -> std::io::Result<()>
         "{file}: read {} for {targets} (occasion, day)",
         report::count(customer::reads(), "time", "times"),
     )
+}
+
+/// Open the ledger and take the run lock: another run holding it is "try
+/// later"; greetings a dead run left `sending` become uncertain, and the
+/// owner is told.
+fn lock_ledger(config: &Config, err: &mut dyn Write) -> anyhow::Result<Ledger> {
+    let mut ledger = Ledger::open(&config.ledger)?;
+    match ledger.lock() {
+        Ok(n) if n > 0 => writeln!(
+            err,
+            "{}: a run died while sending; {} now uncertain (not resent; see `greet history`, or pass --retry-uncertain)",
+            config.ledger.display(),
+            report::count(n, "greeting is", "greetings are")
+        )?,
+        Ok(_) => {}
+        Err(e) if e.downcast_ref::<crate::ledger::Busy>().is_some() => {
+            return Err(Halt::with(Exit::TryLater, format!("{e:#}")));
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(ledger)
+}
+
+/// At most this many greetings in the run: `--limit` and `max_per_run`, the smaller.
+fn cap(args: &SendArgs, config: &Config) -> usize {
+    args.limit
+        .into_iter()
+        .chain(config.transport.max_per_run)
+        .min()
+        .unwrap_or(usize::MAX)
 }
 
 /// The exit code, and the reason for a stop.
@@ -376,32 +380,17 @@ fn send_batch(
         }
         return tests_sent(sent, owner, cli);
     }
-    let mut ledger = Ledger::open(&config.ledger)?;
-    match ledger.lock() {
-        Ok(_) => {}
-        Err(e) if e.downcast_ref::<crate::ledger::Busy>().is_some() => {
-            return Err(Halt::with(Exit::TryLater, format!("{e:#}")));
-        }
-        Err(e) => return Err(e),
-    }
+    let ledger = lock_ledger(config, err)?;
     // What the ledger already has is left out before the question.
     let view = View::open(&config.ledger)?;
     let (queue, skips) = sending::batch_queue(greetings, &view, args.retry_uncertain)?;
-    let cap = args
-        .limit
-        .into_iter()
-        .chain(config.transport.max_per_run)
-        .min()
-        .unwrap_or(usize::MAX);
+    let cap = cap(args, config);
     let n = queue.len().min(cap);
     let fallbacks = report::Fallbacks::default();
     if n == 0 {
-        summary(&skips, &dispatch::Tally::default(), &fallbacks, err)?;
-        return Ok(if skips.uncertain > 0 {
-            Exit::Partial
-        } else {
-            Exit::Ok
-        });
+        let none = dispatch::Tally::default();
+        summary(&skips, &none, &fallbacks, err)?;
+        return Ok(verdict(&skips, &none, None, err)?);
     }
     let first: Vec<String> = queue.iter().take(3).map(|g| g.name.clone()).collect();
     if !args.yes && !confirm(n, &what, transport.describe(), &first, err)? {
