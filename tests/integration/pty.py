@@ -1,6 +1,7 @@
 """Run a command on a pseudo-terminal, answer its first prompt, print what it showed.
 
 usage: python3 pty.py ANSWER PROGRAM ARGS...   (environment and cwd are passed through)
+PTY_BEFORE_ANSWER, if set, is a shell command run once the prompt shows, before answering.
 Prints a JSON object: {"code": exit code, "screen": everything written to the terminal}.
 """
 import json
@@ -28,6 +29,9 @@ while time.time() < deadline:
             break
         screen += chunk
         if not answered and b"[y/N]" in screen:
+            before = os.environ.get("PTY_BEFORE_ANSWER")
+            if before:
+                subprocess.run(before, shell=True, check=True)
             os.write(master, answer.encode() + b"\n")
             answered = True
     elif proc.poll() is not None:

@@ -1330,3 +1330,33 @@ fn a_campaign_reads_the_list_for_each_pass_and_so_does_a_day_with_too_many_to_ke
     assert!(out.stderr().contains("read 1 time\n"), "{}", out.stderr());
     assert_eq!(out.stdout().lines().count(), 5);
 }
+
+#[test]
+fn a_list_replaced_while_the_owner_is_asked_stops_the_run_before_anything_is_sent() {
+    // Between the checking pass and the sending pass the owner answers the
+    // question; a list rewritten meanwhile (an export job) is not sent from:
+    // for a campaign (read again) as for a birthday run (rows kept).
+    for (occasion, date) in [("christmas", "2026-12-25"), ("birthday", "2026-03-14")] {
+        let server = SmtpServer::start();
+        let shop = shop_for(&server);
+        let args = ["send", occasion, "--date", date];
+        let rewrite = "cp customers.csv customers.new && echo 'C900,new@example.gr,Νέα,Πελάτισσα,f,el,1990-03-14,2020-01-01,,' >> customers.new && mv customers.new customers.csv";
+        let (code, screen) = shop.on_terminal_after(&args, rewrite, "y");
+        assert_eq!(code, 2, "{occasion}: {screen}");
+        assert!(
+            screen.contains("customers.csv: the list changed while greet was reading it — nothing sent; run again"),
+            "{occasion}: {screen}"
+        );
+        assert_eq!(server.connections(), 0, "{occasion}");
+        assert_eq!(server.received().len(), 0, "{occasion}");
+        let h = history(&shop);
+        assert!(
+            h.contains("no greetings match"),
+            "{occasion}: nothing recorded: {h}"
+        );
+        // Run again: the new list is read and sent from.
+        let (code, screen) = shop.on_terminal(&args, "y");
+        assert_eq!(code, 0, "{occasion}: {screen}");
+        assert_eq!(server.count_to("new@example.gr"), 1, "{occasion}");
+    }
+}

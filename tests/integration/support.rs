@@ -110,7 +110,16 @@ impl Shop {
     /// `greet args` on a pseudo-terminal; `answer` is typed at its first
     /// `[y/N]` prompt. Returns the exit code and everything the terminal showed.
     pub fn on_terminal(&self, args: &[&str], answer: &str) -> (i32, String) {
-        let greet = self.command(args);
+        self.on_terminal_after(args, "", answer)
+    }
+
+    /// [`Shop::on_terminal`], running the shell command `before` (in the
+    /// shop's folder) once the prompt shows and before answering.
+    pub fn on_terminal_after(&self, args: &[&str], before: &str, answer: &str) -> (i32, String) {
+        let mut greet = self.command(args);
+        if !before.is_empty() {
+            greet.env("PTY_BEFORE_ANSWER", before);
+        }
         let out = Command::new("python3")
             .arg(Path::new(REPO).join("tests/integration/pty.py"))
             .arg(answer)
