@@ -38,7 +38,7 @@ fn main() {
 /// plus one question to the interop python; no dependencies.
 fn probe_test_tools(root: &Path) {
     println!(
-        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_systemd, greet_no_interop)"
+        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop)"
     );
     for var in ["CI", "PATH", "GREET_INTEROP_PYTHON"] {
         println!("cargo::rerun-if-env-changed={var}");
@@ -74,6 +74,7 @@ fn probe_test_tools(root: &Path) {
     let found = chromium.is_file().then(|| chromium.to_path_buf());
     tool("greet_no_chromium", found, &[]);
     tool("greet_no_faketime", on_path("faketime"), &[]);
+    tool("greet_no_strace", on_path("strace"), &[]);
     // systemd-analyze, and the manager (`systemd --test`).
     let manager = ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]
         .iter()

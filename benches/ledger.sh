@@ -34,15 +34,20 @@ shop() {
       samples/greet.toml > "$dir/greet.toml"
 }
 
-# The ceiling: SQLite commits alone ("commit"), and commits each followed
-# by writing one ~9 KB file, as the outbox transport must ("commit+file").
+# The ceilings: SQLite commits alone ("commit"); commits each followed by
+# writing one ~9 KB file ("commit+file"); and commits each followed by one
+# file written as greet's outbox writes it — a hidden temporary sibling,
+# fdatasync, rename, fsync of the folder — so that the file is on the disk
+# before the commit that records it ("commit+durable file").
 ceiling() {
   python3 - "$1" "$N" "$2" <<'PY'
 import os, sqlite3, sys, time
-path, n, files = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "files"
+path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+files = mode in ("files", "durable")
 body = b"x" * 9000
 if files:
     os.makedirs(path + ".outbox")
+    folder = os.open(path + ".outbox", os.O_RDONLY)
 db = sqlite3.connect(path, isolation_level=None)
 db.execute("pragma journal_mode=wal")
 db.execute("pragma synchronous=full")
@@ -59,9 +64,17 @@ for i in range(n):
                ("birthday", f"c{i}@example.gr", "2026-03-14", "sent", f"c{i}@example.gr",
                 f"<{i:032x}.birthday.2026-03-14@fournos-marinas.example.gr>", "written to outbox/birthday-2026-03-14-c{i}@example.gr.eml"))
     db.execute("commit")
-    if files:
-        with open(f"{path}.outbox/birthday-2026-03-14-c{i}@example.gr.eml", "wb") as f:
+    name = f"{path}.outbox/birthday-2026-03-14-c{i}@example.gr.eml"
+    if mode == "files":
+        with open(name, "wb") as f:
             f.write(body)
+    elif mode == "durable":
+        tmp = f"{path}.outbox/.birthday-2026-03-14-c{i}@example.gr.eml.tmp"
+        with open(tmp, "wb") as f:
+            f.write(body)
+            os.fdatasync(f.fileno())
+        os.rename(tmp, name)
+        os.fsync(folder)
 print(time.perf_counter() - start)
 PY
 }
@@ -81,36 +94,43 @@ rate() { python3 -c "print(f'{$N/$1:6.0f}')"; }
 for round in 1 2 3; do
   c=$(ceiling "$work/ceiling-$round.sqlite" commits)
   cf=$(ceiling "$work/ceiling-files-$round.sqlite" files)
+  cd=$(ceiling "$work/ceiling-durable-$round.sqlite" durable)
   shop "$work/new-$round"
   g=$(timed ./target/release/greet "$work/new-$round")
-  line="round $round: ceiling $(rate "$c") commits/s, $(rate "$cf") commit+file/s · greet $(rate "$g") msg/s = $(pct "$c" "$g")% of commits, $(pct "$cf" "$g")% of commit+file"
+  line="round $round: ceilings $(rate "$c") commits/s, $(rate "$cf") commit+file/s, $(rate "$cd") commit+durable file/s · greet $(rate "$g") msg/s = $(pct "$c" "$g")% of commits, $(pct "$cf" "$g")% of commit+file, $(pct "$cd" "$g")% of commit+durable file"
   if [ -n "$OLD" ]; then
     shop "$work/old-$round"
     o=$(timed "$OLD" "$work/old-$round")
-    line="$line · old greet $(pct "$c" "$o")%, $(pct "$cf" "$o")%"
+    line="$line · old greet $(rate "$o") msg/s = $(pct "$c" "$o")%, $(pct "$cf" "$o")%, $(pct "$cd" "$o")%"
   fi
   echo "$line"
 done
 
-echo "system calls per message (strace -c -f):"
+echo "system calls per message (strace -f -y), by the file they act on:"
 count() {
   local bin=$1 dir=$2
-  strace -f -c -e trace=fsync,fdatasync,fcntl,pwrite64 -o "$dir.strace" \
+  strace -f -qq -y -e trace=fsync,fdatasync,fcntl,pwrite64 -o "$dir.strace" \
     "$bin" --config "$dir/greet.toml" --quiet send birthday --date 2026-03-14 --yes 2>/dev/null
   python3 - "$dir.strace" "$N" <<'PY'
-import sys
+import re, sys
 n = int(sys.argv[2])
 calls = {}
 for line in open(sys.argv[1]):
-    parts = line.split()
-    if len(parts) >= 5 and parts[-1] in ("fsync", "fdatasync", "fcntl", "pwrite64"):
-        calls[parts[-1]] = int(parts[3] if len(parts) == 6 else parts[3])
-print("  " + " · ".join(f"{k} {v / n:.2f}" for k, v in sorted(calls.items())))
+    m = re.match(r"(?:\d+ +)?(fsync|fdatasync|fcntl|pwrite64)\(\d+<([^>]*)>", line)
+    if not m:
+        continue
+    call, path = m.groups()
+    where = "ledger" if "greet-ledger" in path else "outbox" if "outbox" in path else "other"
+    calls[(where, call)] = calls.get((where, call), 0) + 1
+for where in ("ledger", "outbox", "other"):
+    got = {c: v for (w, c), v in calls.items() if w == where}
+    if got:
+        print(f"  {where:<7}" + " · ".join(f"{k} {v / n:.2f}" for k, v in sorted(got.items())))
 PY
 }
 shop "$work/strace-new"
-printf "greet:    "; count ./target/release/greet "$work/strace-new"
+echo "greet:"; count ./target/release/greet "$work/strace-new"
 if [ -n "$OLD" ]; then
   shop "$work/strace-old"
-  printf "old greet:"; count "$OLD" "$work/strace-old"
+  echo "old greet:"; count "$OLD" "$work/strace-old"
 fi

@@ -254,7 +254,12 @@ pub fn open(config: &Config) -> anyhow::Result<Box<dyn Deliver>> {
         TransportKind::File { dir } => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
-            Box::new(Outbox { dir: dir.clone() })
+            let folder = std::fs::File::open(dir)
+                .with_context(|| format!("cannot open {}", dir.display()))?;
+            Box::new(Outbox {
+                dir: dir.clone(),
+                folder,
+            })
         }
         TransportKind::Sendmail { command } => Box::new(Sendmail {
             inner: lettre::SendmailTransport::new_with_command(command.as_os_str()),
@@ -264,19 +269,70 @@ pub fn open(config: &Config) -> anyhow::Result<Box<dyn Deliver>> {
     })
 }
 
+/// The outbox: one .eml file per greeting, written as a mail queue writes
+/// its files. Each message goes to a hidden temporary sibling
+/// (`.NAME.tmp`), is flushed to the disk, renamed into place and the
+/// folder flushed too — all before `deliver` answers "written". So whoever
+/// picks files up from the folder never sees half a message, and the
+/// ledger never records a greeting whose file a power cut could still take
+/// away (the ledger's outcome is committed after `deliver` returns).
 struct Outbox {
     dir: PathBuf,
+    /// The folder itself, kept open to flush its entries.
+    folder: std::fs::File,
+}
+
+/// The temporary name a greeting's file is written under.
+fn outbox_temporary(name: &str) -> String {
+    format!(".{name}.tmp")
+}
+
+/// A temporary file a run left behind when it was killed mid-write.
+fn is_outbox_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".eml.tmp")
+}
+
+impl Outbox {
+    fn write(&self, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+        use std::io::Write as _;
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(outbox_temporary(name));
+        let written = (|| {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_data()?;
+            std::fs::rename(&tmp, &path)?;
+            self.folder.sync_all()
+        })();
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map(|()| path)
+    }
 }
 
 impl Deliver for Outbox {
     fn describe(&self) -> String {
         format!("the outbox folder {}", self.dir.display())
     }
+    /// Clear what a killed run left half-written (never a finished .eml).
+    fn prepare(&mut self) -> Result<(), Delivery> {
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_str().is_some_and(is_outbox_temporary) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
     fn deliver(&mut self, _: &Envelope, bytes: &[u8], name: &str) -> Delivery {
-        let path = self.dir.join(name);
-        match std::fs::write(&path, bytes) {
-            Ok(()) => Delivery::Sent(Reply::note(format!("written to {}", path.display()))),
-            Err(e) => Delivery::Halt(Reply::note(format!("cannot write {}: {e}", path.display()))),
+        match self.write(name, bytes) {
+            Ok(path) => Delivery::Sent(Reply::note(format!("written to {}", path.display()))),
+            Err(e) => Delivery::Halt(Reply::note(format!(
+                "cannot write {}: {e}",
+                self.dir.join(name).display()
+            ))),
         }
     }
 }

@@ -311,6 +311,118 @@ fn a_broken_template_sends_nothing() {
 }
 
 #[test]
+fn an_outbox_run_clears_what_a_killed_run_left_half_written_and_nothing_else() {
+    let shop = Shop::samples();
+    let outbox = shop.path("outbox");
+    // A killed run's half-written greeting, a finished one from an earlier
+    // run, and the owner's own files.
+    let half = ".birthday-2026-03-13-eleni@example.gr.eml.tmp";
+    shop.write(&format!("outbox/{half}"), "From: half");
+    shop.write("outbox/birthday-2026-03-13-eleni@example.gr.eml", "kept");
+    shop.write("outbox/.notes.tmp", "the owner's");
+    shop.write("outbox/.keep", "");
+    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(0);
+    let mut names: Vec<String> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert!(!names.contains(&half.to_string()), "{names:?}");
+    assert_eq!(
+        names.iter().filter(|n| n.ends_with(".tmp")).count(),
+        1,
+        "only the owner's .tmp is left: {names:?}"
+    );
+    assert_eq!(names.iter().filter(|n| n.ends_with(".eml")).count(), 4);
+    assert_eq!(
+        shop.read("outbox/birthday-2026-03-13-eleni@example.gr.eml"),
+        "kept"
+    );
+    assert!(names.contains(&".notes.tmp".to_string()));
+    assert!(names.contains(&".keep".to_string()));
+}
+
+#[test]
+#[cfg_attr(greet_no_strace, ignore = "needs strace on PATH (apt install strace)")]
+fn an_outbox_greeting_is_on_the_disk_whole_before_the_ledger_records_it() {
+    // Traced system calls of a real run: for every greeting, its bytes go to
+    // a hidden temporary file that is flushed (fdatasync), renamed to the
+    // .eml name, and the folder flushed — all before the next ledger commit
+    // (the WAL's flush) that records it as written.
+    let shop = Shop::samples();
+    let trace = shop.path("trace");
+    let strace = crate::support::on_path("strace")
+        .expect("no strace on PATH: .ci/run installs it (apt install strace)");
+    let cmd = shop.command(&["send", "birthday", "--date", "2026-03-14", "--yes"]);
+    let out = std::process::Command::new(strace)
+        .args(["-f", "-qq", "-y", "-o"])
+        .arg(&trace)
+        .args(["-e", "trace=fsync,fdatasync,rename,renameat,renameat2"])
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .current_dir(shop.dir.path())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace = std::fs::read_to_string(trace).unwrap();
+    // Each call, in order, as (call, first argument).
+    let calls: Vec<(String, String)> = trace
+        .lines()
+        .filter_map(|line| {
+            let line = line.split_once(' ').map_or(line, |(pid, rest)| {
+                if pid.chars().all(|c| c.is_ascii_digit()) {
+                    rest.trim_start()
+                } else {
+                    line
+                }
+            });
+            let (call, args) = line.split_once('(')?;
+            Some((call.to_string(), args.to_string()))
+        })
+        .collect();
+    let outbox = shop.path("outbox").canonicalize().unwrap();
+    let outbox = outbox.to_str().unwrap();
+    let wal = |args: &str| args.contains("-wal>");
+    let mut files = Vec::new();
+    for (i, (call, args)) in calls.iter().enumerate() {
+        if !call.starts_with("rename") || !args.contains(".eml.tmp") {
+            continue;
+        }
+        let tmp = args.split('"').nth(1).unwrap().to_string();
+        let name = tmp.rsplit('/').next().unwrap();
+        files.push(name.to_string());
+        // Flushed under its temporary name, after the last ledger flush before it.
+        let synced = calls[..i]
+            .iter()
+            .rposition(|(c, a)| c == "fdatasync" && a.contains(&format!("/{name}>")))
+            .unwrap_or_else(|| panic!("{name} was renamed without being flushed:\n{trace}"));
+        assert!(
+            !calls[synced..i].iter().any(|(_, a)| wal(a)),
+            "a ledger commit came between {name}'s flush and its rename:\n{trace}"
+        );
+        // Then the folder, before any ledger flush.
+        let next_wal = calls[i..].iter().position(|(_, a)| wal(a)).map(|p| p + i);
+        let folder = calls[i..]
+            .iter()
+            .position(|(c, a)| c == "fsync" && a.contains(&format!("<{outbox}>")))
+            .map(|p| p + i)
+            .unwrap_or_else(|| panic!("the outbox folder was not flushed after {name}:\n{trace}"));
+        assert!(
+            next_wal.is_some_and(|w| folder < w),
+            "{name}: the ledger recorded it before the folder was flushed:\n{trace}"
+        );
+    }
+    assert_eq!(files.len(), 3, "{trace}");
+}
+
+#[test]
 fn the_sample_config_sends_into_an_outbox_folder() {
     let shop = Shop::samples();
     shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
