@@ -8,12 +8,14 @@
 # Two measures of greet, both release builds, security = "none", no rate
 # limit to speak of (rate = "1000000/second"):
 #   send  `greet send` as a user runs it: rendering, ledger on (a fresh one
-#         each time, two commits a message), the SMTP conversation;
+#         each time, one durable commit a message), the SMTP conversation;
 #   wire  greet's transport alone (benches/smtp_wire.rs): the same .eml
 #         files through `transport::open` + `deliver`, timed from connect
 #         to QUIT, as the smtplib loop times itself.
 # The ledger's commits (fsync) cost more than the conversation on many
-# disks; LEDGER_DIR=/dev/shm puts the ledgers on tmpfs.
+# disks: each round also times N bare SQLite commits in the ledgers' folder,
+# and `send` is compared with smtp-source plus those commits as well.
+# LEDGER_DIR=/dev/shm puts the ledgers on tmpfs.
 # Every pairing runs ROUNDS times (default 3), interleaved; the median ratio
 # is reported, since absolute numbers on a shared machine say little.
 #
@@ -156,6 +158,37 @@ greet_send() { # version dir, config name
   seconds "$1/greet" --config "$work/$2.toml" --quiet send birthday --date 2026-03-14 --yes
 }
 ratio() { python3 -c "print($1 / $2)"; }
+# The disk's own price of greet's guarantee: N SQLite commits (WAL,
+# synchronous = FULL, greet's row), one per message, nothing else, in the
+# ledgers' folder. smtp-source keeps no record; greet must commit each
+# greeting's reservation before it goes out, so on a disk whose commit costs
+# more than a message on the wire, "smtp-source + one commit a message" is
+# the bound greet is measured against as well.
+commits() {
+  python3 - "$ledgers/ceiling.sqlite" "$N" <<'PY'
+import os, sqlite3, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+for f in (path, path + "-wal", path + "-shm"):
+    if os.path.exists(f):
+        os.remove(f)
+db = sqlite3.connect(path, isolation_level=None)
+db.execute("pragma journal_mode=wal")
+db.execute("pragma synchronous=full")
+db.execute("""create table greetings (occasion text not null, customer text not null,
+  occurrence text not null, state text not null, recipient text not null,
+  message_id text not null, reply text, attempts integer not null default 1,
+  updated_at text not null default (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+  primary key (occasion, customer, occurrence))""")
+db.execute("create index greetings_by_state on greetings(state)")
+start = time.perf_counter()
+for i in range(n):
+    db.execute("begin immediate")
+    db.execute("insert into greetings (occasion, customer, occurrence, state, recipient, message_id) values (?,?,?,?,?,?)",
+               ("birthday", f"c{i}@example.gr", "2026-03-14", "sending", f"c{i}@example.gr", f"<{i:032x}@x>"))
+    db.execute("commit")
+print(time.perf_counter() - start)
+PY
+}
 
 declare -A ratios
 for round in $(seq "$ROUNDS"); do
@@ -163,6 +196,8 @@ for round in $(seq "$ROUNDS"); do
   py_wire=$(reported .ci/venv/bin/python "$work/client.py" "$aio_port" "$work/outbox")
   src=$(seconds smtp-source -d -s 1 -m "$N" -l "$size" -f hello@fournos-marinas.example.gr \
     -t c0@example.gr "127.0.0.1:$sink_port")
+  disk=$(commits)
+  bound=$(python3 -c "print($src + $disk)")
   for v in $(seq 0 "$i"); do
     d="$work/v$v"
     send_aio=$(greet_send "$d" aiosmtpd)
@@ -172,10 +207,11 @@ for round in $(seq "$ROUNDS"); do
     # greet msg/s ÷ peer msg/s = peer seconds ÷ greet seconds.
     ratios[$v,send_aio]+="$(ratio "$py_total" "$send_aio") "
     ratios[$v,send_sink]+="$(ratio "$src" "$send_sink") "
+    ratios[$v,send_bound]+="$(ratio "$bound" "$send_sink") "
     ratios[$v,wire_aio]+="$(ratio "$py_wire" "$wire_aio") "
     ratios[$v,wire_sink]+="$(ratio "$src" "$wire_sink") "
     echo "round $round, ${labels[$v]}: send ${send_aio}s/${send_sink}s, wire ${wire_aio}s/${wire_sink}s;" \
-      "smtplib ${py_total}s (${py_wire}s connected), smtp-source ${src}s" >&2
+      "smtplib ${py_total}s (${py_wire}s connected), smtp-source ${src}s, $N commits ${disk}s" >&2
   done
 done
 
@@ -183,7 +219,7 @@ echo "$N messages of ~$size bytes on 127.0.0.1, one connection each, median of $
 echo "ledgers on $(df --output=fstype "$ledgers" | tail -1); ratio = greet msg/s ÷ peer msg/s (1.00 = as fast)"
 for v in $(seq 0 "$i"); do
   python3 - "${labels[$v]}" "${ratios[$v,send_aio]}" "${ratios[$v,send_sink]}" \
-    "${ratios[$v,wire_aio]}" "${ratios[$v,wire_sink]}" <<'PY'
+    "${ratios[$v,wire_aio]}" "${ratios[$v,wire_sink]}" "${ratios[$v,send_bound]}" <<'PY'
 import statistics, sys
 label, *runs = sys.argv[1:]
 def show(name, xs):
@@ -192,6 +228,7 @@ def show(name, xs):
 print(label)
 show("send vs smtplib → aiosmtpd Sink", runs[0])
 show("send vs smtp-source -d -s 1 → smtp-sink", runs[1])
+show("send vs smtp-source + one commit a message", runs[4])
 show("wire vs smtplib → aiosmtpd Sink", runs[2])
 show("wire vs smtp-source -d -s 1 → smtp-sink", runs[3])
 PY
