@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::problem::{Problem, line_col};
+use crate::provider::Provider;
 use crate::rate::Rate;
 
 /// The raw file, as serde reads it.
@@ -84,6 +85,7 @@ pub mod defaults {
 #[serde(deny_unknown_fields)]
 struct RawTransport {
     kind: Option<Spanned<KindName>>,
+    provider: Option<Spanned<Provider>>,
     host: Option<Spanned<String>>,
     port: Option<Spanned<u16>>,
     security: Option<Spanned<Security>>,
@@ -94,6 +96,7 @@ struct RawTransport {
     dir: Option<Spanned<PathBuf>>,
     rate: Option<Spanned<String>>,
     max_per_run: Option<Spanned<usize>>,
+    daily_limit: Option<Spanned<usize>>,
     timeout: Option<Spanned<u64>>,
     ca_file: Option<Spanned<PathBuf>>,
     allow_unencrypted_remote: Option<Spanned<bool>>,
@@ -119,10 +122,11 @@ impl KindName {
     }
 
     /// The kind a key of `[transport]` belongs to; `None` for the keys every
-    /// kind takes (`kind`, `rate`, `max_per_run`).
+    /// kind takes (`kind`, `rate`, `max_per_run`, `daily_limit`).
     fn of_key(key: &str) -> Option<KindName> {
         match key {
-            "host"
+            "provider"
+            | "host"
             | "port"
             | "security"
             | "username"
@@ -148,6 +152,12 @@ pub struct Transport {
     pub rate: Rate,
     /// At most this many messages per run (no cap unless set; never 0).
     pub max_per_run: Option<usize>,
+    /// At most this many messages in any 24 hours, counted from the ledger
+    /// so that runs share it (the provider's, or none, unless set; never 0).
+    pub daily_limit: Option<usize>,
+    /// `provider = "…"`: the mailbox provider whose settings fill in the
+    /// keys greet.toml leaves out.
+    pub provider: Option<Provider>,
     /// Where each key stands in greet.toml (line, column of its value), for
     /// messages; `"transport"` is the table itself.
     pub at: BTreeMap<&'static str, (u64, u64)>,
@@ -520,9 +530,14 @@ fn transport(
     // Each key's value, its place in the file noted for messages.
     let mut l = Located { text, at: &mut at };
     let named_kind = l.take("kind", raw.kind);
+    let provider = l.take("provider", raw.provider);
+    let preset = provider.map(Provider::preset);
     let host = l.take("host", raw.host).map(|h| h.trim().to_string());
     let port = l.take("port", raw.port);
-    let security = l.take("security", raw.security).unwrap_or_default();
+    let security = l
+        .take("security", raw.security)
+        .or(preset.map(|p| p.security))
+        .unwrap_or_default();
     let username = l.take("username", raw.username);
     let password_env = l
         .take("password_env", raw.password_env)
@@ -534,16 +549,24 @@ fn transport(
     let dir = l.take("dir", raw.dir).map(|d| base.join(d));
     let rate = l.take("rate", raw.rate);
     let max_per_run = l.take("max_per_run", raw.max_per_run);
+    let daily_limit = l
+        .take("daily_limit", raw.daily_limit)
+        .or(preset.map(|p| p.daily_limit));
     let timeout = l.take("timeout", raw.timeout);
     let ca_file = l.take("ca_file", raw.ca_file).map(|f| base.join(f));
     let allow_unencrypted_remote = l
         .take("allow_unencrypted_remote", raw.allow_unencrypted_remote)
         .unwrap_or(false);
-    let kind = named_kind.unwrap_or_default();
+    // A provider is an SMTP account: it needs no kind of its own.
+    let kind = named_kind.unwrap_or(if provider.is_some() {
+        KindName::Smtp
+    } else {
+        KindName::File
+    });
     let mut err = |key: &str, msg: String| problems.push(located(&at, shown, key, msg));
 
     let rate = match &rate {
-        None => defaults::RATE,
+        None => preset.map_or(defaults::RATE, |p| p.rate),
         Some(written) => Rate::parse(written).unwrap_or_else(|| {
             err(
                 "rate",
@@ -554,6 +577,12 @@ fn transport(
             defaults::RATE
         }),
     };
+    if daily_limit == Some(0) {
+        err(
+            "daily_limit",
+            "[transport] daily_limit = 0 would never send anything; give the number of messages the account may send in 24 hours, or remove it".into(),
+        );
+    }
     if max_per_run == Some(0) {
         err(
             "max_per_run",
@@ -611,7 +640,9 @@ fn transport(
                     ),
                 );
             }
-            let host = host.unwrap_or_default();
+            let host = host
+                .or(preset.map(|p| p.host.to_string()))
+                .unwrap_or_default();
             if host.is_empty() {
                 err(
                     if at.contains_key("host") {
@@ -662,7 +693,9 @@ fn transport(
                 );
             }
             TransportKind::Smtp(SmtpSettings {
-                port: port.unwrap_or(security.default_port()),
+                port: port
+                    .or(preset.filter(|p| p.security == security).map(|p| p.port))
+                    .unwrap_or(security.default_port()),
                 host,
                 security,
                 timeout: timeout.map_or(defaults::TIMEOUT, Duration::from_secs),
@@ -681,6 +714,8 @@ fn transport(
         kind,
         rate,
         max_per_run,
+        daily_limit,
+        provider,
         at,
     }
 }
@@ -695,17 +730,36 @@ impl Transport {
     /// greet.toml's words; a value the config did not set is marked as the
     /// default. Where the password comes from, never the password.
     pub fn settings(&self) -> Vec<(&'static str, String)> {
+        // A value the provider filled in says so; the others are defaults.
+        let from_provider = |key: &str| {
+            self.provider.filter(|p| match (key, &self.kind) {
+                // The preset's port goes with the preset's security only.
+                ("port", TransportKind::Smtp(s)) => s.security == p.preset().security,
+                _ => matches!(key, "host" | "security" | "rate" | "daily_limit"),
+            })
+        };
         let mark = |key: &str, value: String, default: &str| {
             if self.at.contains_key(key) {
                 value
+            } else if let Some(p) = from_provider(key) {
+                format!("{value} (provider {})", p.name())
             } else {
                 format!("{value} ({default})")
             }
         };
-        let mut out = vec![("kind", mark("kind", self.kind.name().into(), "default"))];
+        let mut out = Vec::new();
+        if let Some(p) = self.provider {
+            out.push(("provider", p.name().to_string()));
+        }
+        let kind_default = if self.provider.is_some() {
+            "the provider's"
+        } else {
+            "default"
+        };
+        out.push(("kind", mark("kind", self.kind.name().into(), kind_default)));
         match &self.kind {
             TransportKind::Smtp(s) => {
-                out.push(("host", s.host.clone()));
+                out.push(("host", mark("host", s.host.clone(), "default")));
                 out.push((
                     "port",
                     mark(
@@ -755,6 +809,13 @@ impl Transport {
             "max_per_run",
             self.max_per_run
                 .map_or_else(|| "no cap (default)".into(), |n| n.to_string()),
+        ));
+        out.push((
+            "daily_limit",
+            match self.daily_limit {
+                None => "no limit (default)".into(),
+                Some(n) => mark("daily_limit", format!("{n} in 24 hours"), "default"),
+            },
         ));
         out
     }
@@ -1194,6 +1255,7 @@ kind = "birthday"
 
     /// Every key of `[transport]` that belongs to one kind, with a value.
     const KIND_KEYS: &[(&str, &str, &str)] = &[
+        ("provider", "\"gmail\"", "smtp"),
         ("host", "\"mail.example.gr\"", "smtp"),
         ("port", "2525", "smtp"),
         ("security", "\"tls\"", "smtp"),
@@ -1228,6 +1290,12 @@ kind = "birthday"
                 lines.push(&line);
                 let (text, parsed) = with_transport(&lines);
                 let case = format!("{kind} + {line}");
+                if key == &"provider" && kind_lines.is_empty() {
+                    // A provider with no kind is an SMTP account, not a stray key.
+                    let t = parsed.unwrap_or_else(|e| panic!("{case}: {e:?}")).transport;
+                    assert_eq!(t.kind.name(), "smtp", "{case}");
+                    continue;
+                }
                 let foreign: Vec<Problem> = parsed
                     .err()
                     .unwrap_or_default()
@@ -1262,8 +1330,9 @@ kind = "birthday"
                 assert_eq!(p.message, p.message.trim_end_matches('.'), "{case}");
             }
         }
-        // 9 smtp keys refused by 3 tables, command by 3, dir by 2.
-        assert_eq!(refused, 9 * 3 + 3 + 2);
+        // 10 smtp keys refused by 3 tables (but a provider with no kind
+        // makes the table smtp), command by 3, dir by 2.
+        assert_eq!(refused, 10 * 3 - 1 + 3 + 2);
     }
 
     #[test]
@@ -1280,7 +1349,7 @@ kind = "birthday"
             .collect();
         assert!(known.len() > 10, "{known:?}");
         for key in known {
-            let common = ["kind", "rate", "max_per_run"].contains(&key);
+            let common = ["kind", "rate", "max_per_run", "daily_limit"].contains(&key);
             let of_kind = KindName::of_key(key);
             assert!(common != of_kind.is_some(), "{key}");
             if let Some(kind) = of_kind {
@@ -1485,5 +1554,94 @@ kind = "birthday"
             "/srv/shop/outbox (default, beside the ledger)"
         );
         assert_eq!(shown["max_per_run"], "no cap (default)");
+    }
+
+    #[test]
+    fn every_provider_fills_in_host_port_security_rate_and_daily_limit() {
+        for provider in Provider::ALL {
+            let line = format!("provider = \"{}\"", provider.name());
+            let t = transport_of(&[&line]);
+            let p = provider.preset();
+            let TransportKind::Smtp(s) = &t.kind else {
+                panic!("{line}: {:?}", t.kind)
+            };
+            assert_eq!(
+                (s.host.as_str(), s.port, s.security),
+                (p.host, p.port, p.security),
+                "{line}"
+            );
+            assert_eq!(
+                (t.rate, t.daily_limit),
+                (p.rate, Some(p.daily_limit)),
+                "{line}"
+            );
+            assert_eq!(t.provider, Some(provider));
+            let shown: BTreeMap<&str, String> = t.settings().into_iter().collect();
+            let mark = format!(" (provider {})", provider.name());
+            assert_eq!(shown["provider"], provider.name());
+            assert_eq!(shown["host"], format!("{}{mark}", p.host));
+            assert_eq!(shown["port"], format!("{}{mark}", p.port));
+            assert_eq!(shown["security"], format!("starttls{mark}"));
+            assert_eq!(shown["rate"], format!("{}{mark}", p.rate));
+            assert_eq!(
+                shown["daily_limit"],
+                format!("{} in 24 hours{mark}", p.daily_limit)
+            );
+            assert_eq!(shown["timeout"], "30s (default)");
+        }
+    }
+
+    #[test]
+    fn keys_written_in_the_config_win_over_the_provider() {
+        let t = transport_of(&[
+            "provider = \"microsoft365\"",
+            "host = \"smtp-relay.example.gr\"",
+            "security = \"tls\"",
+            "rate = \"10/minute\"",
+            "daily_limit = 1500",
+        ]);
+        let TransportKind::Smtp(s) = &t.kind else {
+            panic!("{:?}", t.kind)
+        };
+        // Implicit TLS: the port follows the security written, not the preset's 587.
+        assert_eq!(
+            (s.host.as_str(), s.port, s.security),
+            ("smtp-relay.example.gr", 465, Security::Tls)
+        );
+        assert_eq!(t.rate.to_string(), "10/minute");
+        assert_eq!(t.daily_limit, Some(1500));
+        let shown: BTreeMap<&str, String> = t.settings().into_iter().collect();
+        assert_eq!(shown["host"], "smtp-relay.example.gr");
+        assert_eq!(shown["port"], "465 (default for tls)");
+        assert_eq!(shown["daily_limit"], "1500 in 24 hours");
+        // Without a provider there is no daily limit unless one is written.
+        assert_eq!(transport_of(&[]).daily_limit, None);
+        let t = transport_of(&["daily_limit = 40"]);
+        assert_eq!((t.kind.name(), t.daily_limit), ("file", Some(40)));
+    }
+
+    #[test]
+    fn an_unknown_provider_or_a_daily_limit_of_0_is_a_located_error() {
+        let (text, parsed) = with_transport(&["provider = \"yahoo\""]);
+        let err = parsed.unwrap_err();
+        let (l, _) = value_at(&text, "provider");
+        assert_eq!(err[0].line, Some(l), "{}", err[0]);
+        for name in ["microsoft365", "outlook", "gmail", "google-workspace"] {
+            assert!(err[0].message.contains(name), "{}", err[0]);
+        }
+        let (text, parsed) = with_transport(&["provider = \"gmail\"", "daily_limit = 0"]);
+        let err = parsed.unwrap_err();
+        let (l, c) = value_at(&text, "daily_limit");
+        assert_eq!(
+            (err[0].line, err[0].column),
+            (Some(l), Some(c)),
+            "{}",
+            err[0]
+        );
+        assert!(
+            err[0]
+                .message
+                .starts_with("[transport] daily_limit = 0 would never send")
+        );
     }
 }

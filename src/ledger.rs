@@ -400,6 +400,20 @@ impl Ledger {
         Ok(Reservation::Go)
     }
 
+    /// How many greetings went to the transport in the last 24 hours — sent,
+    /// or maybe sent — which is what counts against an account's daily
+    /// limit, whichever run sent them.
+    pub fn handed_in_last_day(&self) -> anyhow::Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM greetings
+             WHERE state IN ('sent', 'uncertain', 'sending')
+               AND updated_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     /// The Message-ID recorded for a greeting (a resend reuses it).
     pub fn message_id(&self, key: &GreetingKey) -> anyhow::Result<Option<String>> {
         Ok(self

@@ -28,6 +28,7 @@ pub mod occasion;
 pub mod parallel;
 pub mod pipeline;
 pub mod problem;
+pub mod provider;
 pub mod rate;
 pub mod render;
 pub mod report;

@@ -134,7 +134,8 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
 
     // Catch-up days are counted from the first run that reached this point.
     ledger.first_run(&today.to_string())?;
-    let cap = cap(args, &config);
+    let daily = Daily::of(&config, &ledger)?;
+    let cap = cap(args, &config, daily);
     let queue = plan.due.min(cap);
     let mut transport = transport::open(&config)?;
     if queue == 0 {
@@ -143,6 +144,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         }
         let none = dispatch::Tally::default();
         summary(&plan.skips, &none, &plan.fallbacks, &mut err)?;
+        if Daily::held_back(daily, plan.due, &none, &mut err)? {
+            return Ok(Exit::TryLater);
+        }
         return Ok(verdict(&plan.skips, &none, None, &mut err)?);
     }
     if !args.yes && !confirm(queue, &what, transport.describe(), &plan.first, &mut err)? {
@@ -187,6 +191,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     summary(&skips, &tally, &plan.fallbacks, &mut err)?;
     if !passed.problems.is_empty() {
         return Err(fail_on(passed.problems));
+    }
+    if stopped.is_none() && Daily::held_back(daily, plan.due, &tally, &mut err)? {
+        return Ok(Exit::TryLater);
     }
     Ok(verdict(&skips, &tally, stopped, &mut err)?)
 }
@@ -259,13 +266,68 @@ fn lock_ledger(config: &Config, err: &mut dyn Write) -> anyhow::Result<Ledger> {
     Ok(ledger)
 }
 
-/// At most this many greetings in the run: `--limit` and `max_per_run`, the smaller.
-fn cap(args: &SendArgs, config: &Config) -> usize {
+/// At most this many greetings in the run: the smallest of `--limit`,
+/// `max_per_run` and what the account's daily limit leaves.
+fn cap(args: &SendArgs, config: &Config, daily: Option<Daily>) -> usize {
     args.limit
         .into_iter()
         .chain(config.transport.max_per_run)
+        .chain(daily.map(Daily::left))
         .min()
         .unwrap_or(usize::MAX)
+}
+
+/// The account's daily limit (`daily_limit`, or the provider's), and how
+/// much of it the last 24 hours used — counted from the ledger, so that
+/// two runs in one day share it.
+#[derive(Debug, Clone, Copy)]
+struct Daily {
+    limit: usize,
+    used: usize,
+}
+
+impl Daily {
+    fn of(config: &Config, ledger: &Ledger) -> anyhow::Result<Option<Daily>> {
+        config
+            .transport
+            .daily_limit
+            .map(|limit| {
+                Ok(Daily {
+                    limit,
+                    used: ledger.handed_in_last_day()?,
+                })
+            })
+            .transpose()
+    }
+
+    fn left(self) -> usize {
+        self.limit.saturating_sub(self.used)
+    }
+
+    /// Whether the daily limit kept greetings that were due from this run
+    /// (they stay due); if so the owner is told, and the run is "try later".
+    fn held_back(
+        daily: Option<Daily>,
+        due: usize,
+        tally: &dispatch::Tally,
+        err: &mut dyn Write,
+    ) -> std::io::Result<bool> {
+        let Some(d) = daily else {
+            return Ok(false);
+        };
+        let handed = tally.sent + tally.deferred.len() + tally.failed.len() + tally.uncertain.len();
+        if handed < d.left() || due <= handed {
+            return Ok(false);
+        }
+        writeln!(
+            err,
+            "daily limit of the account reached ({} in 24 hours; {} before this run); the next run continues: {} still due",
+            d.limit,
+            d.used.min(d.limit),
+            report::count(due - handed, "greeting", "greetings")
+        )?;
+        Ok(true)
+    }
 }
 
 /// The exit code, and the reason for a stop.
@@ -384,12 +446,17 @@ fn send_batch(
     // What the ledger already has is left out before the question.
     let view = View::open(&config.ledger)?;
     let (queue, skips) = sending::batch_queue(greetings, &view, args.retry_uncertain)?;
-    let cap = cap(args, config);
-    let n = queue.len().min(cap);
+    let daily = Daily::of(config, &ledger)?;
+    let cap = cap(args, config, daily);
+    let due = queue.len();
+    let n = due.min(cap);
     let fallbacks = report::Fallbacks::default();
     if n == 0 {
         let none = dispatch::Tally::default();
         summary(&skips, &none, &fallbacks, err)?;
+        if Daily::held_back(daily, due, &none, err)? {
+            return Ok(Exit::TryLater);
+        }
         return Ok(verdict(&skips, &none, None, err)?);
     }
     let first: Vec<String> = queue.iter().take(3).map(|g| g.name.clone()).collect();
@@ -434,6 +501,9 @@ fn send_batch(
         return Err(Halt::invalid(format!(
             "{why}\nthe rest of the batch is not sent: preview it again to review what changed"
         )));
+    }
+    if stopped.is_none() && Daily::held_back(daily, due, &tally, err)? {
+        return Ok(Exit::TryLater);
     }
     Ok(verdict(&skips, &tally, stopped, err)?)
 }

@@ -261,6 +261,7 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "dir: outbox (default, beside the ledger)",
                 "rate: 30/minute (default)",
                 "max_per_run: no cap (default)",
+                "daily_limit: no limit (default)",
             ],
         ),
         (
@@ -270,6 +271,7 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "dir: sent-mail",
                 "rate: 500/hour",
                 "max_per_run: 40",
+                "daily_limit: no limit (default)",
             ],
         ),
         (
@@ -283,6 +285,7 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "password: none (no login)",
                 "rate: 30/minute (default)",
                 "max_per_run: no cap (default)",
+                "daily_limit: no limit (default)",
             ],
         ),
         (
@@ -296,6 +299,7 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "password: none (no login)",
                 "rate: 30/minute (default)",
                 "max_per_run: no cap (default)",
+                "daily_limit: no limit (default)",
             ],
         ),
         (
@@ -309,6 +313,7 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "password: none (no login)",
                 "rate: 30/minute (default)",
                 "max_per_run: no cap (default)",
+                "daily_limit: no limit (default)",
             ],
         ),
         (
@@ -322,6 +327,7 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "password: none (no login)",
                 "rate: 2/second",
                 "max_per_run: 1",
+                "daily_limit: no limit (default)",
             ],
         ),
         (
@@ -331,6 +337,37 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "command: /bin/sh",
                 "rate: 30/minute (default)",
                 "max_per_run: no cap (default)",
+                "daily_limit: no limit (default)",
+            ],
+        ),
+        (
+            "provider = \"microsoft365\"",
+            &[
+                "provider: microsoft365",
+                "kind: smtp (the provider's)",
+                "host: smtp.office365.com (provider microsoft365)",
+                "port: 587 (provider microsoft365)",
+                "security: starttls (provider microsoft365)",
+                "timeout: 30s (default)",
+                "password: none (no login)",
+                "rate: 30/minute (provider microsoft365)",
+                "max_per_run: no cap (default)",
+                "daily_limit: 10000 in 24 hours (provider microsoft365)",
+            ],
+        ),
+        (
+            "provider = \"gmail\"\nport = 465\nsecurity = \"tls\"\nrate = \"5/minute\"\ndaily_limit = 100",
+            &[
+                "provider: gmail",
+                "kind: smtp (the provider's)",
+                "host: smtp.gmail.com (provider gmail)",
+                "port: 465",
+                "security: tls",
+                "timeout: 30s (default)",
+                "password: none (no login)",
+                "rate: 5/minute",
+                "max_per_run: no cap (default)",
+                "daily_limit: 100 in 24 hours",
             ],
         ),
     ];

@@ -311,6 +311,73 @@ fn a_broken_template_sends_nothing() {
 }
 
 #[test]
+#[cfg_attr(
+    greet_no_faketime,
+    ignore = "needs faketime on PATH (apt install faketime)"
+)]
+fn a_daily_limit_is_shared_by_the_runs_of_a_day_and_the_next_day_continues() {
+    // daily_limit = 2 and three birthdays: the first run sends two and
+    // stops ("try later"); a second run the same day sends none; a run 25
+    // hours later (libfaketime) sends the last one. Every greeting once.
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    shop.edit(
+        "greet.toml",
+        "rate = \"1000/second\"",
+        "rate = \"1000/second\"\ndaily_limit = 2",
+    );
+    let first = send(&shop, &[]).expect(4);
+    let said = first.stderr();
+    assert!(said.contains("sent 2"), "{said}");
+    assert!(
+        said.contains("daily limit of the account reached (2 in 24 hours; 0 before this run); the next run continues: 1 greeting still due"),
+        "{said}"
+    );
+    assert_eq!(server.received().len(), 2);
+    let again = send(&shop, &[]).expect(4);
+    assert!(
+        again.stderr().contains("daily limit of the account reached (2 in 24 hours; 2 before this run); the next run continues: 1 greeting still due"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(
+        server.received().len(),
+        2,
+        "the same day sends nothing more"
+    );
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::hours(25))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let args = ["send", "birthday", "--date", "2026-03-14", "--yes"];
+    let out = Run(shop.faketime_command(&tomorrow, 1, &args).output().unwrap()).expect(0);
+    assert!(out.stderr().contains("sent 1"), "{}", out.stderr());
+    for who in [STAMATIS, NAREK, SARAH] {
+        assert_eq!(server.count_to(who), 1, "{who}");
+    }
+}
+
+#[test]
+fn a_daily_limit_is_counted_over_what_earlier_runs_sent_for_any_occasion() {
+    // Birthdays sent today use up the day's allowance of a campaign too.
+    let server = SmtpServer::start();
+    let shop = shop_for(&server);
+    shop.edit(
+        "greet.toml",
+        "rate = \"1000/second\"",
+        "rate = \"1000/second\"\ndaily_limit = 4",
+    );
+    send(&shop, &[]).expect(0);
+    let out = shop.run(&["send", "christmas", "--yes"]).expect(4);
+    let said = out.stderr();
+    assert!(said.contains("sent 1"), "{said}");
+    assert!(
+        said.contains("daily limit of the account reached (4 in 24 hours; 3 before this run)"),
+        "{said}"
+    );
+    assert_eq!(server.received().len(), 4);
+}
+
+#[test]
 fn an_outbox_run_clears_what_a_killed_run_left_half_written_and_nothing_else() {
     let shop = Shop::samples();
     let outbox = shop.path("outbox");

@@ -1,0 +1,104 @@
+//! The mailbox providers most shops send from, and what each one requires:
+//! `[transport] provider = "microsoft365"` fills in the host, port,
+//! security and the provider's published sending limits. Keys written in
+//! greet.toml still win. The figures and where they are published are in
+//! the README ("Sending from Microsoft 365, Outlook.com or Gmail").
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::config::Security;
+use crate::rate::Rate;
+
+/// `provider = "…"` as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Provider {
+    /// Exchange Online (a Microsoft 365 business mailbox).
+    Microsoft365,
+    /// Outlook.com, Hotmail, Live: a personal Microsoft account.
+    Outlook,
+    /// A personal Gmail account.
+    Gmail,
+    /// A Google Workspace (business) mailbox.
+    GoogleWorkspace,
+}
+
+/// What a provider fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preset {
+    pub host: &'static str,
+    pub port: u16,
+    pub security: Security,
+    /// Messages per window (submission throttling).
+    pub rate: Rate,
+    /// Messages in any 24 hours (each greeting has one recipient, so this is
+    /// also the recipients' count).
+    pub daily_limit: usize,
+}
+
+const fn per_minute(count: usize) -> Rate {
+    Rate {
+        count,
+        per: Duration::from_secs(60),
+    }
+}
+
+impl Provider {
+    pub const ALL: [Provider; 4] = [
+        Provider::Microsoft365,
+        Provider::Outlook,
+        Provider::Gmail,
+        Provider::GoogleWorkspace,
+    ];
+
+    /// The name written in greet.toml.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Microsoft365 => "microsoft365",
+            Provider::Outlook => "outlook",
+            Provider::Gmail => "gmail",
+            Provider::GoogleWorkspace => "google-workspace",
+        }
+    }
+
+    pub fn preset(self) -> Preset {
+        match self {
+            // Exchange Online limits: 30 messages a minute (SMTP client
+            // submission), 10,000 recipients a day.
+            Provider::Microsoft365 => Preset {
+                host: "smtp.office365.com",
+                port: 587,
+                security: Security::Starttls,
+                rate: per_minute(30),
+                daily_limit: 10_000,
+            },
+            // Outlook.com publishes no fixed figure (it depends on the
+            // account's standing); 300 a day is what a free account gets.
+            Provider::Outlook => Preset {
+                host: "smtp-mail.outlook.com",
+                port: 587,
+                security: Security::Starttls,
+                rate: per_minute(30),
+                daily_limit: 300,
+            },
+            // Gmail: 500 recipients a day; no per-minute figure is published,
+            // so greet keeps well below what its servers take.
+            Provider::Gmail => Preset {
+                host: "smtp.gmail.com",
+                port: 587,
+                security: Security::Starttls,
+                rate: per_minute(20),
+                daily_limit: 500,
+            },
+            // Google Workspace: 2,000 messages a day (500 on a trial).
+            Provider::GoogleWorkspace => Preset {
+                host: "smtp.gmail.com",
+                port: 587,
+                security: Security::Starttls,
+                rate: per_minute(30),
+                daily_limit: 2_000,
+            },
+        }
+    }
+}
