@@ -110,17 +110,38 @@ pub fn eml_name(key: &GreetingKey, index: Option<usize>) -> String {
             })
             .collect()
     };
-    let name = format!(
-        "{}-{}-{}.eml",
+    let mut stem = format!(
+        "{}-{}-{}",
         safe(&key.occasion),
         safe(&key.occurrence),
         safe(&key.customer)
     );
+    // A file name has at most 255 bytes, and an address alone may have 254:
+    // a long name keeps its beginning and ends with a digest of the whole,
+    // so it stays readable and one per greeting.
+    if stem.len() > MAX_STEM {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(stem.as_bytes());
+        let mut cut = MAX_STEM - 17;
+        while !stem.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        stem.truncate(cut);
+        stem.push('-');
+        for b in &digest[..8] {
+            stem.push_str(&format!("{b:02x}"));
+        }
+    }
     match index {
-        Some(i) => format!("{i:04}-{name}"),
-        None => name,
+        Some(i) => format!("{i:04}-{stem}.eml"),
+        None => format!("{stem}.eml"),
     }
 }
+
+/// The longest file name stem, in bytes: with a batch's `0001-` in front,
+/// `.eml` after, and the outbox's temporary `.` and `.tmp` around it, a name
+/// stays well within the 255 bytes file systems allow.
+const MAX_STEM: usize = 200;
 
 /// A composed message as it goes out: the envelope it was built with and
 /// its bytes.
@@ -179,6 +200,42 @@ pub fn compose(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_key_gives_a_file_name_within_the_limit_and_one_per_greeting() {
+        let long = |customer: String| GreetingKey {
+            occasion: "birthday".into(),
+            occurrence: "2026-03-14".into(),
+            customer,
+        };
+        let local = "α".repeat(32); // 64 bytes
+        let label = "β".repeat(30);
+        let domain = format!("{label}.{label}.{label}.example.gr");
+        let mut names = std::collections::BTreeSet::new();
+        for tail in ["a", "b", "ab", "ba"] {
+            for customer in [
+                format!("{local}@{domain}{tail}"),
+                format!("{}{tail}@example.gr", "x".repeat(64)),
+                format!("{}{tail}", "C".repeat(400)),
+            ] {
+                for index in [None, Some(1), Some(9999)] {
+                    let name = eml_name(&long(customer.clone()), index);
+                    let temporary = format!(".{name}.tmp");
+                    assert!(temporary.len() <= 255, "{} bytes: {name}", temporary.len());
+                    assert!(name.ends_with(".eml"), "{name}");
+                    assert!(name.contains("birthday-2026-03-14-"), "{name}");
+                    if index.is_none() {
+                        assert!(names.insert(name.clone()), "the same name twice: {name}");
+                    }
+                }
+            }
+        }
+        // A short key keeps its plain name.
+        assert_eq!(
+            eml_name(&long("C001".into()), Some(3)),
+            "0003-birthday-2026-03-14-C001.eml"
+        );
+    }
     use chrono::TimeZone;
 
     fn sender() -> Sender {

@@ -329,7 +329,8 @@ impl Deliver for Outbox {
     fn deliver(&mut self, _: &Envelope, bytes: &[u8], name: &str) -> Delivery {
         match self.write(name, bytes) {
             Ok(path) => Delivery::Sent(Reply::note(format!("written to {}", path.display()))),
-            Err(e) => Delivery::Halt(Reply::note(format!(
+            // Not the account's fault: the folder itself cannot take it.
+            Err(e) => Delivery::Unreachable(Reply::note(format!(
                 "cannot write {}: {e}",
                 self.dir.join(name).display()
             ))),

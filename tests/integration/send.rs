@@ -378,6 +378,47 @@ fn a_daily_limit_is_counted_over_what_earlier_runs_sent_for_any_occasion() {
 }
 
 #[test]
+fn the_longest_address_a_list_may_hold_is_written_to_the_outbox_and_a_batch() {
+    // 254 characters, the most RFC 5321 allows: its file name is shortened
+    // (beginning kept, digest added) instead of stopping the run.
+    let local = "a".repeat(64);
+    let (label, last) = ("b".repeat(59), "c".repeat(58));
+    let long = format!("{local}@{label}.{label}.{last}.example.gr");
+    assert_eq!(long.len(), 254);
+    let shop = Shop::with_customers(&format!(
+        "email,first_name,last_name,gender,language,birthday\n{long},Σταμάτης,Παπαδόπουλος,m,el,1980-03-14\nmaria@example.gr,Μαρία,Παπαδοπούλου,f,el,1985-03-14\n"
+    ));
+    let emls = |dir: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(shop.path(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".eml"))
+            .collect();
+        names.sort();
+        names
+    };
+    shop.run(&[
+        "preview",
+        "birthday",
+        "--date",
+        "2026-03-14",
+        "--format",
+        "eml",
+        "--out",
+        "batch",
+    ])
+    .expect(0);
+    assert_eq!(emls("batch").len(), 2, "{:?}", emls("batch"));
+    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(0);
+    let names = emls("outbox");
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names.iter().all(|n| n.len() <= 220), "{names:?}");
+    let text = std::fs::read_to_string(shop.path("outbox").join(&names[0])).unwrap();
+    assert!(text.contains(&long), "{text}");
+}
+
+#[test]
 fn an_outbox_run_clears_what_a_killed_run_left_half_written_and_nothing_else() {
     let shop = Shop::samples();
     let outbox = shop.path("outbox");
