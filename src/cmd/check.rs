@@ -124,6 +124,15 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
         for (key, value) in config.transport.settings() {
             writeln!(out, "  {key}: {value}")?;
         }
+        // How much of the account's day the ledger has used (read only; a
+        // ledger that does not exist yet has used none).
+        if let Some(limit) = config.transport.daily_limit
+            && config.ledger.is_file()
+        {
+            let used = crate::ledger::Ledger::open_read_only(&config.ledger)
+                .and_then(|l| l.handed_in_last_day())?;
+            writeln!(out, "  sent in the last 24 hours: {used} of {limit}")?;
+        }
         if let Some(roster) = &roster {
             writeln!(
                 out,

@@ -345,6 +345,11 @@ fn a_daily_limit_is_shared_by_the_runs_of_a_day_and_the_next_day_continues() {
         2,
         "the same day sends nothing more"
     );
+    let check = shop.run(&["check"]).expect(0).stdout();
+    assert!(
+        check.contains("  daily_limit: 2 in 24 hours\n  sent in the last 24 hours: 2 of 2\n"),
+        "{check}"
+    );
     let tomorrow = (chrono::Utc::now() + chrono::Duration::hours(25))
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
