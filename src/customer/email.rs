@@ -83,6 +83,47 @@ fn how_written(raw: &str, nfkc: &str) -> &'static str {
 
 /// Why `addr` cannot be used, or `None` if it can.
 pub fn problem(addr: &str) -> Option<String> {
+    if is_plain(addr) {
+        return None;
+    }
+    problem_in_full(addr)
+}
+
+/// An ASCII address of the plainest form, which every check of
+/// [`problem_in_full`] accepts: a local part of at most 64 bytes, made of
+/// atoms (letters, digits and ``!#$%&'*+-/=?^_`{|}~``) joined by single
+/// dots; one `@`; a domain of at most 254 bytes, made of two or more labels
+/// of at most 63 letters, digits and hyphens, each starting and ending with
+/// a letter or digit, joined by single dots. That is RFC 5322's dot-atom
+/// (what lettre reads) narrowed to what its checks take without a second
+/// look (no quotes, no IDNA, no IP literal), so most addresses skip the
+/// checks, lettre's parser above all.
+fn is_plain(addr: &str) -> bool {
+    let Some((local, domain)) = addr.split_once('@') else {
+        return false;
+    };
+    let atext = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(b);
+    let atom = |atom: &str| !atom.is_empty() && atom.as_bytes().iter().all(atext);
+    let label = |label: &str| match label.as_bytes() {
+        [first, .., last] | [first @ last] => {
+            label.len() <= 63
+                && first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        }
+        [] => false,
+    };
+    local.len() <= 64
+        && local.split('.').all(atom)
+        && domain.len() <= 254
+        && domain.contains('.')
+        && domain.split('.').all(label)
+}
+
+/// [`problem`], every check in turn.
+fn problem_in_full(addr: &str) -> Option<String> {
     if addr.is_empty() {
         return Some("email is empty".into());
     }

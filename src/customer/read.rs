@@ -47,6 +47,38 @@ impl Known {
     }
 }
 
+/// The field index of each known column, looked up by name once (when the
+/// header is read), so that a row's cells are found without comparing names.
+#[derive(Debug, Default, Clone, Copy)]
+struct At {
+    id: Option<usize>,
+    email: Option<usize>,
+    first_name: Option<usize>,
+    last_name: Option<usize>,
+    gender: Option<usize>,
+    language: Option<usize>,
+    birthday: Option<usize>,
+    customer_since: Option<usize>,
+    opt_out: Option<usize>,
+}
+
+impl At {
+    fn of(known: &Known) -> At {
+        let at = |name: &str| known.get(name).copied();
+        At {
+            id: at("id"),
+            email: at("email"),
+            first_name: at("first_name"),
+            last_name: at("last_name"),
+            gender: at("gender"),
+            language: at("language"),
+            birthday: at("birthday"),
+            customer_since: at("customer_since"),
+            opt_out: at("opt_out"),
+        }
+    }
+}
+
 /// `First Name`, `first-name`, `FIRST_NAME` → `firstname`.
 fn squash(header: &str) -> String {
     header
@@ -175,19 +207,145 @@ pub struct RowParser {
     /// greet.toml, named in the hint for a file that is not UTF-8.
     config_file: String,
     columns: Columns,
+    /// Where the known columns are.
+    at: At,
     date_order: DateOrder,
     delimiter: char,
     /// The run's today in the business's time zone: no birthday is after it.
     today: NaiveDate,
 }
 
-/// One row as the CSV reader found it: its line and its bytes.
+/// One row as the CSV reader found it: its line and its bytes, owned.
 #[derive(Debug, Clone)]
 pub struct RawRow {
     pub line: u64,
-    record: csv::ByteRecord,
+    /// The cells' bytes end to end, and where each cell ends in them.
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
     /// The last row of the file: where an unclosed quote ends up.
     last: bool,
+}
+
+impl RawRow {
+    fn row(&self) -> Row<'_> {
+        Row {
+            line: self.line,
+            bytes: &self.bytes,
+            ends: &self.ends,
+            last: self.last,
+        }
+    }
+}
+
+/// One row, borrowed: from a [`RawRow`] or from a [`Batch`].
+#[derive(Debug, Clone, Copy)]
+struct Row<'r> {
+    line: u64,
+    bytes: &'r [u8],
+    ends: &'r [usize],
+    last: bool,
+}
+
+impl<'r> Row<'r> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Each cell as (start, end) in [`Row::bytes`].
+    fn spans(&self) -> impl Iterator<Item = (usize, usize)> + 'r {
+        let ends = self.ends;
+        ends.iter()
+            .enumerate()
+            .map(move |(i, &end)| (if i == 0 { 0 } else { ends[i - 1] }, end))
+    }
+
+    fn cells(&self) -> impl Iterator<Item = &'r [u8]> + 'r {
+        let bytes = self.bytes;
+        self.spans().map(move |(start, end)| &bytes[start..end])
+    }
+
+    fn to_raw(self) -> RawRow {
+        RawRow {
+            line: self.line,
+            bytes: self.bytes.to_vec(),
+            ends: self.ends.to_vec(),
+            last: self.last,
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&'r [u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.bytes[start..end])
+    }
+}
+
+/// Rows read in one go, their bytes end to end in one buffer: what the
+/// roster scan hands a worker thread (a few allocations per batch, not per row).
+pub struct Batch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    rows: Vec<RowAt>,
+    /// The read error after the rows: the rest of the file is not read.
+    error: Option<Problem>,
+}
+
+/// Where a batch's row is: its line and byte in the file, and where its
+/// bytes and cell ends stop in the batch (each starts where the one before stops).
+#[derive(Debug, Clone, Copy)]
+struct RowAt {
+    line: u64,
+    byte: u64,
+    bytes_end: usize,
+    ends_end: usize,
+    last: bool,
+}
+
+impl Batch {
+    fn with_capacity(rows: usize, bytes: usize, fields: usize) -> Batch {
+        Batch {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(fields),
+            rows: Vec::with_capacity(rows),
+            error: None,
+        }
+    }
+
+    fn push(&mut self, record: &csv::ByteRecord, last: bool) {
+        let row_start = self.bytes.len();
+        self.bytes.extend_from_slice(record.as_slice());
+        let mut end = 0;
+        self.ends.extend(record.iter().map(|cell| {
+            end += cell.len();
+            end
+        }));
+        debug_assert_eq!(row_start + end, self.bytes.len());
+        let position = record.position();
+        self.rows.push(RowAt {
+            line: position.map_or(0, |p| p.line()),
+            byte: position.map_or(0, |p| p.byte()),
+            bytes_end: self.bytes.len(),
+            ends_end: self.ends.len(),
+            last,
+        });
+    }
+
+    /// The rows in file order, each with the byte where it ends in the file
+    /// (its start and its cells' length, as the size estimate counts).
+    fn rows(&self) -> impl Iterator<Item = (Row<'_>, u64)> + '_ {
+        let mut from = (0, 0);
+        self.rows.iter().map(move |at| {
+            let (bytes_start, ends_start) = from;
+            from = (at.bytes_end, at.ends_end);
+            let row = Row {
+                line: at.line,
+                bytes: &self.bytes[bytes_start..at.bytes_end],
+                ends: &self.ends[ends_start..at.ends_end],
+                last: at.last,
+            };
+            (row, at.byte + (at.bytes_end - bytes_start) as u64)
+        })
+    }
 }
 
 /// Reads customers one row at a time.
@@ -197,44 +355,74 @@ pub struct CustomerReader {
     queue: VecDeque<Result<Customer, Problem>>,
 }
 
-/// The raw rows of a list, for parsing elsewhere (e.g. on worker threads).
-/// One row is read ahead, to know which row is the last.
+/// The raw rows of a list, for parsing elsewhere (e.g. on worker threads),
+/// one by one or in [`Batch`]es. One row is read ahead, to know which row is
+/// the last; the reader's two records are reused, row after row.
 pub struct RawRows {
     reader: csv::Reader<Box<dyn Read + Send>>,
     file: String,
-    done: bool,
-    ahead: Option<Result<RawRow, Problem>>,
-    /// Bytes and fields of the last row read.
-    last_size: (usize, usize),
+    /// The row handed out last.
+    current: csv::ByteRecord,
+    /// The row read ahead, when `ahead` is [`Ahead::Row`].
+    next: csv::ByteRecord,
+    ahead: Ahead,
+}
+
+/// What was read ahead of the current row.
+enum Ahead {
+    /// Nothing yet (the first row).
+    Unread,
+    /// A row, in [`RawRows::next`].
+    Row,
+    /// A read error: the rest of the file cannot be trusted.
+    Failed(Problem),
+    /// The end of the file (or of what could be read).
+    End,
 }
 
 impl RawRows {
-    fn read_one(&mut self) -> Option<Result<RawRow, Problem>> {
-        if self.done {
-            return None;
+    fn read_ahead(&mut self) -> Ahead {
+        match self.reader.read_byte_record(&mut self.next) {
+            Ok(true) => Ahead::Row,
+            Ok(false) => Ahead::End,
+            Err(e) => Ahead::Failed(csv_problem(&self.file, &e)),
         }
-        // Sized as the last row was: most rows are alike, and growing costs copies.
-        let mut record = csv::ByteRecord::with_capacity(self.last_size.0, self.last_size.1);
-        match self.reader.read_byte_record(&mut record) {
-            Ok(false) => {
-                self.done = true;
-                None
-            }
-            Ok(true) => {
-                self.last_size = (record.as_slice().len(), record.len());
-                let line = record.position().map_or(0, |p| p.line());
-                Some(Ok(RawRow {
-                    line,
-                    record,
-                    last: false,
-                }))
-            }
-            Err(e) => {
-                // The rest of the file cannot be trusted after a read error.
-                self.done = true;
-                Some(Err(csv_problem(&self.file, &e)))
+    }
+
+    /// Move to the next row, into `self.current`: whether it is the last
+    /// row, or the read error met instead; `None` at the end.
+    fn advance(&mut self) -> Option<Result<bool, Problem>> {
+        if let Ahead::Unread = self.ahead {
+            self.ahead = self.read_ahead();
+        }
+        match std::mem::replace(&mut self.ahead, Ahead::End) {
+            Ahead::Unread | Ahead::End => None,
+            Ahead::Failed(p) => Some(Err(p)),
+            Ahead::Row => {
+                std::mem::swap(&mut self.current, &mut self.next);
+                self.ahead = self.read_ahead();
+                Some(Ok(matches!(self.ahead, Ahead::End)))
             }
         }
+    }
+
+    /// The next `rows` rows (fewer at the end of the file, or before a read
+    /// error, which ends the batch); `None` when nothing is left.
+    pub fn next_batch(&mut self, rows: usize) -> Option<Batch> {
+        let size = self.current.as_slice().len().max(64);
+        let fields = self.current.len().max(8);
+        let mut batch = Batch::with_capacity(rows, rows * size, rows * fields);
+        while batch.rows.len() < rows {
+            match self.advance() {
+                None => break,
+                Some(Ok(last)) => batch.push(&self.current, last),
+                Some(Err(p)) => {
+                    batch.error = Some(p);
+                    break;
+                }
+            }
+        }
+        (!batch.rows.is_empty() || batch.error.is_some()).then_some(batch)
     }
 }
 
@@ -242,14 +430,23 @@ impl Iterator for RawRows {
     type Item = Result<RawRow, Problem>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let current = match self.ahead.take() {
-            Some(row) => row,
-            None => self.read_one()?,
+        let last = match self.advance()? {
+            Ok(last) => last,
+            Err(p) => return Some(Err(p)),
         };
-        self.ahead = self.read_one();
-        Some(current.map(|mut row| {
-            row.last = self.ahead.is_none();
-            row
+        let record = &self.current;
+        let mut end = 0;
+        Some(Ok(RawRow {
+            line: record.position().map_or(0, |p| p.line()),
+            bytes: record.as_slice().to_vec(),
+            ends: record
+                .iter()
+                .map(|cell| {
+                    end += cell.len();
+                    end
+                })
+                .collect(),
+            last,
         }))
     }
 }
@@ -316,13 +513,14 @@ impl CustomerReader {
             rows: RawRows {
                 reader,
                 file: file.clone(),
-                done: false,
-                ahead: None,
-                last_size: (0, 0),
+                current: csv::ByteRecord::new(),
+                next: csv::ByteRecord::new(),
+                ahead: Ahead::Unread,
             },
             parser: RowParser {
                 file,
                 config_file: config.path.display().to_string(),
+                at: At::of(&columns.known),
                 columns,
                 date_order: config.date_order,
                 delimiter: char::from(delimiter),
@@ -393,20 +591,20 @@ impl RowParser {
         row: &RawRow,
         warnings: &mut Vec<Problem>,
     ) -> Result<Option<Customer>, Problem> {
-        self.check(row, warnings, |c| c.into_customer())
+        self.check(row.row(), warnings, |c| c.into_customer())
     }
 
     /// Check one row as [`RowParser::parse`] does (the same problems and
     /// warnings) and hand what it holds, borrowed, to `then`.
     fn check<T>(
         &self,
-        row: &RawRow,
+        row: Row<'_>,
         warnings: &mut Vec<Problem>,
         then: impl FnOnce(Checked<'_>) -> T,
     ) -> Result<Option<T>, Problem> {
-        let (rec, line) = (&row.record, row.line);
+        let line = row.line;
         // A blank row: nothing but spaces and invisible characters in every cell.
-        if rec.iter().all(|f| {
+        if row.cells().all(|f| {
             f.iter().all(|b| b.is_ascii_whitespace())
                 || std::str::from_utf8(f).is_ok_and(|t| {
                     t.chars()
@@ -417,16 +615,26 @@ impl RowParser {
         }
         let file = &self.file;
         let at = |i: usize, msg: String| Problem::error(file, msg).at(line, Some(i as u64 + 1));
+        // The whole row is looked at once first: most rows are UTF-8 throughout
+        // (then a cell is UTF-8 when it starts and ends on a character
+        // boundary), and have no byte a control character or a line break
+        // starts with (then no cell has one).
+        let row_text = std::str::from_utf8(row.bytes).ok();
+        let may_have_control = may_have_control(row.bytes);
         // Every cell is text: invalid UTF-8 and control characters are refused here,
         // newlines inside a cell are collapsed (with a warning).
-        let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(rec.len());
-        for (i, raw) in rec.iter().enumerate() {
-            let text = std::str::from_utf8(raw).map_err(|e| {
-                let _ = e;
-                Problem::fatal(file, not_utf8_message(&self.config_file))
-                    .at(line, Some(i as u64 + 1))
-            })?;
-            if has_control(raw)
+        let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(row.len());
+        for (i, (start, end)) in row.spans().enumerate() {
+            let raw = &row.bytes[start..end];
+            let text = match row_text.and_then(|t| t.get(start..end)) {
+                Some(text) => text,
+                None => std::str::from_utf8(raw).map_err(|_| {
+                    Problem::fatal(file, not_utf8_message(&self.config_file))
+                        .at(line, Some(i as u64 + 1))
+                })?,
+            };
+            if may_have_control
+                && has_control(raw)
                 && let Some(c) = text
                     .chars()
                     .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
@@ -438,7 +646,7 @@ impl RowParser {
             }
             // A quote that is never closed swallows the rest of the file into one
             // cell of the last row: line breaks and the rows' delimiters in it.
-            let line_break = has_line_break(raw);
+            let line_break = may_have_control && has_line_break(raw);
             if row.last && line_break && text.contains(self.delimiter) {
                 let lines = text.matches('\n').count() + 1;
                 return Err(Problem::fatal(
@@ -460,20 +668,20 @@ impl RowParser {
             }
         }
         let cols = &self.columns;
-        let cell = |name: &str| -> (usize, &str) {
-            match cols.known.get(name) {
-                Some(&i) => (i, cells.get(i).map_or("", |s| s.as_ref())),
+        let cell = |at: Option<usize>| -> (usize, &str) {
+            match at {
+                Some(i) => (i, cells.get(i).map_or("", |s| s.as_ref())),
                 None => (0, ""),
             }
         };
         // Code-like cells (id, gender, language, dates, opt_out): invisible
         // characters never change what they mean.
-        let get = |name: &str| -> (usize, Cow<'_, str>) {
-            let (i, text) = cell(name);
+        let get = |at: Option<usize>| -> (usize, Cow<'_, str>) {
+            let (i, text) = cell(at);
             (i, code_cell(text))
         };
 
-        let (ei, raw_email) = cell("email");
+        let (ei, raw_email) = cell(self.at.email);
         let normalised = email::normalise(raw_email);
         let addr = normalised.address.as_ref();
         if is_totals_label(addr) || (addr.is_empty() && cells.iter().any(|c| is_totals_label(c))) {
@@ -505,8 +713,8 @@ impl RowParser {
         }
         // Names: bidi controls and stray invisible characters removed, and a
         // name an export turned into ???? refused.
-        let mut name_cell = |name: &str| -> Result<(usize, Cow<'_, str>), Problem> {
-            let (i, text) = cell(name);
+        let mut name_cell = |name: &str, column| -> Result<(usize, Cow<'_, str>), Problem> {
+            let (i, text) = cell(column);
             let clean = invisible::clean_name(text);
             if let Some(why) = super::name::lost(&clean) {
                 return Err(at(i, format!("{name} \"{clean}\" {why}")));
@@ -519,16 +727,16 @@ impl RowParser {
             }
             Ok((i, clean))
         };
-        let (fi, first_name) = name_cell("first_name")?;
+        let (fi, first_name) = name_cell("first_name", self.at.first_name)?;
         if first_name.is_empty() {
             return Err(at(fi, "first_name is empty".into()));
         }
-        let (_, last_name) = if cols.known.contains_key("last_name") {
-            name_cell("last_name")?
+        let (_, last_name) = if self.at.last_name.is_some() {
+            name_cell("last_name", self.at.last_name)?
         } else {
             (0, Cow::Borrowed(""))
         };
-        let (gi, gender_cell) = get("gender");
+        let (gi, gender_cell) = get(self.at.gender);
         let mut gender = Gender::parse(&gender_cell).ok_or_else(|| {
             at(
                 gi,
@@ -551,7 +759,7 @@ impl RowParser {
                 .at(line, Some(gi as u64 + 1)),
             );
         }
-        let (li, lang_cell) = get("language");
+        let (li, lang_cell) = get(self.at.language);
         let language = if lang_cell.is_empty() {
             None
         } else {
@@ -570,7 +778,7 @@ impl RowParser {
             }
             Some(primary)
         };
-        let (bi, bday) = get("birthday");
+        let (bi, bday) = get(self.at.birthday);
         let birthday = if bday.is_empty() {
             None
         } else {
@@ -586,7 +794,7 @@ impl RowParser {
             }
             Some(b)
         };
-        let (si, since) = get("customer_since");
+        let (si, since) = get(self.at.customer_since);
         let customer_since = if since.is_empty() {
             None
         } else {
@@ -602,7 +810,7 @@ impl RowParser {
             }
             Some(d)
         };
-        let (oi, opt) = get("opt_out");
+        let (oi, opt) = get(self.at.opt_out);
         let opt_out = match (if opt.is_empty() {
             String::new()
         } else {
@@ -621,7 +829,7 @@ impl RowParser {
                 ));
             }
         };
-        let (_, id) = get("id");
+        let (_, id) = get(self.at.id);
         let key = if id.is_empty() {
             Cow::Owned(email::fold(addr))
         } else {
@@ -652,16 +860,28 @@ impl RowParser {
     pub fn quick<'r>(&'r self, row: &'r RawRow) -> Quick<'r> {
         Quick {
             parser: self,
-            row,
+            row: row.row(),
             first_name: OnceCell::new(),
             birthday: OnceCell::new(),
             customer_since: OnceCell::new(),
         }
     }
 
+    /// The [`Quick`] of a row [`RowParser::check`] has read: its cells are
+    /// known already, exactly as the customer holds them.
+    fn quick_checked<'c>(&'c self, row: Row<'c>, c: &Checked<'c>) -> Quick<'c> {
+        Quick {
+            parser: self,
+            row,
+            first_name: OnceCell::from(Hint::Is(c.first_name.clone())),
+            birthday: OnceCell::from(Hint::Is(c.birthday)),
+            customer_since: OnceCell::from(Hint::Is(c.customer_since)),
+        }
+    }
+
     /// The 1-based column of the email cell.
     pub fn email_column(&self) -> Option<u64> {
-        self.columns.known.get("email").map(|i| *i as u64 + 1)
+        self.at.email.map(|i| i as u64 + 1)
     }
 }
 
@@ -685,7 +905,7 @@ pub enum Hint<T> {
 #[derive(Debug)]
 pub struct Quick<'r> {
     parser: &'r RowParser,
-    row: &'r RawRow,
+    row: Row<'r>,
     first_name: OnceCell<Hint<Cow<'r, str>>>,
     birthday: OnceCell<Hint<Option<dates::Birthday>>>,
     customer_since: OnceCell<Hint<Option<NaiveDate>>>,
@@ -693,11 +913,8 @@ pub struct Quick<'r> {
 
 impl<'r> Quick<'r> {
     /// The text of a known column's cell, unless only the full parse can read it.
-    fn raw(&self, name: &str) -> Option<&'r str> {
-        let bytes = match self.parser.columns.known.get(name) {
-            Some(&i) => self.row.record.get(i).unwrap_or(b""),
-            None => b"",
-        };
+    fn raw(&self, at: Option<usize>) -> Option<&'r str> {
+        let bytes = at.and_then(|i| self.row.get(i)).unwrap_or(b"");
         // parse collapses line breaks first; leave such cells to it.
         if has_line_break(bytes) {
             return None;
@@ -708,7 +925,7 @@ impl<'r> Quick<'r> {
     /// The first name as [`Customer::first_name`] would be.
     pub fn first_name(&self) -> &Hint<Cow<'r, str>> {
         self.first_name
-            .get_or_init(|| match self.raw("first_name") {
+            .get_or_init(|| match self.raw(self.parser.at.first_name) {
                 Some(text) => Hint::Is(invisible::clean_name(text)),
                 None => Hint::Unsure,
             })
@@ -719,7 +936,7 @@ impl<'r> Quick<'r> {
     /// parse reports it).
     pub fn birthday(&self) -> Hint<Option<dates::Birthday>> {
         *self.birthday.get_or_init(|| {
-            let Some(text) = self.raw("birthday").map(code_cell) else {
+            let Some(text) = self.raw(self.parser.at.birthday).map(code_cell) else {
                 return Hint::Unsure;
             };
             if text.is_empty() {
@@ -735,7 +952,7 @@ impl<'r> Quick<'r> {
     /// The first purchase as [`Customer::customer_since`] would be.
     pub fn customer_since(&self) -> Hint<Option<NaiveDate>> {
         *self.customer_since.get_or_init(|| {
-            let Some(text) = self.raw("customer_since").map(code_cell) else {
+            let Some(text) = self.raw(self.parser.at.customer_since).map(code_cell) else {
                 return Hint::Unsure;
             };
             if text.is_empty() {
@@ -782,6 +999,17 @@ impl Iterator for CustomerReader {
             }
         }
     }
+}
+
+/// Whether `bytes` may hold a control character or a line break (what
+/// [`has_control`] and [`has_line_break`] look for): a byte below 0x20, DEL,
+/// or 0xC2 (which C1 controls start with). Without one, neither can be true
+/// of the bytes or of any part of them. One pass over a whole row, without
+/// stopping early, which the compiler turns into wide instructions.
+fn may_have_control(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |found, &b| {
+        found | (b < 0x20) | (b == 0x7f) | (b == 0xc2)
+    })
 }
 
 /// Whether a cell holds a line break (LF or CR).
@@ -903,32 +1131,47 @@ impl Roster {
 /// rows with equal digests are candidates, confirmed on their full text
 /// before anything is reported, so a collision costs a re-read, never a
 /// wrong verdict.
-fn scan_digest(text: &str) -> [u32; 2] {
+fn scan_digest(text: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
-    [(h >> 32) as u32, h as u32]
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
+}
+
+/// [`scan_digest`] of the mailbox an address reaches
+/// ([`email::mailbox_of_normalised`]), without making the mailbox's string
+/// when it is the address in lower case: an ASCII address without `xn--`.
+fn mailbox_digest(addr: &str) -> u64 {
+    let mut buf = [0u8; 128];
+    if addr.is_ascii() && addr.len() <= buf.len() {
+        let lower = &mut buf[..addr.len()];
+        lower.copy_from_slice(addr.as_bytes());
+        lower.make_ascii_lowercase();
+        if !lower.windows(4).any(|w| w == b"xn--")
+            && let Ok(lower) = std::str::from_utf8(lower)
+        {
+            return scan_digest(lower);
+        }
+    }
+    scan_digest(&email::mailbox_of_normalised(addr))
 }
 
 /// What the scan keeps of one customer: the digests of its key and of its
-/// mailbox, and its line — 20 bytes, whatever the row holds.
+/// mailbox — 16 bytes, whatever the row holds. The rows they stand for are
+/// found again by their digests, in the rare case that two are equal.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
-    key: [u32; 2],
-    mailbox: [u32; 2],
-    line: u32,
+    key: u64,
+    mailbox: u64,
 }
 
-/// What the scan keeps of one row: its record, nothing (blank), or its problem.
-type RowOutcome = Result<Option<Seen>, Problem>;
-
-/// The lines of the rows in runs of equal `by` in `seen` (sorted by it).
-fn lines_in_runs(seen: &[Seen], by: impl Fn(&Seen) -> [u32; 2], lines: &mut HashSet<u32>) {
-    for pair in seen.windows(2) {
-        if by(&pair[0]) == by(&pair[1]) {
-            lines.insert(pair[0].line);
-            lines.insert(pair[1].line);
-        }
-    }
+/// The digests that occur more than once in `digests` (which are sorted
+/// for it, then dropped).
+fn repeated(mut digests: Vec<u64>) -> HashSet<u64> {
+    digests.sort_unstable();
+    digests
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect()
 }
 
 /// A row the digests flagged, read again in full: its line, key, mailbox and address.
@@ -970,9 +1213,9 @@ fn expected_rows(file_len: u64, bytes_so_far: u64, rows_so_far: usize) -> usize 
         .min(1 << 26)
 }
 
-/// Read the whole list once, keeping only problems and a 20-byte record per
-/// customer (key digest, mailbox digest, line), so memory grows with the
-/// number of customers, not with their data. The records are sorted to find
+/// Read the whole list once, keeping only problems and 16 bytes per
+/// customer (key digest, mailbox digest), so memory grows with the number
+/// of customers, not with their data. The digests are sorted to find
 /// duplicates — the same key twice, or two keys sharing one mailbox — and
 /// dropped before any greeting is rendered. Only when digests match is the
 /// list read a third time, to confirm the duplicates on the full text and
@@ -981,8 +1224,68 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     scan_keeping(config, None, 0)
 }
 
-/// Which rows the roster scan keeps for the passes that follow.
-pub type Keep<'a> = &'a (dyn Fn(&RowParser, &RawRow) -> bool + Sync);
+/// Which rows the roster scan keeps for the passes that follow: asked of
+/// every valid row, with its cells already read.
+pub type Keep<'a> = &'a (dyn Fn(&Quick<'_>) -> bool + Sync);
+
+/// Rows per batch the roster scan reads and hands to a worker thread: the
+/// results are small, and hand-overs cost.
+const SCAN_BATCH: usize = 1024;
+
+/// What a worker makes of one [`Batch`] for the roster scan.
+struct Scanned {
+    /// Each row's warnings, then its error if it has one, in file order.
+    problems: Vec<Problem>,
+    /// The rows that are not blank: customers and rows with an error.
+    rows: u64,
+    seen: Vec<Seen>,
+    /// The valid rows `keep` accepted, in file order.
+    kept: Vec<RawRow>,
+    /// Where the batch's last row ends in the file (for the size estimate).
+    end: u64,
+}
+
+/// Check every row of a batch as [`RowParser::parse`] would, keeping what
+/// the scan needs.
+fn scan_batch(parser: &RowParser, keep: Option<Keep<'_>>, batch: Batch) -> Scanned {
+    let mut out = Scanned {
+        problems: Vec::new(),
+        rows: 0,
+        seen: Vec::with_capacity(batch.rows.len()),
+        kept: Vec::new(),
+        end: 0,
+    };
+    for (row, end) in batch.rows() {
+        out.end = end;
+        let checked = parser.check(row, &mut out.problems, |c| {
+            let kept = keep.is_some_and(|k| k(&parser.quick_checked(row, &c)));
+            let seen = Seen {
+                key: scan_digest(&c.key),
+                mailbox: mailbox_digest(c.email),
+            };
+            (seen, kept)
+        });
+        match checked {
+            Ok(None) => {}
+            Ok(Some((seen, kept))) => {
+                out.rows += 1;
+                out.seen.push(seen);
+                if kept {
+                    out.kept.push(row.to_raw());
+                }
+            }
+            Err(p) => {
+                out.rows += 1;
+                out.problems.push(p);
+            }
+        }
+    }
+    if let Some(p) = batch.error {
+        out.rows += 1;
+        out.problems.push(p);
+    }
+    out
+}
 
 /// [`scan`], keeping the valid rows `keep` accepts — at most `cap` of them
 /// (beyond that none is kept and the list is read again: memory stays flat).
@@ -994,72 +1297,44 @@ pub fn scan_keeping(
     let reader = CustomerReader::open(config)?;
     let file = reader.file().to_string();
     let file_len = std::fs::metadata(&config.customers).map_or(0, |m| m.len());
-    let (parser, rows) = reader.into_raw();
+    let (parser, mut rows) = reader.into_raw();
     let email_column = parser.email_column();
     let mut roster = Roster::default();
-    let mut seen: Vec<Seen> = Vec::new();
+    // The digests of every customer's key and mailbox, in two lists: each is
+    // sorted on its own (and both at once) to find the ones seen twice.
+    let (mut keys, mut mailboxes): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
     let mut reserved = false;
-    // Parsing runs on every core; results come back in file order.
-    let parse = |row: Result<RawRow, Problem>| {
-        let mut warnings = Vec::new();
-        let mut end = 0;
-        let mut kept_row = None;
-        let outcome = row.and_then(|row| {
-            end =
-                row.record.position().map_or(0, |p| p.byte()) + row.record.as_slice().len() as u64;
-            if keep.is_some_and(|k| k(&parser, &row)) {
-                kept_row = Some(row.clone());
-            }
-            parser.check(&row, &mut warnings, |c| {
-                let key = scan_digest(&c.key);
-                // Without an id the key is the mailbox already: one digest serves both.
-                let mailbox = email::mailbox_of_normalised(c.email);
-                let mailbox = if mailbox == c.key {
-                    key
-                } else {
-                    scan_digest(&mailbox)
-                };
-                Seen {
-                    key,
-                    mailbox,
-                    line: c.line as u32,
-                }
-            })
-        });
-        Ok((warnings, outcome, end, kept_row))
-    };
     let mut kept: Option<Vec<RawRow>> = keep.map(|_| Vec::new());
-    let collect =
-        |(warnings, outcome, end, kept_row): (Vec<Problem>, RowOutcome, u64, Option<RawRow>)| {
-            roster.problems.extend(warnings);
-            match outcome {
-                Ok(None) => {}
-                Ok(Some(record)) => {
-                    roster.rows += 1;
-                    if let (Some(row), Some(rows)) = (kept_row, kept.as_mut()) {
-                        if rows.len() < cap {
-                            rows.push(row);
-                        } else {
-                            kept = None;
-                        }
-                    }
-                    seen.push(record);
-                    if !reserved && seen.len() == 1024 {
-                        reserved = true;
-                        let expected = expected_rows(file_len, end, seen.len());
-                        seen.reserve(expected.saturating_sub(seen.len()));
-                    }
-                }
-                Err(p) => {
-                    roster.rows += 1;
-                    roster.problems.push(p);
-                }
+    let collect = |out: Scanned| {
+        roster.problems.extend(out.problems);
+        roster.rows += out.rows;
+        if let Some(rows) = kept.as_mut() {
+            if rows.len() + out.kept.len() <= cap {
+                rows.extend(out.kept);
+            } else {
+                kept = None;
             }
-            Ok(true)
-        };
-    // Large batches: the results are small, and hand-overs cost.
-    crate::parallel::ordered_map_in(512, rows, parse, collect)
-        .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
+        }
+        keys.extend(out.seen.iter().map(|s| s.key));
+        mailboxes.extend(out.seen.iter().map(|s| s.mailbox));
+        if !reserved && keys.len() >= 1024 {
+            reserved = true;
+            let more = expected_rows(file_len, out.end, keys.len()).saturating_sub(keys.len());
+            keys.reserve(more);
+            mailboxes.reserve(more);
+        }
+        Ok(true)
+    };
+    // Checking runs on every core, a batch of rows at a time; results come
+    // back in file order.
+    let batches = std::iter::from_fn(|| rows.next_batch(SCAN_BATCH));
+    crate::parallel::ordered_map_in(
+        1,
+        batches,
+        |batch| Ok(scan_batch(&parser, keep, batch)),
+        collect,
+    )
+    .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
     roster.kept = kept.map(|rows| Kept {
         parser: parser.clone(),
         rows,
@@ -1088,14 +1363,20 @@ pub fn scan_keeping(
         );
         return Err(refused);
     }
-    roster.valid = seen.len() as u64;
-    let mut flagged_lines: HashSet<u32> = HashSet::new();
-    seen.sort_unstable_by_key(|s| s.key);
-    lines_in_runs(&seen, |s| s.key, &mut flagged_lines);
-    seen.sort_unstable_by_key(|s| s.mailbox);
-    lines_in_runs(&seen, |s| s.mailbox, &mut flagged_lines);
-    drop(seen);
-    if flagged_lines.is_empty() {
+    roster.valid = keys.len() as u64;
+    // The two sorts at once, one on another core.
+    let (repeated_keys, repeated_mailboxes) = std::thread::scope(|s| {
+        let keys = s.spawn(move || repeated(keys));
+        let mailboxes = repeated(mailboxes);
+        (keys.join(), mailboxes)
+    });
+    let repeated_keys = repeated_keys.map_err(|_| {
+        vec![Problem::error(
+            &file,
+            "the duplicate scan failed (a thread panicked)",
+        )]
+    })?;
+    if repeated_keys.is_empty() && repeated_mailboxes.is_empty() {
         roster.problems.sort_by_key(|p| p.line);
         return Ok(roster);
     }
@@ -1103,7 +1384,9 @@ pub fn scan_keeping(
     let mut flagged: Vec<Flagged> = Vec::new();
     for c in CustomerReader::open(config)?.flatten() {
         let line = c.line as u32;
-        if flagged_lines.contains(&line) {
+        if repeated_keys.contains(&scan_digest(&c.key))
+            || repeated_mailboxes.contains(&mailbox_digest(&c.email))
+        {
             flagged.push(Flagged {
                 line,
                 mailbox: email::mailbox_of_normalised(&c.email),
@@ -1359,9 +1642,9 @@ mod tests {
     }
 
     #[test]
-    fn the_scan_keeps_twenty_bytes_per_customer() {
-        // Two 64-bit digests and a line: memory stays flat however wide the rows are.
-        assert_eq!(std::mem::size_of::<Seen>(), 20);
+    fn the_scan_keeps_sixteen_bytes_per_customer() {
+        // Two 64-bit digests: memory stays flat however wide the rows are.
+        assert_eq!(std::mem::size_of::<Seen>(), 16);
     }
 
     #[test]
