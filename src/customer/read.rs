@@ -490,6 +490,7 @@ impl CustomerReader {
         let mut text = BufReader::with_capacity(1 << 16, decode::CrlfToLf::new(decoded));
         let delimiter = decode::sniff_delimiter(text.fill_buf().map_err(fatal)?);
         let mut reader = csv::ReaderBuilder::new()
+            .buffer_capacity(1 << 16)
             .flexible(true)
             .has_headers(true)
             .delimiter(delimiter)
@@ -550,7 +551,7 @@ struct Checked<'a> {
     first_name: Cow<'a, str>,
     last_name: Cow<'a, str>,
     gender: Gender,
-    language: Option<String>,
+    language: Option<Cow<'a, str>>,
     birthday: Option<dates::Birthday>,
     customer_since: Option<NaiveDate>,
     opt_out: bool,
@@ -575,7 +576,7 @@ impl Checked<'_> {
             first_name: self.first_name.into_owned(),
             last_name: self.last_name.into_owned(),
             gender: self.gender,
-            language: self.language,
+            language: self.language.map(Cow::into_owned),
             birthday: self.birthday,
             customer_since: self.customer_since,
             opt_out: self.opt_out,
@@ -603,14 +604,11 @@ impl RowParser {
         then: impl FnOnce(Checked<'_>) -> T,
     ) -> Result<Option<T>, Problem> {
         let line = row.line;
-        // A blank row: nothing but spaces and invisible characters in every cell.
-        if row.cells().all(|f| {
-            f.iter().all(|b| b.is_ascii_whitespace())
-                || std::str::from_utf8(f).is_ok_and(|t| {
-                    t.chars()
-                        .all(|c| c.is_whitespace() || invisible::is_invisible(c))
-                })
-        }) {
+        // A blank row: nothing but spaces and invisible characters in every
+        // cell. An ASCII byte that is not a space is neither, in any cell:
+        // most rows are told from blank ones by their first byte.
+        let visible_ascii = |b: &u8| b.is_ascii() && !char::from(*b).is_whitespace();
+        if !row.bytes.iter().any(visible_ascii) && row.cells().all(is_blank_cell) {
             return Ok(None);
         }
         let file = &self.file;
@@ -626,13 +624,10 @@ impl RowParser {
         let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(row.len());
         for (i, (start, end)) in row.spans().enumerate() {
             let raw = &row.bytes[start..end];
-            let text = match row_text.and_then(|t| t.get(start..end)) {
-                Some(text) => text,
-                None => std::str::from_utf8(raw).map_err(|_| {
-                    Problem::fatal(file, not_utf8_message(&self.config_file))
-                        .at(line, Some(i as u64 + 1))
-                })?,
-            };
+            let text = cell_text(row_text, raw, start..end).ok_or_else(|| {
+                Problem::fatal(file, not_utf8_message(&self.config_file))
+                    .at(line, Some(i as u64 + 1))
+            })?;
             if may_have_control
                 && has_control(raw)
                 && let Some(c) = text
@@ -763,11 +758,13 @@ impl RowParser {
         let language = if lang_cell.is_empty() {
             None
         } else {
-            let primary = lang_cell
-                .split(['-', '_'])
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
+            let primary = lang_cell.split(['-', '_']).next().unwrap_or("");
+            // Lower case, copied only when it is not already.
+            let primary = if primary.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(primary.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(primary)
+            };
             if !is_language_tag(&primary) {
                 return Err(at(
                     li,
@@ -888,7 +885,11 @@ impl RowParser {
 /// A code-like cell (id, gender, language, dates, opt_out) as it is read:
 /// trimmed, without invisible characters, which never change what it means.
 fn code_cell(text: &str) -> Cow<'_, str> {
-    trimmed(invisible::strip(text.trim()))
+    match invisible::strip(text.trim()) {
+        // Nothing removed: the text as trimmed already.
+        Cow::Borrowed(text) => Cow::Borrowed(text),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+    }
 }
 
 /// What [`RowParser::quick`] makes of one cell: its value, or unsure.
@@ -966,14 +967,6 @@ impl<'r> Quick<'r> {
     }
 }
 
-/// `s` trimmed, borrowed when it can be.
-fn trimmed(s: Cow<'_, str>) -> Cow<'_, str> {
-    match s {
-        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
-        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
-    }
-}
-
 impl Iterator for CustomerReader {
     type Item = Result<Customer, Problem>;
 
@@ -998,6 +991,29 @@ impl Iterator for CustomerReader {
                 Err(p) => self.queue.push_back(Err(p)),
             }
         }
+    }
+}
+
+/// A cell of nothing but spaces and invisible characters.
+fn is_blank_cell(cell: &[u8]) -> bool {
+    cell.iter().all(|b| b.is_ascii_whitespace())
+        || std::str::from_utf8(cell).is_ok_and(|t| {
+            t.chars()
+                .all(|c| c.is_whitespace() || invisible::is_invisible(c))
+        })
+}
+
+/// The text of the cell `raw`, at `span` in its row, if it is UTF-8: read
+/// from the row's text when the whole row is UTF-8 (then the cell is, just
+/// when it starts and ends on a character boundary), else on its own.
+fn cell_text<'a>(
+    row_text: Option<&'a str>,
+    raw: &'a [u8],
+    span: std::ops::Range<usize>,
+) -> Option<&'a str> {
+    match row_text {
+        Some(text) => text.get(span),
+        None => std::str::from_utf8(raw).ok(),
     }
 }
 
@@ -1145,7 +1161,7 @@ fn mailbox_digest(addr: &str) -> u64 {
         let lower = &mut buf[..addr.len()];
         lower.copy_from_slice(addr.as_bytes());
         lower.make_ascii_lowercase();
-        if !lower.windows(4).any(|w| w == b"xn--")
+        if (!lower.contains(&b'-') || !lower.windows(4).any(|w| w == b"xn--"))
             && let Ok(lower) = std::str::from_utf8(lower)
         {
             return scan_digest(lower);
@@ -1645,6 +1661,244 @@ mod tests {
     fn the_scan_keeps_sixteen_bytes_per_customer() {
         // Two 64-bit digests: memory stays flat however wide the rows are.
         assert_eq!(std::mem::size_of::<Seen>(), 16);
+    }
+
+    /// The row parser of a list with this header.
+    fn parser(header: &str) -> RowParser {
+        let config = Config::parse(
+            "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n",
+            std::path::Path::new("greet.toml"),
+        )
+        .unwrap();
+        let csv = format!("{header}\n");
+        CustomerReader::from_reader(
+            Box::new(std::io::Cursor::new(csv.into_bytes())),
+            "c.csv".into(),
+            &config,
+        )
+        .unwrap()
+        .into_raw()
+        .0
+    }
+
+    /// A row of these cells, as the reader would hand it over.
+    fn raw_row(cells: &[Vec<u8>]) -> RawRow {
+        let mut end = 0;
+        RawRow {
+            line: 2,
+            bytes: cells.concat(),
+            ends: cells
+                .iter()
+                .map(|c| {
+                    end += c.len();
+                    end
+                })
+                .collect(),
+            last: false,
+        }
+    }
+
+    /// Cells of bytes that are often not UTF-8, and characters cut in two at their edges.
+    fn byte_cells() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let byte = prop_oneof![
+            3 => prop::sample::select(b"aZ09 ,@.\t\n\r\x7f\x00\x0b".to_vec()),
+            1 => prop::sample::select(vec![0x80u8, 0x85, 0x9f, 0xa0, 0xad, 0xbf, 0xc2, 0xce, 0xd7, 0xe2, 0xef, 0xf0, 0xff]),
+        ];
+        let text = prop::sample::select(vec![
+            "Σ", "ש", "Ա", "\u{200b}", "\u{a0}", "\u{85}", "\u{feff}", "🎂",
+        ])
+        .prop_map(|t| t.as_bytes().to_vec());
+        let piece = prop_oneof![byte.prop_map(|b| vec![b]), text];
+        prop::collection::vec(
+            prop::collection::vec(piece, 0..6).prop_map(|p| p.concat()),
+            0..6,
+        )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5_000))]
+
+        #[test]
+        fn a_cell_read_through_its_row_is_the_cell_read_alone(cells in byte_cells()) {
+            let row = raw_row(&cells);
+            let row_text = std::str::from_utf8(&row.bytes).ok();
+            for ((start, end), cell) in row.row().spans().zip(&cells) {
+                prop_assert_eq!(
+                    cell_text(row_text, &row.bytes[start..end], start..end),
+                    std::str::from_utf8(cell).ok()
+                );
+            }
+        }
+
+        #[test]
+        fn the_look_at_the_whole_row_misses_no_control_character_or_line_break(cells in byte_cells()) {
+            let row = raw_row(&cells);
+            if cells.iter().any(|c| has_control(c) || has_line_break(c)) {
+                prop_assert!(may_have_control(&row.bytes));
+            }
+        }
+
+        #[test]
+        fn a_row_is_blank_exactly_when_every_cell_is(
+            cells in prop::collection::vec(
+                prop::collection::vec(
+                    prop::sample::select(vec![" ", "\t", "\u{b}", "\u{c}", "\u{a0}", "\u{3000}", "\u{200b}", "\u{feff}", "\u{2060}", "a", "Σ", "-", "\u{ff}"]),
+                    0..4,
+                ).prop_map(|p| p.concat().into_bytes()),
+                1..5,
+            )
+        ) {
+            let parser = parser("email,first_name,a,b,c");
+            let blank = cells.iter().all(|c| is_blank_cell(c));
+            let parsed = parser.parse(&raw_row(&cells), &mut Vec::new());
+            prop_assert_eq!(matches!(parsed, Ok(None)), blank, "{:?}", cells);
+        }
+
+        #[test]
+        fn the_mailbox_digest_is_the_digest_of_the_mailbox(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    "maria", "Maria", "MARIA", "@", ".", "-", "--", "xn", "XN", "xn--", "Xn--", "xn--hxajbheg2az3al",
+                    "XN--HXAJBHEG2AZ3AL", "xn--qxam", "example", "GR", "παράδειγμα", "ΕΛ", "ｍａｒｉａ", "\u{200b}",
+                    "é", "\u{130}", "\u{212a}", "ß", "\"", " ", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                ]),
+                0..12,
+            )
+        ) {
+            let addr = parts.concat();
+            prop_assert_eq!(mailbox_digest(&addr), scan_digest(&email::mailbox_of_normalised(&addr)), "{:?}", addr);
+        }
+
+        #[test]
+        fn batches_hold_the_rows_the_csv_reader_reads_on_the_lines_it_says(
+            rows in prop::collection::vec(
+                prop::collection::vec(
+                    prop::sample::select(vec!["a", "Σ", "", " ", "\"q\"", "\"a,b\"", "\"x\ny\"", "\"\"\"\"", "b\"c", "\r"]),
+                    0..4,
+                ).prop_map(|cells| cells.join(",")),
+                0..40,
+            ),
+            crlf in any::<bool>(),
+            batch in 1usize..7,
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let text = format!("email,first_name{eol}{}", rows.join(eol));
+            let config = Config::parse(
+                "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n",
+                std::path::Path::new("greet.toml"),
+            ).unwrap();
+            let open = || CustomerReader::from_reader(
+                Box::new(std::io::Cursor::new(text.clone().into_bytes())), "c.csv".into(), &config,
+            ).unwrap().into_raw().1;
+            // One row at a time, as the reader reads them.
+            let one_by_one: Vec<(u64, Vec<Vec<u8>>, bool)> = open()
+                .filter_map(Result::ok)
+                .map(|r| (r.line, r.row().cells().map(<[u8]>::to_vec).collect(), r.last))
+                .collect();
+            // The same rows, batch by batch.
+            let mut rows = open();
+            let mut batched = Vec::new();
+            while let Some(b) = rows.next_batch(batch) {
+                prop_assert!(b.error.is_none());
+                for (row, _) in b.rows() {
+                    batched.push((row.line, row.cells().map(<[u8]>::to_vec).collect(), row.last));
+                }
+            }
+            prop_assert_eq!(&one_by_one, &batched);
+            // And the csv reader's own records, line for line.
+            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(
+                crate::customer::decode::CrlfToLf::new(std::io::Cursor::new(text.clone().into_bytes())),
+            );
+            let records: Vec<(u64, Vec<Vec<u8>>)> = csv
+                .byte_records()
+                .map(|r| r.unwrap())
+                .map(|r| (r.position().unwrap().line(), r.iter().map(<[u8]>::to_vec).collect()))
+                .collect();
+            let ours: Vec<(u64, Vec<Vec<u8>>)> = batched.iter().map(|(l, c, _)| (*l, c.clone())).collect();
+            prop_assert_eq!(records, ours);
+            if let Some(last) = batched.last() {
+                prop_assert!(last.2);
+                prop_assert!(batched.iter().filter(|r| r.2).count() == 1);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn the_scan_reports_what_reading_row_by_row_finds_and_every_duplicate(
+            rows in prop::collection::vec(
+                (
+                    prop::sample::select(vec!["", "C1", "C2", "C3", "c1"]),
+                    prop::sample::select(vec![
+                        "maria@example.gr", "MARIA@example.gr", "maria\u{200b}@example.gr", "ｍａｒｉａ@example.gr",
+                        "eleni@παράδειγμα.ελ", "eleni@xn--hxajbheg2az3al.xn--qxam", "anna@example.gr",
+                        "Anna@Example.GR", "sofia@example.gr", "eleni@example.gr", "bad@",
+                    ]),
+                    prop::sample::select(vec!["Μαρία", "Anna", "Σοφία", "Ma?ia", "Ελένη", "????"]),
+                    prop::sample::select(vec!["1985-03-14", "14/03/1985", "", "--03-14", "1990-01-01", "31/02/1990"]),
+                ),
+                0..(SCAN_BATCH + 50),
+            ),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut text = String::from("id,email,first_name,birthday\n");
+            for (id, email, name, birthday) in &rows {
+                text.push_str(&format!("{id},{email},{name},{birthday}\n"));
+            }
+            std::fs::write(dir.path().join("c.csv"), &text).unwrap();
+            let config = Config::parse(
+                "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n",
+                &dir.path().join("greet.toml"),
+            ).unwrap();
+            // Row by row: each row's warnings and then its error, and the customers.
+            let mut problems = Vec::new();
+            let mut customers = Vec::new();
+            let (parser, raw) = CustomerReader::open(&config).unwrap().into_raw();
+            for row in raw {
+                match parser.parse(&row.unwrap(), &mut problems) {
+                    Ok(Some(c)) => customers.push(c),
+                    Ok(None) => {}
+                    Err(p) => problems.push(p),
+                }
+            }
+            // (Most generated lists are read, not refused: valid rows outnumber bad ones.)
+            let roster = match scan(&config) {
+                Ok(roster) => roster,
+                Err(refused) => {
+                    // Refused when most rows are bad: as many errors as row by row.
+                    let errors = problems.iter().filter(|p| p.is_error()).count();
+                    prop_assert!(errors * 2 > customers.len() + errors, "{:?}", refused);
+                    return Ok(());
+                }
+            };
+            // Every duplicate: rows sharing a key, or a mailbox under different keys.
+            let mut by_key: HashMap<&str, Vec<u64>> = HashMap::new();
+            let mut keys_by_mailbox: HashMap<String, HashSet<&str>> = HashMap::new();
+            for c in &customers {
+                by_key.entry(&c.key).or_default().push(c.line);
+                keys_by_mailbox.entry(email::mailbox(&c.email)).or_default().insert(&c.key);
+            }
+            let duplicated: std::collections::BTreeSet<Option<u64>> = customers
+                .iter()
+                .filter(|c| by_key[c.key.as_str()].len() > 1 || keys_by_mailbox[&email::mailbox(&c.email)].len() > 1)
+                .map(|c| Some(c.line))
+                .collect();
+            let is_duplicate = |p: &Problem| {
+                p.message.contains("appears again") || p.message.contains("has the same mailbox")
+            };
+            let reported: std::collections::BTreeSet<Option<u64>> =
+                roster.problems.iter().filter(|p| is_duplicate(p)).map(|p| p.line).collect();
+            prop_assert_eq!(&reported, &duplicated);
+            let others: Vec<String> = roster.problems.iter().filter(|p| !is_duplicate(p)).map(|p| format!("{p:?}")).collect();
+            problems.sort_by_key(|p| p.line);
+            let row_by_row: Vec<String> = problems.iter().map(|p| format!("{p:?}")).collect();
+            prop_assert_eq!(others, row_by_row);
+            prop_assert_eq!(roster.valid, (customers.len() - duplicated.len()) as u64);
+        }
     }
 
     #[test]
