@@ -44,7 +44,7 @@ measure() { # label bin dir args...
     printf "%-34s %6.2f s  %6.1f MiB\n" "$label" "$s" "$(echo "$kb / 1024" | bc -l)"
   }
 }
-echo "$N customers, birthdays over the year"
+echo "$N customers, birthdays over the year; load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 for who in new old; do
   bin=./target/release/greet
   if [ "$who" = old ]; then [ -n "$OLD" ] || continue; bin=$OLD; fi

@@ -6,7 +6,9 @@ use chrono_tz::Tz;
 
 use crate::config::{Config, Occasion};
 use crate::context::{self, Greeting};
-use crate::customer::{Customer, CustomerReader, RawRow, Roster, RowParser, email, key_digest};
+use crate::customer::{
+    Customer, CustomerReader, Quick, RawRow, Roster, RowParser, email, key_digest,
+};
 use crate::ledger::{State, View, may_go_again};
 use crate::message::GreetingKey;
 use crate::occasion::{Due, due_on};
@@ -188,10 +190,9 @@ pub fn scan_for(
     if !dated {
         return crate::customer::scan(config);
     }
-    let keep = |parser: &RowParser, row: &RawRow| {
-        let quick = parser.quick(row);
+    let keep = |quick: &Quick<'_>| {
         targets.iter().any(|(o, date)| {
-            crate::occasion::may_be_due(o, &quick, *date, config.leap_day, &config.namedays)
+            crate::occasion::may_be_due(o, quick, *date, config.leap_day, &config.namedays)
         })
     };
     crate::customer::scan_keeping(config, Some(&keep), KEEP_AT_MOST)

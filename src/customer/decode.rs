@@ -152,10 +152,12 @@ impl<R: Read> Read for CrlfToLf<R> {
                 return Ok(usize::from(held));
             }
             let end = start + n;
-            // Most files have no CR at all: the chunk passes through untouched.
-            let Some(first_cr) = buf[..end].iter().position(|&b| b == b'\r') else {
+            // Most files have no CR at all: the chunk passes through untouched
+            // (`contains` on bytes is a fast memchr).
+            if !buf[..end].contains(&b'\r') {
                 return Ok(end);
-            };
+            }
+            let first_cr = buf[..end].iter().position(|&b| b == b'\r').unwrap_or(end);
             let (mut r, mut w) = (first_cr, first_cr);
             while r < end {
                 let b = buf[r];

@@ -83,6 +83,49 @@ fn how_written(raw: &str, nfkc: &str) -> &'static str {
 
 /// Why `addr` cannot be used, or `None` if it can.
 pub fn problem(addr: &str) -> Option<String> {
+    if is_plain(addr) {
+        return None;
+    }
+    problem_in_full(addr)
+}
+
+/// An ASCII address of the plainest form, which every check of
+/// [`problem_in_full`] accepts: a local part of at most 64 bytes, made of
+/// atoms (letters, digits and ``!#$%&'*+-/=?^_`{|}~``) joined by single
+/// dots; one `@`; a domain of at most 254 bytes, made of two or more labels
+/// of at most 63 letters, digits and hyphens, each starting and ending with
+/// a letter or digit, joined by single dots. That is RFC 5322's dot-atom
+/// (what lettre reads) narrowed to what its checks take without a second
+/// look (no quotes, no IDNA, no IP literal), so most addresses skip the
+/// checks, lettre's parser above all.
+fn is_plain(addr: &str) -> bool {
+    let bytes = addr.as_bytes();
+    let Some(at) = bytes.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    let atext = |b: &u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(b);
+    let atom = |atom: &[u8]| !atom.is_empty() && atom.iter().all(atext);
+    let label = |label: &[u8]| match label {
+        [first, .., last] | [first @ last] => {
+            label.len() <= 63
+                && first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && label
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        }
+        [] => false,
+    };
+    local.len() <= 64
+        && local.split(|&b| b == b'.').all(atom)
+        && domain.len() <= 254
+        && domain.contains(&b'.')
+        && domain.split(|&b| b == b'.').all(label)
+}
+
+/// [`problem`], every check in turn.
+fn problem_in_full(addr: &str) -> Option<String> {
     if addr.is_empty() {
         return Some("email is empty".into());
     }
@@ -160,6 +203,83 @@ pub fn mailbox_of_normalised(addr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces addresses are made of, right and wrong: atoms, dots, specials,
+    /// quotes, spaces, brackets, case, punycode, non-ASCII letters, invisible
+    /// and fullwidth characters.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-zA-Z0-9]{1,12}",
+            1 => prop::sample::select(vec![
+                ".", "..", "-", "_", "+", "'", "!#$%&*/=?^`{|}~", "\"", " ", "\t", "<", ">", "@",
+                "[", "]", "(", ")", ",", ";", ":", "\\", "xn--", "XN--", "é", "Ω", "παράδειγμα",
+                "\u{200b}", "\u{feff}", "\u{a0}", "ｍ", "＠", "．", "\u{301}", "\u{0}", "\u{7f}",
+            ]).prop_map(String::from),
+            1 => "[a-z]{60,70}".prop_map(String::from),
+        ]
+    }
+
+    fn part() -> impl Strategy<Value = String> {
+        prop::collection::vec(piece(), 0..5).prop_map(|p| p.concat())
+    }
+
+    /// An address: mostly `local@domain.tld` shapes, some of them broken.
+    fn address() -> impl Strategy<Value = String> {
+        let labels = prop::collection::vec(part(), 0..5).prop_map(|l| l.join("."));
+        prop_oneof![
+            3 => (part(), labels).prop_map(|(local, domain)| format!("{local}@{domain}")),
+            1 => prop::collection::vec(piece(), 0..10).prop_map(|p| p.concat()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn the_quick_look_at_plain_addresses_says_what_every_check_says(addr in address()) {
+            prop_assert_eq!(problem(&addr), problem_in_full(&addr), "{:?}", addr);
+        }
+    }
+
+    #[test]
+    fn plain_addresses_at_every_limit_are_judged_as_every_check_judges_them() {
+        let label63 = "a".repeat(63);
+        let domain254 = format!("{label63}.{label63}.{label63}.{}", "b".repeat(62));
+        assert_eq!(domain254.len(), 254);
+        let table = [
+            // (address, takes the quick look)
+            (format!("{}@example.gr", "a".repeat(64)), true),
+            (format!("{}@example.gr", "a".repeat(65)), false),
+            (format!("maria@{label63}.gr"), true),
+            (format!("maria@{label63}a.gr"), false),
+            (format!("m@{domain254}"), true),
+            (format!("m@{domain254}b"), false),
+            ("a@b.c".to_string(), true),
+            ("1@2.3".to_string(), true),
+            ("o'brien+news@mail-1.example.co.uk".to_string(), true),
+            ("Maria.Papadopoulou@Example.GR".to_string(), true),
+            ("maria@-example.gr".to_string(), false),
+            ("maria@example-.gr".to_string(), false),
+            ("maria@example".to_string(), false),
+            ("maria@exa_mple.gr".to_string(), false),
+            (".maria@example.gr".to_string(), false),
+            ("maria.@example.gr".to_string(), false),
+            ("ma..ria@example.gr".to_string(), false),
+            ("\"maria\"@example.gr".to_string(), false),
+            ("maria@[127.0.0.1]".to_string(), false),
+            ("maria@xn--hxajbheg2az3al.xn--qxam".to_string(), true),
+            ("eleni@παράδειγμα.ελ".to_string(), false),
+            ("maria@@example.gr".to_string(), false),
+            ("".to_string(), false),
+        ];
+        for (addr, quick) in table {
+            assert_eq!(is_plain(&addr), quick, "{addr}");
+            assert_eq!(problem(&addr), problem_in_full(&addr), "{addr}");
+            if quick {
+                assert_eq!(problem_in_full(&addr), None, "{addr}");
+            }
+        }
+    }
 
     #[test]
     fn accepts_real_addresses() {

@@ -26,6 +26,13 @@ fn is_placeholder(c: char) -> bool {
     )
 }
 
+/// Whether `name` may hold a placeholder: every placeholder is `?` or starts
+/// with byte 0xC2, 0xE2 or 0xEF in UTF-8, and most names (Greek, Armenian,
+/// Hebrew, Latin letters) have none of these — they skip decoding.
+fn may_have_placeholder(name: &str) -> bool {
+    name.bytes().any(|b| matches!(b, b'?' | 0xC2 | 0xE2 | 0xEF))
+}
+
 /// Replacement characters: a decoder's mark for bytes it could not read.
 fn is_replacement(c: char) -> bool {
     matches!(c, '\u{FFFD}' | '\u{FFFC}')
@@ -38,7 +45,7 @@ fn is_punctuation(c: char) -> bool {
 
 /// Why the name cannot be used: its letters were lost in an export.
 pub fn lost(name: &str) -> Option<String> {
-    if !name.chars().any(is_placeholder) {
+    if !may_have_placeholder(name) || !name.chars().any(is_placeholder) {
         return None;
     }
     let only_placeholders = name.chars().all(|c| {
@@ -60,6 +67,9 @@ pub fn lost(name: &str) -> Option<String> {
 
 /// Why the name may have lost a letter, when it still has others: a warning.
 pub fn doubtful(name: &str) -> Option<String> {
+    if !may_have_placeholder(name) {
+        return None;
+    }
     let c = name.chars().find(|c| is_placeholder(*c))?;
     Some(format!(
         "has \"{c}\" among its letters; an export may have lost a letter there — check the name"
@@ -69,6 +79,25 @@ pub fn doubtful(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_placeholder_starts_with_a_byte_the_quick_look_looks_for() {
+        let placeholders: Vec<char> = (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| is_placeholder(*c))
+            .collect();
+        assert_eq!(placeholders.len(), 7);
+        for c in placeholders {
+            let name = format!("Μαρ{c}α");
+            assert!(may_have_placeholder(&name), "U+{:04X}", c as u32);
+            assert!(doubtful(&name).is_some(), "U+{:04X}", c as u32);
+            assert!(
+                may_have_placeholder(c.encode_utf8(&mut [0; 4])),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
 
     #[test]
     fn names_made_only_of_placeholders_are_lost() {

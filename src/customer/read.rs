@@ -47,6 +47,38 @@ impl Known {
     }
 }
 
+/// The field index of each known column, looked up by name once (when the
+/// header is read), so that a row's cells are found without comparing names.
+#[derive(Debug, Default, Clone, Copy)]
+struct At {
+    id: Option<usize>,
+    email: Option<usize>,
+    first_name: Option<usize>,
+    last_name: Option<usize>,
+    gender: Option<usize>,
+    language: Option<usize>,
+    birthday: Option<usize>,
+    customer_since: Option<usize>,
+    opt_out: Option<usize>,
+}
+
+impl At {
+    fn of(known: &Known) -> At {
+        let at = |name: &str| known.get(name).copied();
+        At {
+            id: at("id"),
+            email: at("email"),
+            first_name: at("first_name"),
+            last_name: at("last_name"),
+            gender: at("gender"),
+            language: at("language"),
+            birthday: at("birthday"),
+            customer_since: at("customer_since"),
+            opt_out: at("opt_out"),
+        }
+    }
+}
+
 /// `First Name`, `first-name`, `FIRST_NAME` → `firstname`.
 fn squash(header: &str) -> String {
     header
@@ -175,19 +207,145 @@ pub struct RowParser {
     /// greet.toml, named in the hint for a file that is not UTF-8.
     config_file: String,
     columns: Columns,
+    /// Where the known columns are.
+    at: At,
     date_order: DateOrder,
     delimiter: char,
     /// The run's today in the business's time zone: no birthday is after it.
     today: NaiveDate,
 }
 
-/// One row as the CSV reader found it: its line and its bytes.
+/// One row as the CSV reader found it: its line and its bytes, owned.
 #[derive(Debug, Clone)]
 pub struct RawRow {
     pub line: u64,
-    record: csv::ByteRecord,
+    /// The cells' bytes end to end, and where each cell ends in them.
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
     /// The last row of the file: where an unclosed quote ends up.
     last: bool,
+}
+
+impl RawRow {
+    fn row(&self) -> Row<'_> {
+        Row {
+            line: self.line,
+            bytes: &self.bytes,
+            ends: &self.ends,
+            last: self.last,
+        }
+    }
+}
+
+/// One row, borrowed: from a [`RawRow`] or from a [`Batch`].
+#[derive(Debug, Clone, Copy)]
+struct Row<'r> {
+    line: u64,
+    bytes: &'r [u8],
+    ends: &'r [usize],
+    last: bool,
+}
+
+impl<'r> Row<'r> {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Each cell as (start, end) in [`Row::bytes`].
+    fn spans(&self) -> impl Iterator<Item = (usize, usize)> + 'r {
+        let ends = self.ends;
+        ends.iter()
+            .enumerate()
+            .map(move |(i, &end)| (if i == 0 { 0 } else { ends[i - 1] }, end))
+    }
+
+    fn cells(&self) -> impl Iterator<Item = &'r [u8]> + 'r {
+        let bytes = self.bytes;
+        self.spans().map(move |(start, end)| &bytes[start..end])
+    }
+
+    fn to_raw(self) -> RawRow {
+        RawRow {
+            line: self.line,
+            bytes: self.bytes.to_vec(),
+            ends: self.ends.to_vec(),
+            last: self.last,
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&'r [u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        Some(&self.bytes[start..end])
+    }
+}
+
+/// Rows read in one go, their bytes end to end in one buffer: what the
+/// roster scan hands a worker thread (a few allocations per batch, not per row).
+pub struct Batch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    rows: Vec<RowAt>,
+    /// The read error after the rows: the rest of the file is not read.
+    error: Option<Problem>,
+}
+
+/// Where a batch's row is: its line and byte in the file, and where its
+/// bytes and cell ends stop in the batch (each starts where the one before stops).
+#[derive(Debug, Clone, Copy)]
+struct RowAt {
+    line: u64,
+    byte: u64,
+    bytes_end: usize,
+    ends_end: usize,
+    last: bool,
+}
+
+impl Batch {
+    fn with_capacity(rows: usize, bytes: usize, fields: usize) -> Batch {
+        Batch {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(fields),
+            rows: Vec::with_capacity(rows),
+            error: None,
+        }
+    }
+
+    fn push(&mut self, record: &csv::ByteRecord, last: bool) {
+        let row_start = self.bytes.len();
+        self.bytes.extend_from_slice(record.as_slice());
+        let mut end = 0;
+        self.ends.extend(record.iter().map(|cell| {
+            end += cell.len();
+            end
+        }));
+        debug_assert_eq!(row_start + end, self.bytes.len());
+        let position = record.position();
+        self.rows.push(RowAt {
+            line: position.map_or(0, |p| p.line()),
+            byte: position.map_or(0, |p| p.byte()),
+            bytes_end: self.bytes.len(),
+            ends_end: self.ends.len(),
+            last,
+        });
+    }
+
+    /// The rows in file order, each with the byte where it ends in the file
+    /// (its start and its cells' length, as the size estimate counts).
+    fn rows(&self) -> impl Iterator<Item = (Row<'_>, u64)> + '_ {
+        let mut from = (0, 0);
+        self.rows.iter().map(move |at| {
+            let (bytes_start, ends_start) = from;
+            from = (at.bytes_end, at.ends_end);
+            let row = Row {
+                line: at.line,
+                bytes: &self.bytes[bytes_start..at.bytes_end],
+                ends: &self.ends[ends_start..at.ends_end],
+                last: at.last,
+            };
+            (row, at.byte + (at.bytes_end - bytes_start) as u64)
+        })
+    }
 }
 
 /// Reads customers one row at a time.
@@ -197,44 +355,74 @@ pub struct CustomerReader {
     queue: VecDeque<Result<Customer, Problem>>,
 }
 
-/// The raw rows of a list, for parsing elsewhere (e.g. on worker threads).
-/// One row is read ahead, to know which row is the last.
+/// The raw rows of a list, for parsing elsewhere (e.g. on worker threads),
+/// one by one or in [`Batch`]es. One row is read ahead, to know which row is
+/// the last; the reader's two records are reused, row after row.
 pub struct RawRows {
     reader: csv::Reader<Box<dyn Read + Send>>,
     file: String,
-    done: bool,
-    ahead: Option<Result<RawRow, Problem>>,
-    /// Bytes and fields of the last row read.
-    last_size: (usize, usize),
+    /// The row handed out last.
+    current: csv::ByteRecord,
+    /// The row read ahead, when `ahead` is [`Ahead::Row`].
+    next: csv::ByteRecord,
+    ahead: Ahead,
+}
+
+/// What was read ahead of the current row.
+enum Ahead {
+    /// Nothing yet (the first row).
+    Unread,
+    /// A row, in [`RawRows::next`].
+    Row,
+    /// A read error: the rest of the file cannot be trusted.
+    Failed(Problem),
+    /// The end of the file (or of what could be read).
+    End,
 }
 
 impl RawRows {
-    fn read_one(&mut self) -> Option<Result<RawRow, Problem>> {
-        if self.done {
-            return None;
+    fn read_ahead(&mut self) -> Ahead {
+        match self.reader.read_byte_record(&mut self.next) {
+            Ok(true) => Ahead::Row,
+            Ok(false) => Ahead::End,
+            Err(e) => Ahead::Failed(csv_problem(&self.file, &e)),
         }
-        // Sized as the last row was: most rows are alike, and growing costs copies.
-        let mut record = csv::ByteRecord::with_capacity(self.last_size.0, self.last_size.1);
-        match self.reader.read_byte_record(&mut record) {
-            Ok(false) => {
-                self.done = true;
-                None
-            }
-            Ok(true) => {
-                self.last_size = (record.as_slice().len(), record.len());
-                let line = record.position().map_or(0, |p| p.line());
-                Some(Ok(RawRow {
-                    line,
-                    record,
-                    last: false,
-                }))
-            }
-            Err(e) => {
-                // The rest of the file cannot be trusted after a read error.
-                self.done = true;
-                Some(Err(csv_problem(&self.file, &e)))
+    }
+
+    /// Move to the next row, into `self.current`: whether it is the last
+    /// row, or the read error met instead; `None` at the end.
+    fn advance(&mut self) -> Option<Result<bool, Problem>> {
+        if let Ahead::Unread = self.ahead {
+            self.ahead = self.read_ahead();
+        }
+        match std::mem::replace(&mut self.ahead, Ahead::End) {
+            Ahead::Unread | Ahead::End => None,
+            Ahead::Failed(p) => Some(Err(p)),
+            Ahead::Row => {
+                std::mem::swap(&mut self.current, &mut self.next);
+                self.ahead = self.read_ahead();
+                Some(Ok(matches!(self.ahead, Ahead::End)))
             }
         }
+    }
+
+    /// The next `rows` rows (fewer at the end of the file, or before a read
+    /// error, which ends the batch); `None` when nothing is left.
+    pub fn next_batch(&mut self, rows: usize) -> Option<Batch> {
+        let size = self.current.as_slice().len().max(64);
+        let fields = self.current.len().max(8);
+        let mut batch = Batch::with_capacity(rows, rows * size, rows * fields);
+        while batch.rows.len() < rows {
+            match self.advance() {
+                None => break,
+                Some(Ok(last)) => batch.push(&self.current, last),
+                Some(Err(p)) => {
+                    batch.error = Some(p);
+                    break;
+                }
+            }
+        }
+        (!batch.rows.is_empty() || batch.error.is_some()).then_some(batch)
     }
 }
 
@@ -242,14 +430,23 @@ impl Iterator for RawRows {
     type Item = Result<RawRow, Problem>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let current = match self.ahead.take() {
-            Some(row) => row,
-            None => self.read_one()?,
+        let last = match self.advance()? {
+            Ok(last) => last,
+            Err(p) => return Some(Err(p)),
         };
-        self.ahead = self.read_one();
-        Some(current.map(|mut row| {
-            row.last = self.ahead.is_none();
-            row
+        let record = &self.current;
+        let mut end = 0;
+        Some(Ok(RawRow {
+            line: record.position().map_or(0, |p| p.line()),
+            bytes: record.as_slice().to_vec(),
+            ends: record
+                .iter()
+                .map(|cell| {
+                    end += cell.len();
+                    end
+                })
+                .collect(),
+            last,
         }))
     }
 }
@@ -293,6 +490,7 @@ impl CustomerReader {
         let mut text = BufReader::with_capacity(1 << 16, decode::CrlfToLf::new(decoded));
         let delimiter = decode::sniff_delimiter(text.fill_buf().map_err(fatal)?);
         let mut reader = csv::ReaderBuilder::new()
+            .buffer_capacity(1 << 16)
             .flexible(true)
             .has_headers(true)
             .delimiter(delimiter)
@@ -316,13 +514,14 @@ impl CustomerReader {
             rows: RawRows {
                 reader,
                 file: file.clone(),
-                done: false,
-                ahead: None,
-                last_size: (0, 0),
+                current: csv::ByteRecord::new(),
+                next: csv::ByteRecord::new(),
+                ahead: Ahead::Unread,
             },
             parser: RowParser {
                 file,
                 config_file: config.path.display().to_string(),
+                at: At::of(&columns.known),
                 columns,
                 date_order: config.date_order,
                 delimiter: char::from(delimiter),
@@ -352,7 +551,7 @@ struct Checked<'a> {
     first_name: Cow<'a, str>,
     last_name: Cow<'a, str>,
     gender: Gender,
-    language: Option<String>,
+    language: Option<Cow<'a, str>>,
     birthday: Option<dates::Birthday>,
     customer_since: Option<NaiveDate>,
     opt_out: bool,
@@ -377,7 +576,7 @@ impl Checked<'_> {
             first_name: self.first_name.into_owned(),
             last_name: self.last_name.into_owned(),
             gender: self.gender,
-            language: self.language,
+            language: self.language.map(Cow::into_owned),
             birthday: self.birthday,
             customer_since: self.customer_since,
             opt_out: self.opt_out,
@@ -393,40 +592,44 @@ impl RowParser {
         row: &RawRow,
         warnings: &mut Vec<Problem>,
     ) -> Result<Option<Customer>, Problem> {
-        self.check(row, warnings, |c| c.into_customer())
+        self.check(row.row(), warnings, |c| c.into_customer())
     }
 
     /// Check one row as [`RowParser::parse`] does (the same problems and
     /// warnings) and hand what it holds, borrowed, to `then`.
     fn check<T>(
         &self,
-        row: &RawRow,
+        row: Row<'_>,
         warnings: &mut Vec<Problem>,
         then: impl FnOnce(Checked<'_>) -> T,
     ) -> Result<Option<T>, Problem> {
-        let (rec, line) = (&row.record, row.line);
-        // A blank row: nothing but spaces and invisible characters in every cell.
-        if rec.iter().all(|f| {
-            f.iter().all(|b| b.is_ascii_whitespace())
-                || std::str::from_utf8(f).is_ok_and(|t| {
-                    t.chars()
-                        .all(|c| c.is_whitespace() || invisible::is_invisible(c))
-                })
-        }) {
+        let line = row.line;
+        // A blank row: nothing but spaces and invisible characters in every
+        // cell. An ASCII byte that is not a space is neither, in any cell:
+        // most rows are told from blank ones by their first byte.
+        let visible_ascii = |b: &u8| b.is_ascii() && !char::from(*b).is_whitespace();
+        if !row.bytes.iter().any(visible_ascii) && row.cells().all(is_blank_cell) {
             return Ok(None);
         }
         let file = &self.file;
         let at = |i: usize, msg: String| Problem::error(file, msg).at(line, Some(i as u64 + 1));
+        // The whole row is looked at once first: most rows are UTF-8 throughout
+        // (then a cell is UTF-8 when it starts and ends on a character
+        // boundary), and have no byte a control character or a line break
+        // starts with (then no cell has one).
+        let row_text = std::str::from_utf8(row.bytes).ok();
+        let may_have_control = may_have_control(row.bytes);
         // Every cell is text: invalid UTF-8 and control characters are refused here,
         // newlines inside a cell are collapsed (with a warning).
-        let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(rec.len());
-        for (i, raw) in rec.iter().enumerate() {
-            let text = std::str::from_utf8(raw).map_err(|e| {
-                let _ = e;
+        let mut cells: Vec<Cow<'_, str>> = Vec::with_capacity(row.len());
+        for (i, (start, end)) in row.spans().enumerate() {
+            let raw = &row.bytes[start..end];
+            let text = cell_text(row_text, raw, start..end).ok_or_else(|| {
                 Problem::fatal(file, not_utf8_message(&self.config_file))
                     .at(line, Some(i as u64 + 1))
             })?;
-            if has_control(raw)
+            if may_have_control
+                && has_control(raw)
                 && let Some(c) = text
                     .chars()
                     .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
@@ -438,7 +641,7 @@ impl RowParser {
             }
             // A quote that is never closed swallows the rest of the file into one
             // cell of the last row: line breaks and the rows' delimiters in it.
-            let line_break = has_line_break(raw);
+            let line_break = may_have_control && has_line_break(raw);
             if row.last && line_break && text.contains(self.delimiter) {
                 let lines = text.matches('\n').count() + 1;
                 return Err(Problem::fatal(
@@ -460,20 +663,20 @@ impl RowParser {
             }
         }
         let cols = &self.columns;
-        let cell = |name: &str| -> (usize, &str) {
-            match cols.known.get(name) {
-                Some(&i) => (i, cells.get(i).map_or("", |s| s.as_ref())),
+        let cell = |at: Option<usize>| -> (usize, &str) {
+            match at {
+                Some(i) => (i, cells.get(i).map_or("", |s| s.as_ref())),
                 None => (0, ""),
             }
         };
         // Code-like cells (id, gender, language, dates, opt_out): invisible
         // characters never change what they mean.
-        let get = |name: &str| -> (usize, Cow<'_, str>) {
-            let (i, text) = cell(name);
+        let get = |at: Option<usize>| -> (usize, Cow<'_, str>) {
+            let (i, text) = cell(at);
             (i, code_cell(text))
         };
 
-        let (ei, raw_email) = cell("email");
+        let (ei, raw_email) = cell(self.at.email);
         let normalised = email::normalise(raw_email);
         let addr = normalised.address.as_ref();
         if is_totals_label(addr) || (addr.is_empty() && cells.iter().any(|c| is_totals_label(c))) {
@@ -505,8 +708,8 @@ impl RowParser {
         }
         // Names: bidi controls and stray invisible characters removed, and a
         // name an export turned into ???? refused.
-        let mut name_cell = |name: &str| -> Result<(usize, Cow<'_, str>), Problem> {
-            let (i, text) = cell(name);
+        let mut name_cell = |name: &str, column| -> Result<(usize, Cow<'_, str>), Problem> {
+            let (i, text) = cell(column);
             let clean = invisible::clean_name(text);
             if let Some(why) = super::name::lost(&clean) {
                 return Err(at(i, format!("{name} \"{clean}\" {why}")));
@@ -519,16 +722,16 @@ impl RowParser {
             }
             Ok((i, clean))
         };
-        let (fi, first_name) = name_cell("first_name")?;
+        let (fi, first_name) = name_cell("first_name", self.at.first_name)?;
         if first_name.is_empty() {
             return Err(at(fi, "first_name is empty".into()));
         }
-        let (_, last_name) = if cols.known.contains_key("last_name") {
-            name_cell("last_name")?
+        let (_, last_name) = if self.at.last_name.is_some() {
+            name_cell("last_name", self.at.last_name)?
         } else {
             (0, Cow::Borrowed(""))
         };
-        let (gi, gender_cell) = get("gender");
+        let (gi, gender_cell) = get(self.at.gender);
         let mut gender = Gender::parse(&gender_cell).ok_or_else(|| {
             at(
                 gi,
@@ -551,15 +754,17 @@ impl RowParser {
                 .at(line, Some(gi as u64 + 1)),
             );
         }
-        let (li, lang_cell) = get("language");
+        let (li, lang_cell) = get(self.at.language);
         let language = if lang_cell.is_empty() {
             None
         } else {
-            let primary = lang_cell
-                .split(['-', '_'])
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
+            let primary = lang_cell.split(['-', '_']).next().unwrap_or("");
+            // Lower case, copied only when it is not already.
+            let primary = if primary.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(primary.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(primary)
+            };
             if !is_language_tag(&primary) {
                 return Err(at(
                     li,
@@ -570,7 +775,7 @@ impl RowParser {
             }
             Some(primary)
         };
-        let (bi, bday) = get("birthday");
+        let (bi, bday) = get(self.at.birthday);
         let birthday = if bday.is_empty() {
             None
         } else {
@@ -586,7 +791,7 @@ impl RowParser {
             }
             Some(b)
         };
-        let (si, since) = get("customer_since");
+        let (si, since) = get(self.at.customer_since);
         let customer_since = if since.is_empty() {
             None
         } else {
@@ -602,7 +807,7 @@ impl RowParser {
             }
             Some(d)
         };
-        let (oi, opt) = get("opt_out");
+        let (oi, opt) = get(self.at.opt_out);
         let opt_out = match (if opt.is_empty() {
             String::new()
         } else {
@@ -621,7 +826,7 @@ impl RowParser {
                 ));
             }
         };
-        let (_, id) = get("id");
+        let (_, id) = get(self.at.id);
         let key = if id.is_empty() {
             Cow::Owned(email::fold(addr))
         } else {
@@ -652,23 +857,39 @@ impl RowParser {
     pub fn quick<'r>(&'r self, row: &'r RawRow) -> Quick<'r> {
         Quick {
             parser: self,
-            row,
+            row: row.row(),
             first_name: OnceCell::new(),
             birthday: OnceCell::new(),
             customer_since: OnceCell::new(),
         }
     }
 
+    /// The [`Quick`] of a row [`RowParser::check`] has read: its cells are
+    /// known already, exactly as the customer holds them.
+    fn quick_checked<'c>(&'c self, row: Row<'c>, c: &Checked<'c>) -> Quick<'c> {
+        Quick {
+            parser: self,
+            row,
+            first_name: OnceCell::from(Hint::Is(c.first_name.clone())),
+            birthday: OnceCell::from(Hint::Is(c.birthday)),
+            customer_since: OnceCell::from(Hint::Is(c.customer_since)),
+        }
+    }
+
     /// The 1-based column of the email cell.
     pub fn email_column(&self) -> Option<u64> {
-        self.columns.known.get("email").map(|i| *i as u64 + 1)
+        self.at.email.map(|i| i as u64 + 1)
     }
 }
 
 /// A code-like cell (id, gender, language, dates, opt_out) as it is read:
 /// trimmed, without invisible characters, which never change what it means.
 fn code_cell(text: &str) -> Cow<'_, str> {
-    trimmed(invisible::strip(text.trim()))
+    match invisible::strip(text.trim()) {
+        // Nothing removed: the text as trimmed already.
+        Cow::Borrowed(text) => Cow::Borrowed(text),
+        Cow::Owned(text) => Cow::Owned(text.trim().to_string()),
+    }
 }
 
 /// What [`RowParser::quick`] makes of one cell: its value, or unsure.
@@ -685,7 +906,7 @@ pub enum Hint<T> {
 #[derive(Debug)]
 pub struct Quick<'r> {
     parser: &'r RowParser,
-    row: &'r RawRow,
+    row: Row<'r>,
     first_name: OnceCell<Hint<Cow<'r, str>>>,
     birthday: OnceCell<Hint<Option<dates::Birthday>>>,
     customer_since: OnceCell<Hint<Option<NaiveDate>>>,
@@ -693,11 +914,8 @@ pub struct Quick<'r> {
 
 impl<'r> Quick<'r> {
     /// The text of a known column's cell, unless only the full parse can read it.
-    fn raw(&self, name: &str) -> Option<&'r str> {
-        let bytes = match self.parser.columns.known.get(name) {
-            Some(&i) => self.row.record.get(i).unwrap_or(b""),
-            None => b"",
-        };
+    fn raw(&self, at: Option<usize>) -> Option<&'r str> {
+        let bytes = at.and_then(|i| self.row.get(i)).unwrap_or(b"");
         // parse collapses line breaks first; leave such cells to it.
         if has_line_break(bytes) {
             return None;
@@ -708,7 +926,7 @@ impl<'r> Quick<'r> {
     /// The first name as [`Customer::first_name`] would be.
     pub fn first_name(&self) -> &Hint<Cow<'r, str>> {
         self.first_name
-            .get_or_init(|| match self.raw("first_name") {
+            .get_or_init(|| match self.raw(self.parser.at.first_name) {
                 Some(text) => Hint::Is(invisible::clean_name(text)),
                 None => Hint::Unsure,
             })
@@ -719,7 +937,7 @@ impl<'r> Quick<'r> {
     /// parse reports it).
     pub fn birthday(&self) -> Hint<Option<dates::Birthday>> {
         *self.birthday.get_or_init(|| {
-            let Some(text) = self.raw("birthday").map(code_cell) else {
+            let Some(text) = self.raw(self.parser.at.birthday).map(code_cell) else {
                 return Hint::Unsure;
             };
             if text.is_empty() {
@@ -735,7 +953,7 @@ impl<'r> Quick<'r> {
     /// The first purchase as [`Customer::customer_since`] would be.
     pub fn customer_since(&self) -> Hint<Option<NaiveDate>> {
         *self.customer_since.get_or_init(|| {
-            let Some(text) = self.raw("customer_since").map(code_cell) else {
+            let Some(text) = self.raw(self.parser.at.customer_since).map(code_cell) else {
                 return Hint::Unsure;
             };
             if text.is_empty() {
@@ -746,14 +964,6 @@ impl<'r> Quick<'r> {
                 Err(_) => Hint::Unsure,
             }
         })
-    }
-}
-
-/// `s` trimmed, borrowed when it can be.
-fn trimmed(s: Cow<'_, str>) -> Cow<'_, str> {
-    match s {
-        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
-        Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
     }
 }
 
@@ -782,6 +992,40 @@ impl Iterator for CustomerReader {
             }
         }
     }
+}
+
+/// A cell of nothing but spaces and invisible characters.
+fn is_blank_cell(cell: &[u8]) -> bool {
+    cell.iter().all(|b| b.is_ascii_whitespace())
+        || std::str::from_utf8(cell).is_ok_and(|t| {
+            t.chars()
+                .all(|c| c.is_whitespace() || invisible::is_invisible(c))
+        })
+}
+
+/// The text of the cell `raw`, at `span` in its row, if it is UTF-8: read
+/// from the row's text when the whole row is UTF-8 (then the cell is, just
+/// when it starts and ends on a character boundary), else on its own.
+fn cell_text<'a>(
+    row_text: Option<&'a str>,
+    raw: &'a [u8],
+    span: std::ops::Range<usize>,
+) -> Option<&'a str> {
+    match row_text {
+        Some(text) => text.get(span),
+        None => std::str::from_utf8(raw).ok(),
+    }
+}
+
+/// Whether `bytes` may hold a control character or a line break (what
+/// [`has_control`] and [`has_line_break`] look for): a byte below 0x20, DEL,
+/// or 0xC2 (which C1 controls start with). Without one, neither can be true
+/// of the bytes or of any part of them. One pass over a whole row, without
+/// stopping early, which the compiler turns into wide instructions.
+fn may_have_control(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |found, &b| {
+        found | (b < 0x20) | (b == 0x7f) | (b == 0xc2)
+    })
 }
 
 /// Whether a cell holds a line break (LF or CR).
@@ -903,32 +1147,47 @@ impl Roster {
 /// rows with equal digests are candidates, confirmed on their full text
 /// before anything is reported, so a collision costs a re-read, never a
 /// wrong verdict.
-fn scan_digest(text: &str) -> [u32; 2] {
+fn scan_digest(text: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let h = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
-    [(h >> 32) as u32, h as u32]
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(text)
+}
+
+/// [`scan_digest`] of the mailbox an address reaches
+/// ([`email::mailbox_of_normalised`]), without making the mailbox's string
+/// when it is the address in lower case: an ASCII address without `xn--`.
+fn mailbox_digest(addr: &str) -> u64 {
+    let mut buf = [0u8; 128];
+    if addr.is_ascii() && addr.len() <= buf.len() {
+        let lower = &mut buf[..addr.len()];
+        lower.copy_from_slice(addr.as_bytes());
+        lower.make_ascii_lowercase();
+        if (!lower.contains(&b'-') || !lower.windows(4).any(|w| w == b"xn--"))
+            && let Ok(lower) = std::str::from_utf8(lower)
+        {
+            return scan_digest(lower);
+        }
+    }
+    scan_digest(&email::mailbox_of_normalised(addr))
 }
 
 /// What the scan keeps of one customer: the digests of its key and of its
-/// mailbox, and its line — 20 bytes, whatever the row holds.
+/// mailbox — 16 bytes, whatever the row holds. The rows they stand for are
+/// found again by their digests, in the rare case that two are equal.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
-    key: [u32; 2],
-    mailbox: [u32; 2],
-    line: u32,
+    key: u64,
+    mailbox: u64,
 }
 
-/// What the scan keeps of one row: its record, nothing (blank), or its problem.
-type RowOutcome = Result<Option<Seen>, Problem>;
-
-/// The lines of the rows in runs of equal `by` in `seen` (sorted by it).
-fn lines_in_runs(seen: &[Seen], by: impl Fn(&Seen) -> [u32; 2], lines: &mut HashSet<u32>) {
-    for pair in seen.windows(2) {
-        if by(&pair[0]) == by(&pair[1]) {
-            lines.insert(pair[0].line);
-            lines.insert(pair[1].line);
-        }
-    }
+/// The digests that occur more than once in `digests` (which are sorted
+/// for it, then dropped).
+fn repeated(mut digests: Vec<u64>) -> HashSet<u64> {
+    digests.sort_unstable();
+    digests
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect()
 }
 
 /// A row the digests flagged, read again in full: its line, key, mailbox and address.
@@ -970,9 +1229,9 @@ fn expected_rows(file_len: u64, bytes_so_far: u64, rows_so_far: usize) -> usize 
         .min(1 << 26)
 }
 
-/// Read the whole list once, keeping only problems and a 20-byte record per
-/// customer (key digest, mailbox digest, line), so memory grows with the
-/// number of customers, not with their data. The records are sorted to find
+/// Read the whole list once, keeping only problems and 16 bytes per
+/// customer (key digest, mailbox digest), so memory grows with the number
+/// of customers, not with their data. The digests are sorted to find
 /// duplicates — the same key twice, or two keys sharing one mailbox — and
 /// dropped before any greeting is rendered. Only when digests match is the
 /// list read a third time, to confirm the duplicates on the full text and
@@ -981,8 +1240,68 @@ pub fn scan(config: &Config) -> Result<Roster, Vec<Problem>> {
     scan_keeping(config, None, 0)
 }
 
-/// Which rows the roster scan keeps for the passes that follow.
-pub type Keep<'a> = &'a (dyn Fn(&RowParser, &RawRow) -> bool + Sync);
+/// Which rows the roster scan keeps for the passes that follow: asked of
+/// every valid row, with its cells already read.
+pub type Keep<'a> = &'a (dyn Fn(&Quick<'_>) -> bool + Sync);
+
+/// Rows per batch the roster scan reads and hands to a worker thread: the
+/// results are small, and hand-overs cost.
+const SCAN_BATCH: usize = 1024;
+
+/// What a worker makes of one [`Batch`] for the roster scan.
+struct Scanned {
+    /// Each row's warnings, then its error if it has one, in file order.
+    problems: Vec<Problem>,
+    /// The rows that are not blank: customers and rows with an error.
+    rows: u64,
+    seen: Vec<Seen>,
+    /// The valid rows `keep` accepted, in file order.
+    kept: Vec<RawRow>,
+    /// Where the batch's last row ends in the file (for the size estimate).
+    end: u64,
+}
+
+/// Check every row of a batch as [`RowParser::parse`] would, keeping what
+/// the scan needs.
+fn scan_batch(parser: &RowParser, keep: Option<Keep<'_>>, batch: Batch) -> Scanned {
+    let mut out = Scanned {
+        problems: Vec::new(),
+        rows: 0,
+        seen: Vec::with_capacity(batch.rows.len()),
+        kept: Vec::new(),
+        end: 0,
+    };
+    for (row, end) in batch.rows() {
+        out.end = end;
+        let checked = parser.check(row, &mut out.problems, |c| {
+            let kept = keep.is_some_and(|k| k(&parser.quick_checked(row, &c)));
+            let seen = Seen {
+                key: scan_digest(&c.key),
+                mailbox: mailbox_digest(c.email),
+            };
+            (seen, kept)
+        });
+        match checked {
+            Ok(None) => {}
+            Ok(Some((seen, kept))) => {
+                out.rows += 1;
+                out.seen.push(seen);
+                if kept {
+                    out.kept.push(row.to_raw());
+                }
+            }
+            Err(p) => {
+                out.rows += 1;
+                out.problems.push(p);
+            }
+        }
+    }
+    if let Some(p) = batch.error {
+        out.rows += 1;
+        out.problems.push(p);
+    }
+    out
+}
 
 /// [`scan`], keeping the valid rows `keep` accepts — at most `cap` of them
 /// (beyond that none is kept and the list is read again: memory stays flat).
@@ -994,72 +1313,44 @@ pub fn scan_keeping(
     let reader = CustomerReader::open(config)?;
     let file = reader.file().to_string();
     let file_len = std::fs::metadata(&config.customers).map_or(0, |m| m.len());
-    let (parser, rows) = reader.into_raw();
+    let (parser, mut rows) = reader.into_raw();
     let email_column = parser.email_column();
     let mut roster = Roster::default();
-    let mut seen: Vec<Seen> = Vec::new();
+    // The digests of every customer's key and mailbox, in two lists: each is
+    // sorted on its own (and both at once) to find the ones seen twice.
+    let (mut keys, mut mailboxes): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
     let mut reserved = false;
-    // Parsing runs on every core; results come back in file order.
-    let parse = |row: Result<RawRow, Problem>| {
-        let mut warnings = Vec::new();
-        let mut end = 0;
-        let mut kept_row = None;
-        let outcome = row.and_then(|row| {
-            end =
-                row.record.position().map_or(0, |p| p.byte()) + row.record.as_slice().len() as u64;
-            if keep.is_some_and(|k| k(&parser, &row)) {
-                kept_row = Some(row.clone());
-            }
-            parser.check(&row, &mut warnings, |c| {
-                let key = scan_digest(&c.key);
-                // Without an id the key is the mailbox already: one digest serves both.
-                let mailbox = email::mailbox_of_normalised(c.email);
-                let mailbox = if mailbox == c.key {
-                    key
-                } else {
-                    scan_digest(&mailbox)
-                };
-                Seen {
-                    key,
-                    mailbox,
-                    line: c.line as u32,
-                }
-            })
-        });
-        Ok((warnings, outcome, end, kept_row))
-    };
     let mut kept: Option<Vec<RawRow>> = keep.map(|_| Vec::new());
-    let collect =
-        |(warnings, outcome, end, kept_row): (Vec<Problem>, RowOutcome, u64, Option<RawRow>)| {
-            roster.problems.extend(warnings);
-            match outcome {
-                Ok(None) => {}
-                Ok(Some(record)) => {
-                    roster.rows += 1;
-                    if let (Some(row), Some(rows)) = (kept_row, kept.as_mut()) {
-                        if rows.len() < cap {
-                            rows.push(row);
-                        } else {
-                            kept = None;
-                        }
-                    }
-                    seen.push(record);
-                    if !reserved && seen.len() == 1024 {
-                        reserved = true;
-                        let expected = expected_rows(file_len, end, seen.len());
-                        seen.reserve(expected.saturating_sub(seen.len()));
-                    }
-                }
-                Err(p) => {
-                    roster.rows += 1;
-                    roster.problems.push(p);
-                }
+    let collect = |out: Scanned| {
+        roster.problems.extend(out.problems);
+        roster.rows += out.rows;
+        if let Some(rows) = kept.as_mut() {
+            if rows.len() + out.kept.len() <= cap {
+                rows.extend(out.kept);
+            } else {
+                kept = None;
             }
-            Ok(true)
-        };
-    // Large batches: the results are small, and hand-overs cost.
-    crate::parallel::ordered_map_in(512, rows, parse, collect)
-        .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
+        }
+        keys.extend(out.seen.iter().map(|s| s.key));
+        mailboxes.extend(out.seen.iter().map(|s| s.mailbox));
+        if !reserved && keys.len() >= 1024 {
+            reserved = true;
+            let more = expected_rows(file_len, out.end, keys.len()).saturating_sub(keys.len());
+            keys.reserve(more);
+            mailboxes.reserve(more);
+        }
+        Ok(true)
+    };
+    // Checking runs on every core, a batch of rows at a time; results come
+    // back in file order.
+    let batches = std::iter::from_fn(|| rows.next_batch(SCAN_BATCH));
+    crate::parallel::ordered_map_in(
+        1,
+        batches,
+        |batch| Ok(scan_batch(&parser, keep, batch)),
+        collect,
+    )
+    .map_err(|e| vec![Problem::error(&file, format!("{e:#}"))])?;
     roster.kept = kept.map(|rows| Kept {
         parser: parser.clone(),
         rows,
@@ -1088,14 +1379,20 @@ pub fn scan_keeping(
         );
         return Err(refused);
     }
-    roster.valid = seen.len() as u64;
-    let mut flagged_lines: HashSet<u32> = HashSet::new();
-    seen.sort_unstable_by_key(|s| s.key);
-    lines_in_runs(&seen, |s| s.key, &mut flagged_lines);
-    seen.sort_unstable_by_key(|s| s.mailbox);
-    lines_in_runs(&seen, |s| s.mailbox, &mut flagged_lines);
-    drop(seen);
-    if flagged_lines.is_empty() {
+    roster.valid = keys.len() as u64;
+    // The two sorts at once, one on another core.
+    let (repeated_keys, repeated_mailboxes) = std::thread::scope(|s| {
+        let keys = s.spawn(move || repeated(keys));
+        let mailboxes = repeated(mailboxes);
+        (keys.join(), mailboxes)
+    });
+    let repeated_keys = repeated_keys.map_err(|_| {
+        vec![Problem::error(
+            &file,
+            "the duplicate scan failed (a thread panicked)",
+        )]
+    })?;
+    if repeated_keys.is_empty() && repeated_mailboxes.is_empty() {
         roster.problems.sort_by_key(|p| p.line);
         return Ok(roster);
     }
@@ -1103,7 +1400,9 @@ pub fn scan_keeping(
     let mut flagged: Vec<Flagged> = Vec::new();
     for c in CustomerReader::open(config)?.flatten() {
         let line = c.line as u32;
-        if flagged_lines.contains(&line) {
+        if repeated_keys.contains(&scan_digest(&c.key))
+            || repeated_mailboxes.contains(&mailbox_digest(&c.email))
+        {
             flagged.push(Flagged {
                 line,
                 mailbox: email::mailbox_of_normalised(&c.email),
@@ -1359,9 +1658,247 @@ mod tests {
     }
 
     #[test]
-    fn the_scan_keeps_twenty_bytes_per_customer() {
-        // Two 64-bit digests and a line: memory stays flat however wide the rows are.
-        assert_eq!(std::mem::size_of::<Seen>(), 20);
+    fn the_scan_keeps_sixteen_bytes_per_customer() {
+        // Two 64-bit digests: memory stays flat however wide the rows are.
+        assert_eq!(std::mem::size_of::<Seen>(), 16);
+    }
+
+    /// The row parser of a list with this header.
+    fn parser(header: &str) -> RowParser {
+        let config = Config::parse(
+            "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n",
+            std::path::Path::new("greet.toml"),
+        )
+        .unwrap();
+        let csv = format!("{header}\n");
+        CustomerReader::from_reader(
+            Box::new(std::io::Cursor::new(csv.into_bytes())),
+            "c.csv".into(),
+            &config,
+        )
+        .unwrap()
+        .into_raw()
+        .0
+    }
+
+    /// A row of these cells, as the reader would hand it over.
+    fn raw_row(cells: &[Vec<u8>]) -> RawRow {
+        let mut end = 0;
+        RawRow {
+            line: 2,
+            bytes: cells.concat(),
+            ends: cells
+                .iter()
+                .map(|c| {
+                    end += c.len();
+                    end
+                })
+                .collect(),
+            last: false,
+        }
+    }
+
+    /// Cells of bytes that are often not UTF-8, and characters cut in two at their edges.
+    fn byte_cells() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let byte = prop_oneof![
+            3 => prop::sample::select(b"aZ09 ,@.\t\n\r\x7f\x00\x0b".to_vec()),
+            1 => prop::sample::select(vec![0x80u8, 0x85, 0x9f, 0xa0, 0xad, 0xbf, 0xc2, 0xce, 0xd7, 0xe2, 0xef, 0xf0, 0xff]),
+        ];
+        let text = prop::sample::select(vec![
+            "Σ", "ש", "Ա", "\u{200b}", "\u{a0}", "\u{85}", "\u{feff}", "🎂",
+        ])
+        .prop_map(|t| t.as_bytes().to_vec());
+        let piece = prop_oneof![byte.prop_map(|b| vec![b]), text];
+        prop::collection::vec(
+            prop::collection::vec(piece, 0..6).prop_map(|p| p.concat()),
+            0..6,
+        )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5_000))]
+
+        #[test]
+        fn a_cell_read_through_its_row_is_the_cell_read_alone(cells in byte_cells()) {
+            let row = raw_row(&cells);
+            let row_text = std::str::from_utf8(&row.bytes).ok();
+            for ((start, end), cell) in row.row().spans().zip(&cells) {
+                prop_assert_eq!(
+                    cell_text(row_text, &row.bytes[start..end], start..end),
+                    std::str::from_utf8(cell).ok()
+                );
+            }
+        }
+
+        #[test]
+        fn the_look_at_the_whole_row_misses_no_control_character_or_line_break(cells in byte_cells()) {
+            let row = raw_row(&cells);
+            if cells.iter().any(|c| has_control(c) || has_line_break(c)) {
+                prop_assert!(may_have_control(&row.bytes));
+            }
+        }
+
+        #[test]
+        fn a_row_is_blank_exactly_when_every_cell_is(
+            cells in prop::collection::vec(
+                prop::collection::vec(
+                    prop::sample::select(vec![" ", "\t", "\u{b}", "\u{c}", "\u{a0}", "\u{3000}", "\u{200b}", "\u{feff}", "\u{2060}", "a", "Σ", "-", "\u{ff}"]),
+                    0..4,
+                ).prop_map(|p| p.concat().into_bytes()),
+                1..5,
+            )
+        ) {
+            let parser = parser("email,first_name,a,b,c");
+            let blank = cells.iter().all(|c| is_blank_cell(c));
+            let parsed = parser.parse(&raw_row(&cells), &mut Vec::new());
+            prop_assert_eq!(matches!(parsed, Ok(None)), blank, "{:?}", cells);
+        }
+
+        #[test]
+        fn the_mailbox_digest_is_the_digest_of_the_mailbox(
+            parts in prop::collection::vec(
+                prop::sample::select(vec![
+                    "maria", "Maria", "MARIA", "@", ".", "-", "--", "xn", "XN", "xn--", "Xn--", "xn--hxajbheg2az3al",
+                    "XN--HXAJBHEG2AZ3AL", "xn--qxam", "example", "GR", "παράδειγμα", "ΕΛ", "ｍａｒｉａ", "\u{200b}",
+                    "é", "\u{130}", "\u{212a}", "ß", "\"", " ", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                ]),
+                0..12,
+            )
+        ) {
+            let addr = parts.concat();
+            prop_assert_eq!(mailbox_digest(&addr), scan_digest(&email::mailbox_of_normalised(&addr)), "{:?}", addr);
+        }
+
+        #[test]
+        fn batches_hold_the_rows_the_csv_reader_reads_on_the_lines_it_says(
+            rows in prop::collection::vec(
+                prop::collection::vec(
+                    prop::sample::select(vec!["a", "Σ", "", " ", "\"q\"", "\"a,b\"", "\"x\ny\"", "\"\"\"\"", "b\"c", "\r"]),
+                    0..4,
+                ).prop_map(|cells| cells.join(",")),
+                0..40,
+            ),
+            crlf in any::<bool>(),
+            batch in 1usize..7,
+        ) {
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let text = format!("email,first_name{eol}{}", rows.join(eol));
+            let config = Config::parse(
+                "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n",
+                std::path::Path::new("greet.toml"),
+            ).unwrap();
+            let open = || CustomerReader::from_reader(
+                Box::new(std::io::Cursor::new(text.clone().into_bytes())), "c.csv".into(), &config,
+            ).unwrap().into_raw().1;
+            // One row at a time, as the reader reads them.
+            let one_by_one: Vec<(u64, Vec<Vec<u8>>, bool)> = open()
+                .filter_map(Result::ok)
+                .map(|r| (r.line, r.row().cells().map(<[u8]>::to_vec).collect(), r.last))
+                .collect();
+            // The same rows, batch by batch.
+            let mut rows = open();
+            let mut batched = Vec::new();
+            while let Some(b) = rows.next_batch(batch) {
+                prop_assert!(b.error.is_none());
+                for (row, _) in b.rows() {
+                    batched.push((row.line, row.cells().map(<[u8]>::to_vec).collect(), row.last));
+                }
+            }
+            prop_assert_eq!(&one_by_one, &batched);
+            // And the csv reader's own records, line for line.
+            let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(
+                crate::customer::decode::CrlfToLf::new(std::io::Cursor::new(text.clone().into_bytes())),
+            );
+            let records: Vec<(u64, Vec<Vec<u8>>)> = csv
+                .byte_records()
+                .map(|r| r.unwrap())
+                .map(|r| (r.position().unwrap().line(), r.iter().map(<[u8]>::to_vec).collect()))
+                .collect();
+            let ours: Vec<(u64, Vec<Vec<u8>>)> = batched.iter().map(|(l, c, _)| (*l, c.clone())).collect();
+            prop_assert_eq!(records, ours);
+            if let Some(last) = batched.last() {
+                prop_assert!(last.2);
+                prop_assert!(batched.iter().filter(|r| r.2).count() == 1);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn the_scan_reports_what_reading_row_by_row_finds_and_every_duplicate(
+            rows in prop::collection::vec(
+                (
+                    prop::sample::select(vec!["", "C1", "C2", "C3", "c1"]),
+                    prop::sample::select(vec![
+                        "maria@example.gr", "MARIA@example.gr", "maria\u{200b}@example.gr", "ｍａｒｉａ@example.gr",
+                        "eleni@παράδειγμα.ελ", "eleni@xn--hxajbheg2az3al.xn--qxam", "anna@example.gr",
+                        "Anna@Example.GR", "sofia@example.gr", "eleni@example.gr", "bad@",
+                    ]),
+                    prop::sample::select(vec!["Μαρία", "Anna", "Σοφία", "Ma?ia", "Ελένη", "????"]),
+                    prop::sample::select(vec!["1985-03-14", "14/03/1985", "", "--03-14", "1990-01-01", "31/02/1990"]),
+                ),
+                0..(SCAN_BATCH + 50),
+            ),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut text = String::from("id,email,first_name,birthday\n");
+            for (id, email, name, birthday) in &rows {
+                text.push_str(&format!("{id},{email},{name},{birthday}\n"));
+            }
+            std::fs::write(dir.path().join("c.csv"), &text).unwrap();
+            let config = Config::parse(
+                "[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n",
+                &dir.path().join("greet.toml"),
+            ).unwrap();
+            // Row by row: each row's warnings and then its error, and the customers.
+            let mut problems = Vec::new();
+            let mut customers = Vec::new();
+            let (parser, raw) = CustomerReader::open(&config).unwrap().into_raw();
+            for row in raw {
+                match parser.parse(&row.unwrap(), &mut problems) {
+                    Ok(Some(c)) => customers.push(c),
+                    Ok(None) => {}
+                    Err(p) => problems.push(p),
+                }
+            }
+            // (Most generated lists are read, not refused: valid rows outnumber bad ones.)
+            let roster = match scan(&config) {
+                Ok(roster) => roster,
+                Err(refused) => {
+                    // Refused when most rows are bad: as many errors as row by row.
+                    let errors = problems.iter().filter(|p| p.is_error()).count();
+                    prop_assert!(errors * 2 > customers.len() + errors, "{:?}", refused);
+                    return Ok(());
+                }
+            };
+            // Every duplicate: rows sharing a key, or a mailbox under different keys.
+            let mut by_key: HashMap<&str, Vec<u64>> = HashMap::new();
+            let mut keys_by_mailbox: HashMap<String, HashSet<&str>> = HashMap::new();
+            for c in &customers {
+                by_key.entry(&c.key).or_default().push(c.line);
+                keys_by_mailbox.entry(email::mailbox(&c.email)).or_default().insert(&c.key);
+            }
+            let duplicated: std::collections::BTreeSet<Option<u64>> = customers
+                .iter()
+                .filter(|c| by_key[c.key.as_str()].len() > 1 || keys_by_mailbox[&email::mailbox(&c.email)].len() > 1)
+                .map(|c| Some(c.line))
+                .collect();
+            let is_duplicate = |p: &Problem| {
+                p.message.contains("appears again") || p.message.contains("has the same mailbox")
+            };
+            let reported: std::collections::BTreeSet<Option<u64>> =
+                roster.problems.iter().filter(|p| is_duplicate(p)).map(|p| p.line).collect();
+            prop_assert_eq!(&reported, &duplicated);
+            let others: Vec<String> = roster.problems.iter().filter(|p| !is_duplicate(p)).map(|p| format!("{p:?}")).collect();
+            problems.sort_by_key(|p| p.line);
+            let row_by_row: Vec<String> = problems.iter().map(|p| format!("{p:?}")).collect();
+            prop_assert_eq!(others, row_by_row);
+            prop_assert_eq!(roster.valid, (customers.len() - duplicated.len()) as u64);
+        }
     }
 
     #[test]
