@@ -109,6 +109,82 @@ pub fn may_be_due(
     }
 }
 
+/// [`may_be_due`] for every target of a run at once, as the roster scan
+/// asks it of each row: whether any (occasion, day) may be due. Name days
+/// are looked up once per spelling of a first name (names repeat: a list of
+/// a million has a few thousand), on every thread; the answer is exactly
+/// `targets.any(may_be_due)`.
+pub struct DayFilter<'a> {
+    /// Birthdays and anniversaries: cheap, asked of every row.
+    others: Vec<(&'a Occasion, NaiveDate)>,
+    /// The days a name-day occasion covers.
+    name_days: Vec<NaiveDate>,
+    leap: LeapDay,
+    namedays: &'a Calendar,
+    /// First name → whether its name day is one of `name_days`, in shards
+    /// so that the scan's threads seldom wait for each other.
+    seen: Vec<std::sync::Mutex<std::collections::HashMap<String, bool>>>,
+}
+
+/// Spellings remembered per shard: a list of odd names costs memory no more.
+const SEEN_PER_SHARD: usize = 4096;
+const SHARDS: usize = 16;
+
+impl<'a> DayFilter<'a> {
+    pub fn new(
+        targets: &[(&'a Occasion, NaiveDate)],
+        leap: LeapDay,
+        namedays: &'a Calendar,
+    ) -> DayFilter<'a> {
+        let (name_days, others): (Vec<_>, Vec<_>) = targets
+            .iter()
+            .partition(|(o, _)| o.kind == OccasionKind::Nameday);
+        DayFilter {
+            others,
+            name_days: name_days.into_iter().map(|(_, d)| d).collect(),
+            leap,
+            namedays,
+            seen: (0..SHARDS).map(|_| Default::default()).collect(),
+        }
+    }
+
+    pub fn may_keep(&self, quick: &Quick<'_>) -> bool {
+        if self
+            .others
+            .iter()
+            .any(|(o, d)| may_be_due(o, quick, *d, self.leap, self.namedays))
+        {
+            return true;
+        }
+        if self.name_days.is_empty() {
+            return false;
+        }
+        let name = match quick.first_name() {
+            Hint::Is(name) => name.as_ref(),
+            Hint::Unsure => return true,
+        };
+        let celebrates = || {
+            self.name_days
+                .iter()
+                .any(|d| self.namedays.celebrates(name, *d))
+        };
+        let shard = name.bytes().fold(0usize, |h, b| {
+            h.wrapping_mul(31).wrapping_add(usize::from(b))
+        }) % SHARDS;
+        let seen = || self.seen[shard].lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&known) = seen().get(name) {
+            return known;
+        }
+        // Looked up without holding the shard.
+        let answer = celebrates();
+        let mut seen = seen();
+        if seen.len() < SEEN_PER_SHARD {
+            seen.insert(name.to_string(), answer);
+        }
+        answer
+    }
+}
+
 /// Whole years and remaining months from `since` to `date` (zero if `since` is later).
 pub fn tenure(since: NaiveDate, date: NaiveDate) -> (u32, u32) {
     if since >= date {
@@ -470,6 +546,53 @@ mod pre_filter {
                         prop_assert!(unsure || may == due, "line {}: {kind:?} on {day}: may {may}, due {due}", row.line);
                     }
                 }
+            }
+        }
+
+        #[test]
+        fn the_run_filter_says_what_asking_every_target_says_with_names_seen_before(
+            rows in prop::collection::vec((first_name(), date_cell(), date_cell()), 1..12),
+            order in prop::sample::select(vec!["dmy", "mdy"]),
+            leap in prop::sample::select(vec!["feb28", "mar1"]),
+            days in prop::collection::vec((2026i32..2029, 1u32..13, 1u32..29), 1..4),
+        ) {
+            let config = config(order, leap);
+            let namedays = &config.namedays;
+            // Every row twice, so the second asks the remembered names.
+            let mut twice = rows.clone();
+            twice.extend(rows.iter().cloned());
+            let reader = CustomerReader::from_reader(
+                Box::new(std::io::Cursor::new(list(&twice))),
+                "c.csv".into(),
+                &config,
+            )
+            .unwrap();
+            let (parser, raw) = reader.into_raw();
+            let kinds = [OccasionKind::Birthday, OccasionKind::Anniversary, OccasionKind::Nameday];
+            let occasions: Vec<Occasion> = kinds.iter().map(|k| occ(*k)).collect();
+            let mut targets = Vec::new();
+            for (i, (y, m, dd)) in days.iter().enumerate() {
+                let day = d(*y, *m, *dd).unwrap();
+                // Each day for one or all of the kinds, name days included.
+                for o in occasions.iter().skip(i % 3) {
+                    targets.push((o, day));
+                }
+            }
+            // And the name days of the first rows' names: some rows are due.
+            for (name, _, _) in rows.iter().take(2) {
+                let name = String::from_utf8_lossy(name);
+                for feast in namedays.feasts(name.trim()) {
+                    targets.push((&occasions[2], feast.date_in(2027)));
+                }
+            }
+            let filter = DayFilter::new(&targets, config.leap_day, namedays);
+            for row in raw {
+                let row = row.unwrap();
+                let quick = parser.quick(&row);
+                let each = targets
+                    .iter()
+                    .any(|(o, day)| may_be_due(o, &quick, *day, config.leap_day, namedays));
+                prop_assert_eq!(filter.may_keep(&quick), each, "line {}", row.line);
             }
         }
     }

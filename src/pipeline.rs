@@ -190,11 +190,8 @@ pub fn scan_for(
     if !dated {
         return crate::customer::scan(config);
     }
-    let keep = |quick: &Quick<'_>| {
-        targets.iter().any(|(o, date)| {
-            crate::occasion::may_be_due(o, quick, *date, config.leap_day, &config.namedays)
-        })
-    };
+    let filter = crate::occasion::DayFilter::new(targets, config.leap_day, &config.namedays);
+    let keep = |quick: &Quick<'_>| filter.may_keep(quick);
     crate::customer::scan_keeping(config, Some(&keep), KEEP_AT_MOST)
 }
 

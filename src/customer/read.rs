@@ -1012,6 +1012,10 @@ fn cell_text<'a>(
     span: std::ops::Range<usize>,
 ) -> Option<&'a str> {
     match row_text {
+        // An empty cell is empty text, even between the two halves of a
+        // character cut by the cells around it (the row's bytes hold no
+        // delimiters, so the row may be UTF-8 where its cells are not).
+        Some(_) if span.is_empty() => Some(""),
         Some(text) => text.get(span),
         None => std::str::from_utf8(raw).ok(),
     }
