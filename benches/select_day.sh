@@ -31,6 +31,14 @@ shop() {
   sed -e "s|^templates = .*|templates = \"$PWD/templates\"|" \
       -e 's|rate = "30/minute"|rate = "1000000/second"|' samples/greet.toml > "$dir/greet.toml"
 }
+# The median of three "seconds KB" lines, printed with its label.
+median() { # label runs...
+  local label=$1; shift
+  printf '%s\n' "$@" | sort -n | sed -n 2p | {
+    read -r s kb
+    printf "%-34s %6.2f s  %6.1f MiB\n" "$label" "$s" "$(echo "$kb / 1024" | bc -l)"
+  }
+}
 measure() { # label bin dir args...
   local label=$1 bin=$2 dir=$3; shift 3
   local runs=()
@@ -39,10 +47,7 @@ measure() { # label bin dir args...
     /usr/bin/time -f "%e %M" -o "$dir/t" "$bin" --config "$dir/greet.toml" --quiet "$@" >/dev/null 2>&1 || true
     runs+=("$(cat "$dir/t")")
   done
-  printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p | {
-    read -r s kb
-    printf "%-34s %6.2f s  %6.1f MiB\n" "$label" "$s" "$(echo "$kb / 1024" | bc -l)"
-  }
+  median "$label" "${runs[@]}"
 }
 # The same, after one untimed run: what a run costs when the day's
 # greetings are already sent (a second scheduled run) — the list read and
@@ -56,10 +61,7 @@ measure_rerun() { # label bin dir args...
     /usr/bin/time -f "%e %M" -o "$dir/t" "$bin" --config "$dir/greet.toml" --quiet "$@" >/dev/null 2>&1 || true
     runs+=("$(cat "$dir/t")")
   done
-  printf '%s\n' "${runs[@]}" | sort -n | sed -n 2p | {
-    read -r s kb
-    printf "%-34s %6.2f s  %6.1f MiB\n" "$label" "$s" "$(echo "$kb / 1024" | bc -l)"
-  }
+  median "$label" "${runs[@]}"
 }
 echo "$N customers, birthdays over the year; load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 for who in new old; do

@@ -164,31 +164,7 @@ ratio() { python3 -c "print($1 / $2)"; }
 # greeting's reservation before it goes out, so on a disk whose commit costs
 # more than a message on the wire, "smtp-source + one commit a message" is
 # the bound greet is measured against as well.
-commits() {
-  python3 - "$ledgers/ceiling.sqlite" "$N" <<'PY'
-import os, sqlite3, sys, time
-path, n = sys.argv[1], int(sys.argv[2])
-for f in (path, path + "-wal", path + "-shm"):
-    if os.path.exists(f):
-        os.remove(f)
-db = sqlite3.connect(path, isolation_level=None)
-db.execute("pragma journal_mode=wal")
-db.execute("pragma synchronous=full")
-db.execute("""create table greetings (occasion text not null, customer text not null,
-  occurrence text not null, state text not null, recipient text not null,
-  message_id text not null, reply text, attempts integer not null default 1,
-  updated_at text not null default (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-  primary key (occasion, customer, occurrence))""")
-db.execute("create index greetings_by_state on greetings(state)")
-start = time.perf_counter()
-for i in range(n):
-    db.execute("begin immediate")
-    db.execute("insert into greetings (occasion, customer, occurrence, state, recipient, message_id) values (?,?,?,?,?,?)",
-               ("birthday", f"c{i}@example.gr", "2026-03-14", "sending", f"c{i}@example.gr", f"<{i:032x}@x>"))
-    db.execute("commit")
-print(time.perf_counter() - start)
-PY
-}
+commits() { python3 benches/commit_ceiling.py "$ledgers/ceiling.sqlite" "$N" commits; }
 
 declare -A ratios
 for round in $(seq "$ROUNDS"); do

@@ -467,16 +467,17 @@ fn an_outbox_greeting_is_on_the_disk_whole_before_the_ledger_records_it() {
     let trace = shop.path("trace");
     let strace = crate::support::on_path("strace")
         .expect("no strace on PATH: .ci/run installs it (apt install strace)");
-    let cmd = shop.command(&["send", "birthday", "--date", "2026-03-14", "--yes"]);
-    let out = std::process::Command::new(strace)
-        .args(["-f", "-qq", "-y", "-o"])
-        .arg(&trace)
-        .args(["-e", "trace=fsync,fdatasync,rename,renameat,renameat2"])
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .current_dir(shop.dir.path())
-        .env_clear()
-        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+    let greet = shop.command(&["send", "birthday", "--date", "2026-03-14", "--yes"]);
+    let traced = [
+        "-f".as_ref(),
+        "-qq".as_ref(),
+        "-y".as_ref(),
+        "-o".as_ref(),
+        trace.as_os_str(),
+        "-e".as_ref(),
+        "trace=fsync,fdatasync,rename,renameat,renameat2".as_ref(),
+    ];
+    let out = crate::support::under(strace, traced, &greet)
         .output()
         .unwrap();
     assert!(

@@ -6,6 +6,25 @@ use std::process::{Command, Output};
 
 pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
+/// `greet` as `cmd` would run it (its arguments, folder and environment),
+/// run by `program` with `program_args` in front: `faketime -f … greet …`.
+pub fn under(
+    program: impl AsRef<std::ffi::OsStr>,
+    program_args: impl IntoIterator<Item = impl AsRef<std::ffi::OsStr>>,
+    cmd: &Command,
+) -> Command {
+    let mut real = Command::new(program);
+    real.args(program_args)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .env_clear()
+        .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+    if let Some(dir) = cmd.get_current_dir() {
+        real.current_dir(dir);
+    }
+    real
+}
+
 /// A program on PATH.
 pub fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
@@ -94,26 +113,19 @@ impl Shop {
     /// found no faketime on PATH (see build.rs), except under CI, which
     /// installs it — there its absence fails the test here.
     pub fn faketime_command(&self, start: &str, speed: u32, args: &[&str]) -> Command {
-        let faketime = std::env::var_os("PATH")
-            .and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|d| d.join("faketime"))
-                    .find(|p| p.is_file())
-            })
+        let faketime = on_path("faketime")
             .expect("no faketime on PATH: .ci/run installs it (apt install faketime)");
-        let mut cmd = self.command(&[]);
-        cmd.env_remove("GREET_NOW")
+        let mut greet = self.command(args);
+        greet
+            .env_remove("GREET_NOW")
             .env("TZ", "UTC")
             .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
             .env("FAKETIME_NO_CACHE", "1");
-        let mut real = Command::new(faketime);
-        real.args(["-f", &format!("@{start} x{speed}")])
-            .arg(env!("CARGO_BIN_EXE_greet"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .envs(cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
-        real
+        under(
+            faketime,
+            ["-f".into(), format!("@{start} x{speed}")],
+            &greet,
+        )
     }
 
     /// `greet args` on a pseudo-terminal; `answer` is typed at its first
@@ -129,14 +141,8 @@ impl Shop {
         if !before.is_empty() {
             greet.env("PTY_BEFORE_ANSWER", before);
         }
-        let out = Command::new("python3")
-            .arg(Path::new(REPO).join("tests/integration/pty.py"))
-            .arg(answer)
-            .arg(env!("CARGO_BIN_EXE_greet"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_clear()
-            .envs(greet.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        let pty = Path::new(REPO).join("tests/integration/pty.py");
+        let out = under("python3", [pty.as_os_str(), answer.as_ref()], &greet)
             .env("TERM", "xterm-256color")
             .output()
             .unwrap();
