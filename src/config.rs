@@ -692,6 +692,21 @@ fn transport(
                         .into(),
                 );
             }
+            // Every provider's server refuses mail without a login.
+            if let Some(p) = provider
+                && username.is_none()
+                && password_env.is_none()
+                && password_file.is_none()
+            {
+                err(
+                    "provider",
+                    format!(
+                        "[transport] provider = \"{}\" takes mail only from a signed-in account: add username = \"…\" (the mailbox's address) and password_file or password_env ({})",
+                        p.name(),
+                        p.password_hint()
+                    ),
+                );
+            }
             TransportKind::Smtp(SmtpSettings {
                 port: port
                     .or(preset.filter(|p| p.security == security).map(|p| p.port))
@@ -1291,9 +1306,15 @@ kind = "birthday"
                 let (text, parsed) = with_transport(&lines);
                 let case = format!("{kind} + {line}");
                 if key == &"provider" && kind_lines.is_empty() {
-                    // A provider with no kind is an SMTP account, not a stray key.
-                    let t = parsed.unwrap_or_else(|e| panic!("{case}: {e:?}")).transport;
-                    assert_eq!(t.kind.name(), "smtp", "{case}");
+                    // A provider with no kind is an SMTP account, not a stray
+                    // key: the only problem is its missing login.
+                    let problems = parsed.err().unwrap_or_default();
+                    assert!(
+                        problems
+                            .iter()
+                            .all(|p| p.message.contains("signed-in account")),
+                        "{case}: {problems:?}"
+                    );
                     continue;
                 }
                 let foreign: Vec<Problem> = parsed
@@ -1560,7 +1581,11 @@ kind = "birthday"
     fn every_provider_fills_in_host_port_security_rate_and_daily_limit() {
         for provider in Provider::ALL {
             let line = format!("provider = \"{}\"", provider.name());
-            let t = transport_of(&[&line]);
+            let t = transport_of(&[
+                &line,
+                "username = \"shop@example.gr\"",
+                "password_env = \"PW\"",
+            ]);
             let p = provider.preset();
             let TransportKind::Smtp(s) = &t.kind else {
                 panic!("{line}: {:?}", t.kind)
@@ -1595,6 +1620,8 @@ kind = "birthday"
     fn keys_written_in_the_config_win_over_the_provider() {
         let t = transport_of(&[
             "provider = \"microsoft365\"",
+            "username = \"shop@example.gr\"",
+            "password_file = \"smtp-password\"",
             "host = \"smtp-relay.example.gr\"",
             "security = \"tls\"",
             "rate = \"10/minute\"",
@@ -1629,7 +1656,12 @@ kind = "birthday"
         for name in ["microsoft365", "outlook", "gmail", "google-workspace"] {
             assert!(err[0].message.contains(name), "{}", err[0]);
         }
-        let (text, parsed) = with_transport(&["provider = \"gmail\"", "daily_limit = 0"]);
+        let (text, parsed) = with_transport(&[
+            "provider = \"gmail\"",
+            "username = \"shop@gmail.com\"",
+            "password_env = \"PW\"",
+            "daily_limit = 0",
+        ]);
         let err = parsed.unwrap_err();
         let (l, c) = value_at(&text, "daily_limit");
         assert_eq!(
@@ -1643,5 +1675,29 @@ kind = "birthday"
                 .message
                 .starts_with("[transport] daily_limit = 0 would never send")
         );
+    }
+
+    #[test]
+    fn a_provider_without_a_login_is_refused_at_the_provider_line() {
+        for provider in Provider::ALL {
+            let line = format!("provider = \"{}\"", provider.name());
+            let (text, parsed) = with_transport(&[&line]);
+            let err = parsed.unwrap_err();
+            let (l, c) = value_at(&text, "provider");
+            assert_eq!(err.len(), 1, "{err:?}");
+            assert_eq!(
+                (err[0].line, err[0].column),
+                (Some(l), Some(c)),
+                "{}",
+                err[0]
+            );
+            assert!(
+                err[0].message.starts_with(&format!(
+                    "[transport] {line} takes mail only from a signed-in account: add username"
+                )),
+                "{}",
+                err[0]
+            );
+        }
     }
 }

@@ -62,6 +62,21 @@ impl Provider {
         }
     }
 
+    /// What to sign in with today, for messages.
+    pub fn password_hint(self) -> &'static str {
+        match self {
+            Provider::Microsoft365 => {
+                "the mailbox's password, where the tenant's admin has SMTP AUTH enabled for it"
+            }
+            Provider::Outlook => {
+                "Outlook.com no longer takes passwords for SMTP; OAuth 2.0 sign-in is not in greet yet"
+            }
+            Provider::Gmail | Provider::GoogleWorkspace => {
+                "an app password, made in the Google account's security settings with 2-Step Verification on"
+            }
+        }
+    }
+
     pub fn preset(self) -> Preset {
         match self {
             // Exchange Online limits: 30 messages a minute (SMTP client

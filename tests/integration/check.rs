@@ -341,7 +341,7 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
             ],
         ),
         (
-            "provider = \"microsoft365\"",
+            "provider = \"microsoft365\"\nusername = \"shop@example.gr\"\npassword_env = \"GREET_TEST_PW\"",
             &[
                 "provider: microsoft365",
                 "kind: smtp (the provider's)",
@@ -349,14 +349,15 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "port: 587 (provider microsoft365)",
                 "security: starttls (provider microsoft365)",
                 "timeout: 30s (default)",
-                "password: none (no login)",
+                "username: shop@example.gr",
+                "password: from the environment variable GREET_TEST_PW",
                 "rate: 30/minute (provider microsoft365)",
                 "max_per_run: no cap (default)",
                 "daily_limit: 10000 in 24 hours (provider microsoft365)",
             ],
         ),
         (
-            "provider = \"gmail\"\nport = 465\nsecurity = \"tls\"\nrate = \"5/minute\"\ndaily_limit = 100",
+            "provider = \"gmail\"\nusername = \"shop@example.gr\"\npassword_env = \"GREET_TEST_PW\"\nport = 465\nsecurity = \"tls\"\nrate = \"5/minute\"\ndaily_limit = 100",
             &[
                 "provider: gmail",
                 "kind: smtp (the provider's)",
@@ -364,7 +365,8 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
                 "port: 465",
                 "security: tls",
                 "timeout: 30s (default)",
-                "password: none (no login)",
+                "username: shop@example.gr",
+                "password: from the environment variable GREET_TEST_PW",
                 "rate: 5/minute",
                 "max_per_run: no cap (default)",
                 "daily_limit: 100 in 24 hours",
@@ -373,7 +375,13 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
     ];
     for (table, expected) in cases {
         let shop = with_transport(table);
-        let out = shop.run(&["check"]).expect(0);
+        let out = crate::support::Run(
+            shop.command(&["check"])
+                .env("GREET_TEST_PW", "not shown")
+                .output()
+                .unwrap(),
+        )
+        .expect(0);
         assert_eq!(
             shown_settings(&out.stdout()),
             *expected,
@@ -381,7 +389,13 @@ fn check_shows_the_transport_with_every_default_resolved_and_explicit_keys_winni
             out.stdout()
         );
         // --quiet keeps to the problems.
-        let quiet = shop.run(&["--quiet", "check"]).expect(0);
+        let quiet = crate::support::Run(
+            shop.command(&["--quiet", "check"])
+                .env("GREET_TEST_PW", "not shown")
+                .output()
+                .unwrap(),
+        )
+        .expect(0);
         assert!(
             !quiet.stdout().contains("transport settings"),
             "{}",
