@@ -15,14 +15,7 @@ cargo build --release --locked -q
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-python3 - "$work" "$N" <<'PY'
-import sys
-work, n = sys.argv[1], int(sys.argv[2])
-with open(f"{work}/customers.csv", "w") as f:
-    f.write("email,first_name,last_name,gender,language,birthday\n")
-    for i in range(n):
-        f.write(f"c{i}@example.gr,Σταμάτης,Παπαδόπουλος,m,el,1980-03-14\n")
-PY
+python3 benches/birthday_list.py "$work/customers.csv" "$N"
 
 # A shop in its own folder: the sample config, the outbox, no rate limit.
 shop() {

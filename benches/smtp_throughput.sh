@@ -16,14 +16,7 @@ server=$!
 sleep 1.5
 
 # The same N customers for both tools.
-python3 - "$work" "$N" <<'PY'
-import sys
-work, n = sys.argv[1], int(sys.argv[2])
-with open(f"{work}/customers.csv", "w") as f:
-    f.write("email,first_name,last_name,gender,language,birthday\n")
-    for i in range(n):
-        f.write(f"c{i}@example.gr,Σταμάτης,Παπαδόπουλος,m,el,1980-03-14\n")
-PY
+python3 benches/birthday_list.py "$work/customers.csv" "$N"
 
 # greet: the sample config with SMTP to the sink, no rate limit to speak of.
 sed -e "s|^templates = .*|templates = \"$PWD/templates\"|" \

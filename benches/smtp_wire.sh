@@ -96,14 +96,7 @@ pids+=($!)
 sleep 1.5
 
 # N customers with a birthday on 14 March.
-python3 - "$work" "$N" <<'PY'
-import sys
-work, n = sys.argv[1], int(sys.argv[2])
-with open(f"{work}/customers.csv", "w") as f:
-    f.write("email,first_name,last_name,gender,language,birthday\n")
-    for i in range(n):
-        f.write(f"c{i}@example.gr,Σταμάτης,Παπαδόπουλος,m,el,1980-03-14\n")
-PY
+python3 benches/birthday_list.py "$work/customers.csv" "$N"
 
 # One config per destination; the outbox one writes greet's own .eml files
 # for the smtplib loop and the wire bench.

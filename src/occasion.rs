@@ -223,7 +223,7 @@ mod tests {
         }
     }
 
-    fn occ(kind: OccasionKind) -> Occasion {
+    pub(super) fn occ(kind: OccasionKind) -> Occasion {
         Occasion {
             name: "x".into(),
             kind,
@@ -318,6 +318,7 @@ mod tests {
 mod pre_filter {
     //! `may_be_due` never says no to a row `due_on` finds due, and says the
     //! same as `due_on` for every row it can read.
+    use super::tests::occ;
     use super::*;
     use crate::config::Config;
     use crate::customer::CustomerReader;
@@ -410,16 +411,6 @@ mod pre_filter {
             "leap_day = \"{leap}\"\n[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n[customers]\npath = \"c.csv\"\ndate_order = \"{order}\"\n[occasions.b]\nkind = \"birthday\"\n"
         );
         Config::parse(&text, std::path::Path::new("greet.toml")).unwrap()
-    }
-
-    fn occ(kind: OccasionKind) -> Occasion {
-        Occasion {
-            name: "x".into(),
-            kind,
-            template: "x".into(),
-            segment: None,
-            segment_at: (0, 0),
-        }
     }
 
     fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {

@@ -144,10 +144,13 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         }
         let none = dispatch::Tally::default();
         summary(&plan.skips, &none, &plan.fallbacks, &mut err)?;
-        if Daily::held_back(daily, plan.due, &none, &mut err)? {
-            return Ok(Exit::TryLater);
-        }
-        return Ok(verdict(&plan.skips, &none, None, &mut err)?);
+        return Ok(verdict(
+            &plan.skips,
+            &none,
+            None,
+            (daily, plan.due),
+            &mut err,
+        )?);
     }
     if !args.yes && !confirm(queue, &what, transport.describe(), &plan.first, &mut err)? {
         writeln!(err, "nothing sent")?;
@@ -192,10 +195,13 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     if !passed.problems.is_empty() {
         return Err(fail_on(passed.problems));
     }
-    if stopped.is_none() && Daily::held_back(daily, plan.due, &tally, &mut err)? {
-        return Ok(Exit::TryLater);
-    }
-    Ok(verdict(&skips, &tally, stopped, &mut err)?)
+    Ok(verdict(
+        &skips,
+        &tally,
+        stopped,
+        (daily, plan.due),
+        &mut err,
+    )?)
 }
 
 /// What a sending run takes from the config, the flags and the terminal.
@@ -330,13 +336,19 @@ impl Daily {
     }
 }
 
-/// The exit code, and the reason for a stop.
+/// The exit code, and the reason for a stop. `(daily, due)`: the account's
+/// daily limit and how many greetings were due — a run the limit held back
+/// (and nothing else stopped) is "try later".
 fn verdict(
     skips: &Skips,
     tally: &dispatch::Tally,
     stopped: Option<Stop>,
+    (daily, due): (Option<Daily>, usize),
     err: &mut dyn Write,
 ) -> std::io::Result<Exit> {
+    if stopped.is_none() && Daily::held_back(daily, due, tally, err)? {
+        return Ok(Exit::TryLater);
+    }
     if let Some(Stop { exit, why }) = &stopped {
         writeln!(err, "{why}")?;
         if tally.sent > 0 || *exit == Exit::Partial {
@@ -454,10 +466,7 @@ fn send_batch(
     if n == 0 {
         let none = dispatch::Tally::default();
         summary(&skips, &none, &fallbacks, err)?;
-        if Daily::held_back(daily, due, &none, err)? {
-            return Ok(Exit::TryLater);
-        }
-        return Ok(verdict(&skips, &none, None, err)?);
+        return Ok(verdict(&skips, &none, None, (daily, due), err)?);
     }
     let first: Vec<String> = queue.iter().take(3).map(|g| g.name.clone()).collect();
     if !args.yes && !confirm(n, &what, transport.describe(), &first, err)? {
@@ -502,10 +511,7 @@ fn send_batch(
             "{why}\nthe rest of the batch is not sent: preview it again to review what changed"
         )));
     }
-    if stopped.is_none() && Daily::held_back(daily, due, &tally, err)? {
-        return Ok(Exit::TryLater);
-    }
-    Ok(verdict(&skips, &tally, stopped, err)?)
+    Ok(verdict(&skips, &tally, stopped, (daily, due), err)?)
 }
 
 /// A batch, proven greeting by greeting from its files (see [`batch`]), and

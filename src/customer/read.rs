@@ -936,34 +936,35 @@ impl<'r> Quick<'r> {
     /// empty cell; unsure when the cell does not read as a date (the full
     /// parse reports it).
     pub fn birthday(&self) -> Hint<Option<dates::Birthday>> {
-        *self.birthday.get_or_init(|| {
-            let Some(text) = self.raw(self.parser.at.birthday).map(code_cell) else {
-                return Hint::Unsure;
-            };
-            if text.is_empty() {
-                return Hint::Is(None);
-            }
-            match dates::parse_birthday(&text, self.parser.date_order, self.parser.today) {
-                Ok(b) => Hint::Is(Some(b)),
-                Err(_) => Hint::Unsure,
-            }
-        })
+        *self
+            .birthday
+            .get_or_init(|| self.date_cell(self.parser.at.birthday, dates::parse_birthday))
     }
 
     /// The first purchase as [`Customer::customer_since`] would be.
     pub fn customer_since(&self) -> Hint<Option<NaiveDate>> {
-        *self.customer_since.get_or_init(|| {
-            let Some(text) = self.raw(self.parser.at.customer_since).map(code_cell) else {
-                return Hint::Unsure;
-            };
-            if text.is_empty() {
-                return Hint::Is(None);
-            }
-            match dates::parse_date(&text, self.parser.date_order, self.parser.today) {
-                Ok(d) => Hint::Is(Some(d)),
-                Err(_) => Hint::Unsure,
-            }
-        })
+        *self
+            .customer_since
+            .get_or_init(|| self.date_cell(self.parser.at.customer_since, dates::parse_date))
+    }
+
+    /// A date cell read by `parse`: `Is(None)` when empty, unsure when it
+    /// cannot be read here or does not parse.
+    fn date_cell<T>(
+        &self,
+        at: Option<usize>,
+        parse: fn(&str, DateOrder, NaiveDate) -> Result<T, String>,
+    ) -> Hint<Option<T>> {
+        let Some(text) = self.raw(at).map(code_cell) else {
+            return Hint::Unsure;
+        };
+        if text.is_empty() {
+            return Hint::Is(None);
+        }
+        match parse(&text, self.parser.date_order, self.parser.today) {
+            Ok(v) => Hint::Is(Some(v)),
+            Err(_) => Hint::Unsure,
+        }
     }
 }
 
