@@ -152,6 +152,24 @@ fn every_transport_mistake_is_exit_2_found_by_check_before_anything_is_touched()
         "unencrypted across the network",
         "none to a remote host",
     );
+
+    let shop = smtp_with(&server, "provider = \"gmail\"");
+    assert_config_mistake(
+        &shop,
+        &server,
+        "provider",
+        "takes mail only from a signed-in account",
+        "a provider without a login",
+    );
+
+    let shop = smtp_with(&server, "daily_limit = 0");
+    assert_config_mistake(
+        &shop,
+        &server,
+        "daily_limit",
+        "daily_limit = 0 would never send anything",
+        "a daily limit of 0",
+    );
 }
 
 #[test]

@@ -424,6 +424,54 @@ fn the_longest_address_a_list_may_hold_is_written_to_the_outbox_and_a_batch() {
 }
 
 #[test]
+fn an_outbox_that_cannot_take_a_file_stops_the_run_leaves_nothing_and_the_next_run_sends_it() {
+    // A folder where the first greeting's file should go: the rename into
+    // place fails (for root too). The run stops "try later", the greeting is
+    // not recorded as written, no temporary file is left, and once the way
+    // is clear the next run writes every greeting once.
+    let shop = Shop::samples();
+    let blocked = "outbox/birthday-2026-03-14-C001.eml";
+    std::fs::create_dir_all(shop.path(blocked)).unwrap();
+    let out = shop
+        .run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(4);
+    assert!(
+        out.stderr()
+            .contains("stopped: cannot reach the outbox folder")
+            && out.stderr().contains("birthday-2026-03-14-C001.eml"),
+        "{}",
+        out.stderr()
+    );
+    let names = |shop: &Shop| -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(shop.path("outbox"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        names(&shop),
+        ["birthday-2026-03-14-C001.eml"],
+        "only the folder"
+    );
+    let history = shop.run(&["history"]).expect(0).stdout();
+    assert!(
+        history.contains("deferred") && !history.contains("sent  "),
+        "{history}"
+    );
+    std::fs::remove_dir(shop.path(blocked)).unwrap();
+    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(0);
+    assert_eq!(names(&shop).len(), 3, "{:?}", names(&shop));
+    assert!(
+        names(&shop)
+            .iter()
+            .all(|n| n.ends_with(".eml") && !n.starts_with('.'))
+    );
+}
+
+#[test]
 fn an_outbox_run_clears_what_a_killed_run_left_half_written_and_nothing_else() {
     let shop = Shop::samples();
     let outbox = shop.path("outbox");
