@@ -43,6 +43,8 @@ pub enum Command {
     Resubscribe(EmailArg),
     /// Print a cron line, or systemd service and timer units, for the daily run.
     Schedule(ScheduleArgs),
+    /// Sign in to the mailbox once (auth = "oauth2"): keeps the sign-in in token_file.
+    Login,
 }
 
 #[derive(Debug, Args)]

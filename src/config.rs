@@ -100,7 +100,39 @@ struct RawTransport {
     timeout: Option<Spanned<u64>>,
     ca_file: Option<Spanned<PathBuf>>,
     allow_unencrypted_remote: Option<Spanned<bool>>,
+    auth: Option<Spanned<AuthName>>,
+    token_file: Option<Spanned<PathBuf>>,
+    client_id: Option<Spanned<String>>,
+    client_secret: Option<Spanned<String>>,
+    tenant: Option<Spanned<String>>,
+    oauth_authorize_url: Option<Spanned<String>>,
+    oauth_device_url: Option<Spanned<String>>,
+    oauth_token_url: Option<Spanned<String>>,
+    oauth_scopes: Option<Spanned<Vec<String>>>,
+    oauth_login: Option<Spanned<LoginFlow>>,
 }
+
+/// `auth = "…"` as written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum AuthName {
+    #[default]
+    Password,
+    Oauth2,
+}
+
+/// The keys that only `auth = "oauth2"` takes.
+const OAUTH_KEYS: [&str; 9] = [
+    "token_file",
+    "client_id",
+    "client_secret",
+    "tenant",
+    "oauth_authorize_url",
+    "oauth_device_url",
+    "oauth_token_url",
+    "oauth_scopes",
+    "oauth_login",
+];
 
 /// `kind = "…"` as written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -134,7 +166,17 @@ impl KindName {
             | "password_file"
             | "timeout"
             | "ca_file"
-            | "allow_unencrypted_remote" => Some(KindName::Smtp),
+            | "allow_unencrypted_remote"
+            | "auth"
+            | "token_file"
+            | "client_id"
+            | "client_secret"
+            | "tenant"
+            | "oauth_authorize_url"
+            | "oauth_device_url"
+            | "oauth_token_url"
+            | "oauth_scopes"
+            | "oauth_login" => Some(KindName::Smtp),
             "command" => Some(KindName::Sendmail),
             "dir" => Some(KindName::File),
             _ => None,
@@ -201,9 +243,13 @@ pub struct SmtpSettings {
     pub security: Security,
     /// How long to wait for the server ([`defaults::TIMEOUT`] unless set); never 0.
     pub timeout: Duration,
-    /// The login; set exactly when `password` is not [`PasswordSource::None`].
+    /// The login; set exactly when `password` is not [`PasswordSource::None`]
+    /// or `oauth` is set.
     pub username: Option<String>,
     pub password: PasswordSource,
+    /// `auth = "oauth2"`: sign in with a token (SASL XOAUTH2) instead of a
+    /// password; `password` is then [`PasswordSource::None`].
+    pub oauth: Option<Box<OAuthSettings>>,
     /// A PEM file of certificate authorities to trust besides the system's
     /// (a company relay with its own CA). Verification stays on.
     pub ca_file: Option<PathBuf>,
@@ -231,6 +277,59 @@ impl std::fmt::Display for PasswordSource {
             PasswordSource::None => f.write_str("none (no login)"),
             PasswordSource::Env(var) => write!(f, "from the environment variable {var}"),
             PasswordSource::File(path) => write!(f, "from the file {}", path.display()),
+        }
+    }
+}
+
+/// `auth = "oauth2"`, resolved: the owner's own app registration and the
+/// authorization server's endpoints (the provider's, unless written).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuthSettings {
+    /// Where `greet login` keeps the refresh token (owner-only, 0600).
+    pub token_file: PathBuf,
+    pub client_id: String,
+    /// Google's installed-app ("Desktop app") client secret, if any.
+    pub client_secret: Option<String>,
+    /// How `greet login` signs in.
+    pub flow: LoginFlow,
+    /// The browser flow's authorization endpoint.
+    pub authorize_url: Option<String>,
+    /// The device-code flow's device authorization endpoint.
+    pub device_url: Option<String>,
+    pub token_url: String,
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for OAuthSettings {
+    /// Everything but the client secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthSettings")
+            .field("token_file", &self.token_file)
+            .field("client_id", &self.client_id)
+            .field("flow", &self.flow)
+            .field("authorize_url", &self.authorize_url)
+            .field("device_url", &self.device_url)
+            .field("token_url", &self.token_url)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `oauth_login = "device" | "browser"`: how `greet login` signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginFlow {
+    /// A code to type at an address, on any device (Microsoft; works over SSH).
+    Device,
+    /// A browser on this machine, back to greet on a loopback port, with PKCE (Google).
+    Browser,
+}
+
+impl LoginFlow {
+    pub fn name(self) -> &'static str {
+        match self {
+            LoginFlow::Device => "device",
+            LoginFlow::Browser => "browser",
         }
     }
 }
@@ -557,6 +656,18 @@ fn transport(
     let allow_unencrypted_remote = l
         .take("allow_unencrypted_remote", raw.allow_unencrypted_remote)
         .unwrap_or(false);
+    let auth = l.take("auth", raw.auth).unwrap_or_default();
+    let oauth = RawOAuth {
+        token_file: l.take("token_file", raw.token_file).map(|f| base.join(f)),
+        client_id: l.take("client_id", raw.client_id),
+        client_secret: l.take("client_secret", raw.client_secret),
+        tenant: l.take("tenant", raw.tenant),
+        authorize_url: l.take("oauth_authorize_url", raw.oauth_authorize_url),
+        device_url: l.take("oauth_device_url", raw.oauth_device_url),
+        token_url: l.take("oauth_token_url", raw.oauth_token_url),
+        scopes: l.take("oauth_scopes", raw.oauth_scopes),
+        flow: l.take("oauth_login", raw.oauth_login),
+    };
     // A provider is an SMTP account: it needs no kind of its own.
     let kind = named_kind.unwrap_or(if provider.is_some() {
         KindName::Smtp
@@ -669,7 +780,49 @@ fn transport(
                     );
                 }
             }
-            if (password_env.is_some() || password_file.is_some()) && username.is_none() {
+            let oauth = if auth == AuthName::Oauth2 {
+                for key in ["password_env", "password_file"] {
+                    if at.contains_key(key) {
+                        err(
+                            key,
+                            format!(
+                                "[transport] auth = \"oauth2\" signs in with a token from `greet login`, not a password; remove {key}"
+                            ),
+                        );
+                    }
+                }
+                if username.is_none() {
+                    err(
+                        "auth",
+                        "[transport] auth = \"oauth2\" needs username = \"…\" (the mailbox's address, the account `greet login` signs in to)".into(),
+                    );
+                }
+                if security == Security::None {
+                    err(
+                        "auth",
+                        "[transport] auth = \"oauth2\" with security = \"none\": greet never sends a token without TLS; use security = \"starttls\" or \"tls\"".into(),
+                    );
+                }
+                oauth_settings(oauth, provider, &mut err).map(Box::new)
+            } else {
+                let mut keys: Vec<_> = OAUTH_KEYS
+                    .iter()
+                    .filter_map(|k| at.get(k).map(|pos| (*pos, *k)))
+                    .collect();
+                keys.sort();
+                for (_, key) in keys {
+                    err(
+                        key,
+                        format!(
+                            "[transport] {key} is for auth = \"oauth2\"; add auth = \"oauth2\" (and sign in with `greet login`) or remove {key}"
+                        ),
+                    );
+                }
+                None
+            };
+            let oauth2 = auth == AuthName::Oauth2;
+            if (password_env.is_some() || password_file.is_some()) && username.is_none() && !oauth2
+            {
                 err(
                     if password_env.is_some() {
                         "password_env"
@@ -685,7 +838,7 @@ fn transport(
                     "[transport] name password_env or password_file, not both".into(),
                 );
             }
-            if username.is_some() && password_env.is_none() && password_file.is_none() {
+            if username.is_some() && password_env.is_none() && password_file.is_none() && !oauth2 {
                 err(
                     "username",
                     "[transport] username is set: name password_env or password_file for its password"
@@ -694,6 +847,7 @@ fn transport(
             }
             // Every provider's server refuses mail without a login.
             if let Some(p) = provider
+                && !oauth2
                 && username.is_none()
                 && password_env.is_none()
                 && password_file.is_none()
@@ -722,6 +876,7 @@ fn transport(
                 },
                 ca_file,
                 allow_unencrypted_remote,
+                oauth,
             })
         }
     };
@@ -733,6 +888,204 @@ fn transport(
         provider,
         at,
     }
+}
+
+/// The `auth = "oauth2"` keys as written.
+struct RawOAuth {
+    token_file: Option<PathBuf>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    tenant: Option<String>,
+    authorize_url: Option<String>,
+    device_url: Option<String>,
+    token_url: Option<String>,
+    scopes: Option<Vec<String>>,
+    flow: Option<LoginFlow>,
+}
+
+/// An endpoint greet may send a token or a secret to: https, or http to
+/// this machine only (a test server).
+fn endpoint_problem(url: &str) -> Option<String> {
+    match url::Url::parse(url) {
+        Err(e) => Some(format!("\"{url}\" is not an address ({e})")),
+        Ok(u) if u.scheme() == "https" && u.host().is_some() => None,
+        Ok(u) if u.scheme() == "http" && u.host_str().is_some_and(is_loopback) => None,
+        Ok(_) => Some(format!(
+            "\"{url}\" must be an https:// address (http:// only to this machine)"
+        )),
+    }
+}
+
+/// `auth = "oauth2"` resolved from the keys written and the provider's
+/// endpoints; what is missing or wrong is a problem at its key.
+fn oauth_settings(
+    raw: RawOAuth,
+    provider: Option<Provider>,
+    err: &mut impl FnMut(&str, String),
+) -> Option<OAuthSettings> {
+    if let Some(tenant) = &raw.tenant {
+        let ok = !tenant.is_empty()
+            && tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+        if !ok {
+            err(
+                "tenant",
+                format!(
+                    "[transport] tenant = \"{tenant}\" should be the Directory (tenant) ID or the tenant's domain, e.g. \"contoso.onmicrosoft.com\""
+                ),
+            );
+        }
+        if !matches!(provider, Some(Provider::Microsoft365 | Provider::Outlook)) {
+            err(
+                "tenant",
+                "[transport] tenant is for provider = \"microsoft365\"; remove it".into(),
+            );
+        }
+    }
+    let preset = match provider {
+        Some(Provider::Microsoft365) if raw.tenant.is_none() && raw.token_url.is_none() => {
+            err(
+                "auth",
+                "[transport] provider = \"microsoft365\" with auth = \"oauth2\" needs tenant = \"…\": the Directory (tenant) ID on the Overview page of the app registered in Microsoft Entra".into(),
+            );
+            None
+        }
+        Some(p) => Some(p.oauth(raw.tenant.as_deref())),
+        None => None,
+    };
+    let token_file = raw.token_file.or_else(|| {
+        err(
+            "auth",
+            "[transport] auth = \"oauth2\" needs token_file = \"…\": where `greet login` keeps the sign-in (a file only you can read), e.g. token_file = \"secrets/greet-oauth.json\"".into(),
+        );
+        None
+    });
+    let client_id = match raw.client_id {
+        Some(id) if !id.trim().is_empty() => Some(id.trim().to_string()),
+        Some(_) => {
+            err("client_id", "[transport] client_id is empty".into());
+            None
+        }
+        None => {
+            err(
+                "auth",
+                "[transport] auth = \"oauth2\" needs client_id = \"…\": the Application (client) ID of your own app registration (the README shows how to make one)".into(),
+            );
+            None
+        }
+    };
+    if matches!(provider, Some(Provider::Gmail | Provider::GoogleWorkspace))
+        && raw.client_secret.is_none()
+    {
+        err(
+            "auth",
+            "[transport] Google's sign-in needs client_secret = \"…\" as well: the client secret of your \"Desktop app\" OAuth client in Google Cloud".into(),
+        );
+    }
+    let flow =
+        raw.flow
+            .or(preset.as_ref().map(|p| p.flow))
+            .unwrap_or(if raw.device_url.is_some() {
+                LoginFlow::Device
+            } else {
+                LoginFlow::Browser
+            });
+    let authorize_url = raw
+        .authorize_url
+        .or_else(|| preset.as_ref().and_then(|p| p.authorize_url.clone()));
+    let device_url = raw
+        .device_url
+        .or_else(|| preset.as_ref().and_then(|p| p.device_url.clone()));
+    let token_url = raw
+        .token_url
+        .or_else(|| preset.as_ref().map(|p| p.token_url.clone()));
+    let scopes = raw
+        .scopes
+        .or_else(|| preset.as_ref().map(|p| p.scopes.clone()));
+    let needs = |key: &str, what: &str| {
+        format!("[transport] auth = \"oauth2\" without a provider needs {key} = \"…\" ({what})")
+    };
+    let mut ok = token_file.is_some() && client_id.is_some();
+    if provider.is_none() || preset.is_some() {
+        for (key, value, needed, what) in [
+            (
+                "oauth_token_url",
+                &token_url,
+                true,
+                "the authorization server's token endpoint",
+            ),
+            (
+                "oauth_device_url",
+                &device_url,
+                flow == LoginFlow::Device,
+                "its device authorization endpoint, for oauth_login = \"device\"",
+            ),
+            (
+                "oauth_authorize_url",
+                &authorize_url,
+                flow == LoginFlow::Browser,
+                "its authorization endpoint, for oauth_login = \"browser\"",
+            ),
+        ] {
+            match value {
+                Some(url) => {
+                    if let Some(why) = endpoint_problem(url) {
+                        err(key, format!("[transport] {key}: {why}"));
+                        ok = false;
+                    }
+                }
+                None if needed => {
+                    err("auth", needs(key, what));
+                    ok = false;
+                }
+                None => {}
+            }
+        }
+    } else {
+        ok = false;
+    }
+    let scopes = match scopes {
+        Some(s)
+            if !s.is_empty()
+                && s.iter()
+                    .all(|x| !x.trim().is_empty() && !x.contains(char::is_whitespace)) =>
+        {
+            s
+        }
+        Some(_) => {
+            err(
+                "oauth_scopes",
+                "[transport] oauth_scopes should be a list of scope names without spaces, e.g. [\"https://mail.google.com/\"]".into(),
+            );
+            return None;
+        }
+        None => {
+            if ok {
+                err(
+                    "auth",
+                    needs(
+                        "oauth_scopes",
+                        "a list of the scopes that allow sending mail",
+                    ),
+                );
+            }
+            return None;
+        }
+    };
+    if !ok {
+        return None;
+    }
+    Some(OAuthSettings {
+        token_file: token_file?,
+        client_id: client_id?,
+        client_secret: raw.client_secret,
+        flow,
+        authorize_url,
+        device_url,
+        token_url: token_url?,
+        scopes,
+    })
 }
 
 impl Transport {
@@ -794,7 +1147,17 @@ impl Transport {
                 if let Some(user) = &s.username {
                     out.push(("username", user.clone()));
                 }
-                out.push(("password", s.password.to_string()));
+                match &s.oauth {
+                    None => out.push(("password", s.password.to_string())),
+                    Some(o) => {
+                        out.push(("auth", "oauth2 (XOAUTH2)".into()));
+                        out.push(("token_file", o.token_file.display().to_string()));
+                        out.push(("client_id", o.client_id.clone()));
+                        out.push(("sign-in", format!("{} (`greet login`)", o.flow.name())));
+                        out.push(("token_url", o.token_url.clone()));
+                        out.push(("scopes", o.scopes.join(" ")));
+                    }
+                }
                 if let Some(ca) = &s.ca_file {
                     out.push(("ca_file", ca.display().to_string()));
                 }
@@ -862,6 +1225,15 @@ impl Config {
             }
             TransportKind::Smtp(s) => s,
         };
+        if let Some(oauth) = &smtp.oauth
+            && let Some(why) = crate::oauth::file_problem(oauth)
+        {
+            problems.push(t.problem(
+                &shown,
+                "token_file",
+                format!("[transport] token_file: {why}"),
+            ));
+        }
         match &smtp.password {
             PasswordSource::None => {}
             PasswordSource::Env(var) => match std::env::var_os(var) {
@@ -1268,6 +1640,252 @@ kind = "birthday"
             .transport
     }
 
+    /// An SMTP account signing in with OAuth 2.0 at a test server, plus `extra`.
+    fn oauth_lines(extra: &[&'static str]) -> Vec<&'static str> {
+        let mut lines = vec![
+            "kind = \"smtp\"",
+            "host = \"127.0.0.1\"",
+            "username = \"shop@example.test\"",
+            "auth = \"oauth2\"",
+            "token_file = \"secrets/token.json\"",
+            "client_id = \"greet-cli\"",
+            "oauth_device_url = \"http://127.0.0.1:9/device/auth\"",
+            "oauth_token_url = \"http://127.0.0.1:9/token\"",
+            "oauth_scopes = [\"offline_access\", \"SMTP.Send\"]",
+        ];
+        for e in extra {
+            let key = e.split(" =").next().unwrap();
+            lines.retain(|l| !l.starts_with(&format!("{key} =")));
+            if !e.ends_with("= !") {
+                lines.push(e);
+            }
+        }
+        lines
+    }
+
+    #[test]
+    fn an_oauth_account_is_resolved_with_its_endpoints_and_no_password() {
+        let t = transport_of(&oauth_lines(&[]));
+        let TransportKind::Smtp(s) = t.kind else {
+            panic!("smtp")
+        };
+        assert_eq!(s.password, PasswordSource::None);
+        assert_eq!(
+            s.oauth,
+            Some(Box::new(OAuthSettings {
+                token_file: PathBuf::from("/srv/shop/secrets/token.json"),
+                client_id: "greet-cli".into(),
+                client_secret: None,
+                flow: LoginFlow::Device,
+                authorize_url: None,
+                device_url: Some("http://127.0.0.1:9/device/auth".into()),
+                token_url: "http://127.0.0.1:9/token".into(),
+                scopes: vec!["offline_access".into(), "SMTP.Send".into()],
+            }))
+        );
+    }
+
+    #[test]
+    fn every_provider_signs_in_at_its_own_endpoints_with_its_scopes_and_written_keys_win() {
+        let cases = [
+            (
+                "microsoft365",
+                vec!["tenant = \"contoso.onmicrosoft.com\""],
+                LoginFlow::Device,
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+                "https://outlook.office.com/SMTP.Send offline_access",
+            ),
+            (
+                "outlook",
+                vec![],
+                LoginFlow::Device,
+                "https://login.microsoftonline.com/consumers/oauth2/v2.0/token",
+                "https://outlook.office.com/SMTP.Send offline_access",
+            ),
+            (
+                "gmail",
+                vec!["client_secret = \"GOCSPX-x\""],
+                LoginFlow::Browser,
+                "https://oauth2.googleapis.com/token",
+                "https://mail.google.com/",
+            ),
+            (
+                "google-workspace",
+                vec!["client_secret = \"GOCSPX-x\""],
+                LoginFlow::Browser,
+                "https://oauth2.googleapis.com/token",
+                "https://mail.google.com/",
+            ),
+        ];
+        for (name, extra, flow, token_url, scopes) in cases {
+            let provider = format!("provider = \"{name}\"");
+            let mut lines = vec![
+                provider.as_str(),
+                "username = \"shop@example.gr\"",
+                "auth = \"oauth2\"",
+                "token_file = \"t.json\"",
+                "client_id = \"app\"",
+            ];
+            lines.extend(extra.iter().copied());
+            let t = transport_of(&lines);
+            let TransportKind::Smtp(s) = &t.kind else {
+                panic!("{name}: smtp")
+            };
+            let o = s.oauth.as_ref().unwrap();
+            assert_eq!(o.flow, flow, "{name}");
+            assert_eq!(o.token_url, token_url, "{name}");
+            assert_eq!(o.scopes.join(" "), scopes, "{name}");
+            let url = match flow {
+                LoginFlow::Device => o.device_url.as_deref().unwrap(),
+                LoginFlow::Browser => o.authorize_url.as_deref().unwrap(),
+            };
+            assert!(url.starts_with("https://"), "{name}: {url}");
+            // Keys written win over the provider's.
+            lines.push("oauth_token_url = \"https://id.example/token\"");
+            lines.push("oauth_scopes = [\"x\"]");
+            lines.push("oauth_login = \"browser\"");
+            let t = transport_of(&lines);
+            let TransportKind::Smtp(s) = &t.kind else {
+                panic!("{name}: smtp")
+            };
+            let o = s.oauth.as_ref().unwrap();
+            assert_eq!(
+                (o.token_url.as_str(), o.scopes.clone(), o.flow),
+                (
+                    "https://id.example/token",
+                    vec!["x".to_string()],
+                    LoginFlow::Browser
+                ),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_oauth_mistake_is_refused_at_its_key_with_what_to_write() {
+        // (lines changed, key the problem stands at, words of the message)
+        let cases: &[(&[&str], &str, &str)] = &[
+            (&["username = !"], "auth", "needs username"),
+            (&["token_file = !"], "auth", "needs token_file"),
+            (&["client_id = !"], "auth", "needs client_id"),
+            (&["client_id = \" \""], "client_id", "client_id is empty"),
+            (&["oauth_token_url = !"], "auth", "needs oauth_token_url"),
+            (
+                &["oauth_device_url = !"],
+                "auth",
+                "needs oauth_authorize_url",
+            ),
+            (
+                &["oauth_login = \"device\"", "oauth_device_url = !"],
+                "auth",
+                "needs oauth_device_url",
+            ),
+            (&["oauth_scopes = !"], "auth", "needs oauth_scopes"),
+            (
+                &["oauth_scopes = []"],
+                "oauth_scopes",
+                "list of scope names",
+            ),
+            (
+                &["oauth_scopes = [\"a b\"]"],
+                "oauth_scopes",
+                "list of scope names",
+            ),
+            (
+                &["oauth_token_url = \"http://id.example/token\""],
+                "oauth_token_url",
+                "must be an https:// address",
+            ),
+            (
+                &["oauth_device_url = \"ftp://127.0.0.1/d\""],
+                "oauth_device_url",
+                "must be an https:// address",
+            ),
+            (
+                &["oauth_token_url = \"not a url\""],
+                "oauth_token_url",
+                "is not an address",
+            ),
+            (
+                &["password_env = \"PW\""],
+                "password_env",
+                "not a password; remove password_env",
+            ),
+            (
+                &["password_file = \"pw\""],
+                "password_file",
+                "not a password; remove password_file",
+            ),
+            (
+                &["security = \"none\""],
+                "auth",
+                "never sends a token without TLS",
+            ),
+            (
+                &["tenant = \"x\""],
+                "tenant",
+                "tenant is for provider = \"microsoft365\"",
+            ),
+            (
+                &["auth = \"password\"", "username = !"],
+                "token_file",
+                "token_file is for auth = \"oauth2\"",
+            ),
+            (&["auth = \"kerberos\""], "auth", "unknown variant"),
+            (&["oauth_login = \"fax\""], "oauth_login", "unknown variant"),
+        ];
+        for (changes, key, words) in cases {
+            let lines = oauth_lines(changes);
+            let (text, parsed) = with_transport(&lines);
+            let problems = parsed
+                .err()
+                .unwrap_or_else(|| panic!("{changes:?} accepted:\n{text}"));
+            let p = problems
+                .iter()
+                .find(|p| p.message.contains(words))
+                .unwrap_or_else(|| panic!("{changes:?}: no \"{words}\" in {problems:?}"));
+            let at = if text.lines().any(|l| l.starts_with(&format!("{key} = "))) {
+                value_at(&text, key)
+            } else {
+                value_at(&text, "auth")
+            };
+            if !words.contains("unknown variant") {
+                assert_eq!(
+                    (p.line, p.column),
+                    (Some(at.0), Some(at.1)),
+                    "{changes:?}: {p}"
+                );
+            }
+        }
+        // A provider's own needs.
+        let provider_cases: &[(&[&str], &str)] = &[
+            (&["provider = \"microsoft365\""], "needs tenant"),
+            (
+                &["provider = \"microsoft365\"", "tenant = \"a/b\""],
+                "Directory (tenant) ID",
+            ),
+            (&["provider = \"gmail\""], "needs client_secret"),
+            (&["provider = \"google-workspace\""], "needs client_secret"),
+        ];
+        for (changes, words) in provider_cases {
+            let mut lines = vec![
+                "username = \"shop@example.gr\"",
+                "auth = \"oauth2\"",
+                "token_file = \"t.json\"",
+                "client_id = \"app\"",
+            ];
+            lines.extend(changes.iter().copied());
+            let (text, parsed) = with_transport(&lines);
+            let problems = parsed
+                .err()
+                .unwrap_or_else(|| panic!("{changes:?} accepted:\n{text}"));
+            assert!(
+                problems.iter().any(|p| p.message.contains(words)),
+                "{changes:?}: {problems:?}"
+            );
+        }
+    }
+
     /// Every key of `[transport]` that belongs to one kind, with a value.
     const KIND_KEYS: &[(&str, &str, &str)] = &[
         ("provider", "\"gmail\"", "smtp"),
@@ -1280,6 +1898,16 @@ kind = "birthday"
         ("timeout", "10", "smtp"),
         ("ca_file", "\"ca.pem\"", "smtp"),
         ("allow_unencrypted_remote", "true", "smtp"),
+        ("auth", "\"oauth2\"", "smtp"),
+        ("token_file", "\"secrets/token.json\"", "smtp"),
+        ("client_id", "\"app\"", "smtp"),
+        ("client_secret", "\"secret\"", "smtp"),
+        ("tenant", "\"contoso.onmicrosoft.com\"", "smtp"),
+        ("oauth_authorize_url", "\"https://id.example/auth\"", "smtp"),
+        ("oauth_device_url", "\"https://id.example/device\"", "smtp"),
+        ("oauth_token_url", "\"https://id.example/token\"", "smtp"),
+        ("oauth_scopes", "[\"mail\"]", "smtp"),
+        ("oauth_login", "\"device\"", "smtp"),
         ("command", "\"/usr/sbin/sendmail\"", "sendmail"),
         ("dir", "\"outbox\"", "file"),
     ];
@@ -1351,9 +1979,9 @@ kind = "birthday"
                 assert_eq!(p.message, p.message.trim_end_matches('.'), "{case}");
             }
         }
-        // 10 smtp keys refused by 3 tables (but a provider with no kind
+        // 20 smtp keys refused by 3 tables (but a provider with no kind
         // makes the table smtp), command by 3, dir by 2.
-        assert_eq!(refused, 10 * 3 - 1 + 3 + 2);
+        assert_eq!(refused, 20 * 3 - 1 + 3 + 2);
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod i18n;
 pub mod jsonl;
 pub mod ledger;
 pub mod message;
+pub mod oauth;
 pub mod occasion;
 pub mod parallel;
 pub mod pipeline;
@@ -53,5 +54,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Unsubscribe(args) => cmd::history::subscription(&cli, &args.email, false),
         Command::Resubscribe(args) => cmd::history::subscription(&cli, &args.email, true),
         Command::Schedule(args) => cmd::schedule::run(&cli, args),
+        Command::Login => cmd::login::run(&cli),
     }
 }

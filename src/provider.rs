@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::config::Security;
+use crate::config::{LoginFlow, Security};
 use crate::rate::Rate;
 
 /// `provider = "…"` as written.
@@ -35,6 +35,16 @@ pub struct Preset {
     /// Messages in any 24 hours (each greeting has one recipient, so this is
     /// also the recipients' count).
     pub daily_limit: usize,
+}
+
+/// A provider's OAuth 2.0 sign-in: endpoints, scopes, flow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthPreset {
+    pub flow: LoginFlow,
+    pub authorize_url: Option<String>,
+    pub device_url: Option<String>,
+    pub token_url: String,
+    pub scopes: Vec<String>,
 }
 
 const fn per_minute(count: usize) -> Rate {
@@ -69,11 +79,46 @@ impl Provider {
                 "the mailbox's password, where the tenant's admin has SMTP AUTH enabled for it"
             }
             Provider::Outlook => {
-                "Outlook.com no longer takes passwords for SMTP; OAuth 2.0 sign-in is not in greet yet"
+                "Outlook.com no longer takes passwords for SMTP: use auth = \"oauth2\" and sign in with `greet login`"
             }
             Provider::Gmail | Provider::GoogleWorkspace => {
                 "an app password, made in the Google account's security settings with 2-Step Verification on"
             }
+        }
+    }
+
+    /// The provider's OAuth 2.0 endpoints, scopes and sign-in flow.
+    /// `tenant`: the Microsoft Entra tenant (Microsoft 365: the owner's,
+    /// "organizations" if none; Outlook.com: "consumers", personal accounts).
+    pub fn oauth(self, tenant: Option<&str>) -> OAuthPreset {
+        match self {
+            Provider::Microsoft365 | Provider::Outlook => {
+                let tenant = tenant.unwrap_or(if self == Provider::Outlook {
+                    "consumers"
+                } else {
+                    "organizations"
+                });
+                let base = format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0");
+                OAuthPreset {
+                    flow: LoginFlow::Device,
+                    authorize_url: Some(format!("{base}/authorize")),
+                    device_url: Some(format!("{base}/devicecode")),
+                    token_url: format!("{base}/token"),
+                    scopes: vec![
+                        "https://outlook.office.com/SMTP.Send".into(),
+                        "offline_access".into(),
+                    ],
+                }
+            }
+            // Google's device flow does not grant the mail scope: the
+            // browser, back to a loopback port.
+            Provider::Gmail | Provider::GoogleWorkspace => OAuthPreset {
+                flow: LoginFlow::Browser,
+                authorize_url: Some("https://accounts.google.com/o/oauth2/v2/auth".into()),
+                device_url: None,
+                token_url: "https://oauth2.googleapis.com/token".into(),
+                scopes: vec!["https://mail.google.com/".into()],
+            },
         }
     }
 

@@ -371,10 +371,22 @@ struct Smtp {
     security: Security,
     tls: Option<TlsParameters>,
     hello: ClientId,
-    credentials: Option<Credentials>,
+    login: Login,
     timeout: Duration,
     conn: Option<Session>,
     label: String,
+}
+
+/// How a connection signs in.
+enum Login {
+    None,
+    /// AUTH PLAIN with the password.
+    Password(Credentials),
+    /// AUTH XOAUTH2 with an access token from the token file.
+    OAuth {
+        user: String,
+        signer: Box<crate::oauth::Signer>,
+    },
 }
 
 /// An open connection and what its server offers beyond what lettre tracks.
@@ -428,15 +440,19 @@ impl Smtp {
                 Some(params.build()?)
             }
         };
-        let credentials = match &s.username {
-            None => None,
-            Some(_) if s.security == Security::None => anyhow::bail!(
+        let login = match (&s.username, &s.oauth) {
+            (None, _) => Login::None,
+            (Some(_), _) if s.security == Security::None => anyhow::bail!(
                 "[transport] security = \"none\" with a username: greet never sends a password without TLS"
             ),
-            Some(user) => {
+            (Some(user), Some(oauth)) => Login::OAuth {
+                user: user.clone(),
+                signer: Box::new(crate::oauth::Signer::new(oauth, user)),
+            },
+            (Some(user), None) => {
                 let pw = password(&s.password)?
                     .context("[transport] username is set: name password_env or password_file")?;
-                Some(Credentials::new(user.clone(), pw))
+                Login::Password(Credentials::new(user.clone(), pw))
             }
         };
         Ok(Smtp {
@@ -446,15 +462,40 @@ impl Smtp {
             security: s.security,
             tls,
             hello: ClientId::Domain(hello.to_string()),
-            credentials,
+            login,
             timeout: s.timeout,
             conn: None,
         })
     }
 
-    /// Open a connection: greeting, EHLO, STARTTLS (required when
-    /// configured), AUTH PLAIN (only over TLS).
+    /// Open a signed-in connection. With a token (XOAUTH2) that the server
+    /// refuses, the token is refreshed and the connection opened once more:
+    /// a token can be refused before the time it was said to expire (the
+    /// server's clock, a revocation it knows of first).
     fn connect(&self) -> Result<Session, Delivery> {
+        let Login::OAuth { user, signer } = &self.login else {
+            return self.open(None).map_err(Opened::into_delivery);
+        };
+        let token = signer.access_token(None).map_err(signed_out)?;
+        match self.open(Some((user, &token))) {
+            Err(Opened::TokenRefused(first)) => {
+                let again = signer.access_token(Some(&token)).map_err(signed_out)?;
+                self.open(Some((user, &again))).map_err(|refused| match refused {
+                    Opened::TokenRefused(second) => Delivery::Halt(Reply::note(format!(
+                        "the server refuses the signed-in account's token, fresh or not ({}); run `greet login` to sign in again",
+                        second.or(first).map_or_else(|| "no reason given".into(), |r| r.to_string())
+                    ))),
+                    Opened::Other(d) => d,
+                })
+            }
+            other => other.map_err(Opened::into_delivery),
+        }
+    }
+
+    /// Open a connection: greeting, EHLO, STARTTLS (required when
+    /// configured), then AUTH (only over TLS): PLAIN with the password, or
+    /// XOAUTH2 with `token` for `user`.
+    fn open(&self, token: Option<(&String, &String)>) -> Result<Session, Opened> {
         let wrapper = match self.security {
             Security::Tls => self.tls.as_ref(),
             _ => None,
@@ -466,17 +507,17 @@ impl Smtp {
             wrapper,
             None,
         )
-        .map_err(|e| at_connect(&e))?;
+        .map_err(|e| Opened::Other(at_connect(&e)))?;
         if self.security == Security::Starttls {
             let params = self.tls.as_ref().expect("built with the transport");
             if !conn.can_starttls() {
                 conn.abort();
-                return Err(Delivery::Insecure(Reply::note(
+                return Err(Opened::Other(Delivery::Insecure(Reply::note(
                     "the server does not offer STARTTLS",
-                )));
+                ))));
             }
             conn.starttls(params, &self.hello)
-                .map_err(|e| at_connect(&e))?;
+                .map_err(|e| Opened::Other(at_connect(&e)))?;
         }
         // lettre keeps only the extensions it uses itself, so the EHLO is
         // asked once more (RFC 5321 §4.1.4 allows it; before AUTH, so that
@@ -489,16 +530,60 @@ impl Smtp {
             }),
             Err(e) => {
                 conn.abort();
-                return Err(at_connect(&e));
+                return Err(Opened::Other(at_connect(&e)));
             }
         };
-        if let Some(credentials) = &self.credentials
-            && let Err(e) = conn.auth(&[Mechanism::Plain], credentials)
-        {
+        let auth = match (&self.login, token) {
+            (Login::Password(credentials), _) => Some(conn.auth(&[Mechanism::Plain], credentials)),
+            (Login::OAuth { .. }, Some((user, token))) => Some(conn.auth(
+                &[Mechanism::Xoauth2],
+                &Credentials::new(user.clone(), token.clone()),
+            )),
+            _ => None,
+        };
+        if let Some(Err(e)) = auth {
             conn.abort();
-            return Err(at_connect(&e));
+            // XOAUTH2: a refused token is answered by a 334 challenge (with
+            // the error in JSON) that lettre does not take, or by 535 / 534 /
+            // 530 — the token is what to renew. 454 and others are not about it.
+            if token.is_some()
+                && (e.is_client() || matches!(e.status().map(u16::from), Some(530 | 534 | 535)))
+            {
+                return Err(Opened::TokenRefused(
+                    e.status().map(|_| Reply::from_error(&e)),
+                ));
+            }
+            return Err(Opened::Other(at_connect(&e)));
         }
         Ok(Session { conn, pipelining })
+    }
+}
+
+/// Why a connection did not open.
+enum Opened {
+    /// The server refused the XOAUTH2 token (its reply, if it gave one).
+    TokenRefused(Option<Reply>),
+    Other(Delivery),
+}
+
+impl Opened {
+    fn into_delivery(self) -> Delivery {
+        match self {
+            Opened::TokenRefused(reply) => Delivery::Halt(reply.unwrap_or_else(|| {
+                Reply::note("the server refuses the signed-in account's token")
+            })),
+            Opened::Other(d) => d,
+        }
+    }
+}
+
+/// No token to sign in with: the run stops before anything is marked.
+fn signed_out(e: crate::oauth::SignInError) -> Delivery {
+    match e {
+        crate::oauth::SignInError::NeedsLogin(_) => Delivery::Halt(Reply::note(e.to_string())),
+        crate::oauth::SignInError::Unreachable(_) => {
+            Delivery::Unreachable(Reply::note(e.to_string()))
+        }
     }
 }
 

@@ -113,6 +113,18 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
         }
     }
 
+    // The stored sign-in: when the owner signed in, and whether the server
+    // still renews it (asked now; a rotated refresh token is saved).
+    let sign_in = match &config.transport.kind {
+        crate::config::TransportKind::Smtp(s) => match (&s.oauth, &s.username) {
+            (Some(oauth), Some(user)) => crate::oauth::status(oauth)
+                .ok()
+                .map(|status| (status, crate::oauth::Signer::new(oauth, user).refresh_now())),
+            _ => None,
+        },
+        _ => None,
+    };
+    let sign_in_problem = sign_in.as_ref().and_then(|(_, r)| r.clone().err());
     let errors = problems.iter().filter(|p| p.is_error()).count();
     let warnings = problems.len() - errors;
     for p in &problems {
@@ -123,6 +135,29 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
         writeln!(out, "transport settings:")?;
         for (key, value) in config.transport.settings() {
             writeln!(out, "  {key}: {value}")?;
+        }
+        if let Some((status, renewed)) = &sign_in {
+            writeln!(
+                out,
+                "  signed in: {} (with `greet login`){}",
+                crate::oauth::when(status.signed_in),
+                status
+                    .refreshed
+                    .map(|r| format!(", token last refreshed {}", crate::oauth::when(r)))
+                    .unwrap_or_default()
+            )?;
+            if let Ok(until) = renewed {
+                writeln!(
+                    out,
+                    "  sign-in renewed just now: the stored token can be refreshed{}",
+                    until
+                        .map(|t| format!(
+                            " (new access token good until {})",
+                            crate::oauth::when(t)
+                        ))
+                        .unwrap_or_default()
+                )?;
+            }
         }
         // How much of the account's day the ledger has used (read only; a
         // ledger that does not exist yet has used none).
@@ -151,6 +186,23 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
             report::count(warnings, "warning", "warnings"),
         )?;
     }
+    if let Some(e) = &sign_in_problem {
+        writeln!(
+            out,
+            "{}",
+            config.transport.problem(
+                &config.path.display().to_string(),
+                "token_file",
+                format!("[transport] token_file: the stored sign-in cannot be renewed: {e}"),
+            )
+        )?;
+    }
     out.flush()?;
-    Ok(if errors > 0 { Exit::Invalid } else { Exit::Ok })
+    Ok(if errors > 0 {
+        Exit::Invalid
+    } else if sign_in_problem.is_some() {
+        Exit::TryLater
+    } else {
+        Exit::Ok
+    })
 }

@@ -2,6 +2,7 @@
 pub mod check;
 pub mod history;
 pub mod init;
+pub mod login;
 pub mod preview;
 pub mod schedule;
 pub mod send;
