@@ -38,7 +38,7 @@ fn main() {
 /// plus one question to the interop python; no dependencies.
 fn probe_test_tools(root: &Path) {
     println!(
-        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop)"
+        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop, greet_no_oauth)"
     );
     for var in ["CI", "PATH", "GREET_INTEROP_PYTHON"] {
         println!("cargo::rerun-if-env-changed={var}");
@@ -113,9 +113,27 @@ fn probe_test_tools(root: &Path) {
             .collect(),
         _ => vec![root.join(".ci")],
     };
-    tool(
-        "greet_no_interop",
-        on_path("openssl").and(with_aiosmtpd),
-        &installs_into,
-    );
+    let interop = on_path("openssl").and(with_aiosmtpd);
+    tool("greet_no_interop", interop.clone(), &installs_into);
+    // The OAuth suite: the interop tools, and the test authorization server's
+    // node_modules (oidc-provider, and Node 22 from the npm registry), which
+    // `.ci/run` installs with `npm ci` in tests/oauth. npm writes
+    // node_modules/.package-lock.json last; tests/oauth is watched only
+    // while it has no node_modules (small then).
+    let oauth = root.join("tests/oauth");
+    let modules = oauth.join("node_modules");
+    let node = modules.join(".bin/node");
+    let oauth_found = interop
+        .filter(|_| node.is_file() && modules.join("oidc-provider/package.json").is_file())
+        .map(|_| modules.join(".package-lock.json"))
+        .filter(|p| p.is_file());
+    let oauth_installs = if modules.join(".package-lock.json").is_file() {
+        vec![modules.join(".package-lock.json")]
+    } else if modules.is_dir() {
+        vec![modules.join(".bin")]
+    } else {
+        vec![oauth]
+    };
+    let oauth_installs: Vec<PathBuf> = oauth_installs.into_iter().chain(installs_into).collect();
+    tool("greet_no_oauth", oauth_found, &oauth_installs);
 }

@@ -35,7 +35,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A test CA and a server certificate for 127.0.0.1 (CA:FALSE, with a SAN, as rustls requires).
-fn make_certs(dir: &Path) {
+pub(crate) fn make_certs(dir: &Path) {
     openssl(
         dir,
         &[
