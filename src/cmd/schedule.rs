@@ -53,12 +53,17 @@ enum Secret<'a> {
     File(&'a Path),
     /// `password_env = "VAR"`: the scheduler must put VAR in the environment.
     Env(&'a str),
+    /// `auth = "oauth2"`: the sign-in `greet login` keeps in a 0600 file.
+    Token(&'a Path),
 }
 
 fn secret(config: &Config) -> Secret<'_> {
     let TransportKind::Smtp(smtp) = &config.transport.kind else {
         return Secret::None;
     };
+    if let Some(oauth) = &smtp.oauth {
+        return Secret::Token(&oauth.token_file);
+    }
     // As `transport::password` reads it (the config names one source).
     match &smtp.password {
         PasswordSource::Env(var) => Secret::Env(var),
@@ -260,6 +265,14 @@ pub fn run(cli: &Cli, args: &ScheduleArgs) -> anyhow::Result<Exit> {
                 .to_string()
                 .replace(['\n', '\r'], "?")
         ),
+        Secret::Token(file) => format!(
+            "# The mailbox sign-in is read from {} (mode 0600, kept by `greet login`): nothing else to set up.\n",
+            absolute(file)
+                .unwrap_or_else(|_| file.to_path_buf())
+                .display()
+                .to_string()
+                .replace(['\n', '\r'], "?")
+        ),
         Secret::None => String::new(),
     };
 
@@ -381,6 +394,12 @@ pub fn run(cli: &Cli, args: &ScheduleArgs) -> anyhow::Result<Exit> {
             }
             Secret::File(file) => eprintln!(
                 "the scheduled run reads the SMTP password from {} (mode 0600), as every run does: nothing else to set up",
+                absolute(file)
+                    .unwrap_or_else(|_| file.to_path_buf())
+                    .display()
+            ),
+            Secret::Token(file) => eprintln!(
+                "the scheduled run signs in with {} (mode 0600, kept by `greet login`), as every run does: nothing else to set up",
                 absolute(file)
                     .unwrap_or_else(|_| file.to_path_buf())
                     .display()

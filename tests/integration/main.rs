@@ -12,6 +12,7 @@ mod cron;
 mod customers;
 mod init;
 mod interop;
+mod oauth;
 mod oauth_servers;
 mod preview;
 mod render;

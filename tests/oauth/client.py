@@ -7,7 +7,7 @@ usage:
   python client.py browse AUTHORIZE_URL
       The owner's browser: follows the redirects from AUTHORIZE_URL through the
       test server's auto-approving pages, carrying cookies, until a redirect to
-      http://127.0.0.1:<another port>/callback?..., GETs that URL (the app's
+      http://127.0.0.1:<another port>/ or /callback?..., GETs that URL (the app's
       loopback listener) and prints its body. Exit 1, with what it saw on
       stderr, when the chain ends anywhere else.
 """
@@ -57,7 +57,7 @@ def browse(url):
                 sys.exit(f"browse: {url} answered {e.code}:\n{e.read().decode('utf-8', 'replace')}")
             url = urllib.parse.urljoin(url, e.headers["Location"])
         to = urllib.parse.urlsplit(url)
-        if to.hostname == "127.0.0.1" and to.port != start.port and to.path == "/callback":
+        if to.hostname == "127.0.0.1" and to.port != start.port and to.path in ("/", "/callback"):
             try:
                 with urllib.request.urlopen(url, timeout=30) as r:
                     body = r.read()

@@ -11,7 +11,7 @@
 //
 // Clients:
 //   greet-cli          public (token_endpoint_auth_method none), PKCE required,
-//                      redirect http://127.0.0.1/callback on any port (RFC 8252);
+//                      redirect http://127.0.0.1/ or /callback on any port (RFC 8252);
 //                      grants authorization_code, refresh_token, device_code
 //   greet-google-like  the same, but it must send client_secret=installed-app-secret
 //                      in the form (client_secret_post), like Google's "installed app"
@@ -140,7 +140,9 @@ const issuer = `http://127.0.0.1:${port}`;
 
 const nativeClient = {
   application_type: 'native',
-  redirect_uris: ['http://127.0.0.1/callback'], // any loopback port is accepted (RFC 8252 7.3)
+  // Any loopback port is accepted (RFC 8252 7.3); greet comes back to "/" (Google's own
+  // installed-app libraries do), other apps to /callback.
+  redirect_uris: ['http://127.0.0.1/', 'http://127.0.0.1/callback'],
   grant_types: ['authorization_code', 'refresh_token',
     'urn:ietf:params:oauth:grant-type:device_code'],
   response_types: ['code'],
