@@ -855,7 +855,7 @@ fn transport(
                 err(
                     "provider",
                     format!(
-                        "[transport] provider = \"{}\" takes mail only from a signed-in account: add username = \"…\" (the mailbox's address) and password_file or password_env ({})",
+                        "[transport] provider = \"{}\" takes mail only from a signed-in account: add username = \"…\" (the mailbox's address) and auth = \"oauth2\" (then `greet login`; the README shows the keys), or password_file or password_env ({})",
                         p.name(),
                         p.password_hint()
                     ),

@@ -76,13 +76,13 @@ impl Provider {
     pub fn password_hint(self) -> &'static str {
         match self {
             Provider::Microsoft365 => {
-                "the mailbox's password, where the tenant's admin has SMTP AUTH enabled for it"
+                "a password works only where the tenant still allows password SMTP AUTH for the mailbox"
             }
             Provider::Outlook => {
-                "Outlook.com no longer takes passwords for SMTP: use auth = \"oauth2\" and sign in with `greet login`"
+                "Outlook.com no longer takes passwords for SMTP: use auth = \"oauth2\""
             }
             Provider::Gmail | Provider::GoogleWorkspace => {
-                "an app password, made in the Google account's security settings with 2-Step Verification on"
+                "a password: an app password, made in the Google account's security settings with 2-Step Verification on"
             }
         }
     }
