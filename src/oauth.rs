@@ -356,8 +356,12 @@ impl Signer {
             Some(s) => client.set_client_secret(ClientSecret::new(s.clone())),
             None => client,
         };
+        // The scopes again: Microsoft issues the access token for the
+        // scopes a refresh names (the ones signed in for, or fewer).
+        let scopes = self.settings.scopes.iter().cloned().map(Scope::new);
         let response = client
             .exchange_refresh_token(&RefreshToken::new(stored.refresh_token.clone()))
+            .add_scopes(scopes)
             .request(&self.http)
             .map_err(|e| token_error(url, e))?;
         stored.take(fresh(&response), at);

@@ -11,36 +11,26 @@ use crate::exit::{Exit, Halt};
 pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let config = load_config(&cli.config)?;
     let shown = config.path.display().to_string();
+    let refused = |why: String| {
+        Halt::invalid(
+            config
+                .transport
+                .problem(&shown, "transport", why)
+                .to_string(),
+        )
+    };
     let (settings, account) = match &config.transport.kind {
         TransportKind::Smtp(s) => match (&s.oauth, &s.username) {
             (Some(oauth), Some(user)) => (oauth, user),
-            _ => {
-                return Err(Halt::invalid(
-                    config
-                        .transport
-                        .problem(
-                            &shown,
-                            "transport",
-                            "[transport] `greet login` signs in for auth = \"oauth2\", and this transport logs in with a password (or not at all); add auth = \"oauth2\" and the app registration's keys (the README shows how)".into(),
-                        )
-                        .to_string(),
-                ));
-            }
+            _ => return Err(refused(
+                "[transport] `greet login` signs in for auth = \"oauth2\", and this transport logs in with a password (or not at all); add auth = \"oauth2\" and the app registration's keys (the README shows how)".into(),
+            )),
         },
         other => {
-            return Err(Halt::invalid(
-                config
-                    .transport
-                    .problem(
-                        &shown,
-                        "transport",
-                        format!(
-                            "[transport] `greet login` signs in to an SMTP account, and this transport is kind = \"{}\"",
-                            other.name()
-                        ),
-                    )
-                    .to_string(),
-            ));
+            return Err(refused(format!(
+                "[transport] `greet login` signs in to an SMTP account, and this transport is kind = \"{}\"",
+                other.name()
+            )));
         }
     };
     let mut err = std::io::stderr().lock();

@@ -684,3 +684,36 @@ fn the_scheduled_run_needs_nothing_but_the_token_file() {
         assert!(!with_oauth.contains("EnvironmentFile"), "{with_oauth}");
     }
 }
+
+#[test]
+fn login_is_refused_where_the_config_does_not_sign_in_with_oauth() {
+    let shop = Shop::samples();
+    let out = shop.run(&["login"]).expect(2);
+    assert!(
+        out.stderr().contains(
+            "`greet login` signs in to an SMTP account, and this transport is kind = \"file\""
+        ),
+        "{}",
+        out.stderr()
+    );
+    shop.edit(
+        "greet.toml",
+        "kind = \"file\"\ndir = \"outbox\"",
+        "kind = \"smtp\"\nhost = \"127.0.0.1\"\nusername = \"shop@example.test\"\npassword_env = \"GREET_TEST_PW\"",
+    );
+    let out = shop.run(&["login"]).expect(2);
+    assert!(
+        out.stderr()
+            .contains("`greet login` signs in for auth = \"oauth2\", and this transport logs in with a password"),
+        "{}",
+        out.stderr()
+    );
+    let text = shop.read("greet.toml");
+    let line = text.lines().position(|l| l == "[transport]").unwrap() + 1;
+    assert!(
+        out.stderr().contains(&format!("greet.toml:{line}:")),
+        "{}",
+        out.stderr()
+    );
+    assert!(!shop.path("secrets").exists());
+}
