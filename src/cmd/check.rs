@@ -26,6 +26,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     // What the transport needs from this machine (password, CA file), and
     // whether the scheduled run would see the password too.
     let mut problems: Vec<Problem> = config.transport_problems();
+    problems.extend(config.dkim_problems());
     problems.extend(super::schedule::scheduled_secret_problems(&config));
 
     let renderer = match Renderer::load(&config) {
