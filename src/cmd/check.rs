@@ -169,6 +169,25 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
                 .and_then(|l| l.handed_in_last_day())?;
             writeln!(out, "  sent in the last 24 hours: {used} of {limit}")?;
         }
+        // Who signs, and the DNS names receivers look the keys up at.
+        if let Some(d) = &config.dkim {
+            let keys: Vec<String> = std::iter::once(format!(
+                "{}._domainkey.{} (rsa-sha256)",
+                d.selector, d.domain
+            ))
+            .chain(
+                d.ed25519
+                    .as_ref()
+                    .map(|(s, _)| format!("{s}._domainkey.{} (ed25519-sha256)", d.domain)),
+            )
+            .collect();
+            writeln!(
+                out,
+                "dkim: every message signed for {}; keys published at {}",
+                d.domain,
+                keys.join(" and ")
+            )?;
+        }
         if let Some(roster) = &roster {
             writeln!(
                 out,

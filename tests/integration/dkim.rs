@@ -368,7 +368,14 @@ fn every_greeting_sent_over_smtp_verifies_in_each_language_text_only_and_with_ht
     let shop = shop_for(&server);
     shop.write("customers.csv", FOUR);
     let dns = sign_with(&shop, true);
-    shop.run(&["check", "--date", "2026-03-14"]).expect(0);
+    let checked = shop.run(&["check", "--date", "2026-03-14"]).expect(0);
+    assert!(
+        checked.stdout().contains(&format!(
+            "dkim: every message signed for {DOMAIN}; keys published at greet._domainkey.{DOMAIN} (rsa-sha256) and greet-ed25519._domainkey.{DOMAIN} (ed25519-sha256)"
+        )),
+        "{}",
+        checked.stdout()
+    );
     assert_eq!(send(&shop, "birthday").expect(0).sent(), 4);
     assert_eq!(send(&shop, "anniversary").expect(0).sent(), 4);
     let files = received_files(&shop, &server);
@@ -486,6 +493,34 @@ fn the_outbox_files_and_what_sendmail_is_handed_are_signed_and_verify() {
     let files = shop.eml_files("outbox");
     assert_eq!(files.len(), 4);
     assert_verified(&files, &verify(&dns, &files), "greet", true);
+    // Test greetings to the owner are signed too, after they are marked.
+    shop.run(&[
+        "send",
+        "birthday",
+        "--date",
+        "2026-03-14",
+        "--test-to",
+        "owner@fournos-marinas.example.gr",
+        "--limit",
+        "2",
+    ])
+    .expect(0);
+    let tests: Vec<PathBuf> = shop
+        .eml_files("outbox")
+        .into_iter()
+        .filter(|f| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("test-")
+        })
+        .collect();
+    assert_eq!(tests.len(), 2);
+    for f in &tests {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(text.contains("Subject: [TEST] "), "{text}");
+    }
+    assert_verified(&tests, &verify(&dns, &tests), "greet", true);
 
     // The local mail system: a sendmail that keeps what it is handed.
     shop.write(
