@@ -89,8 +89,8 @@ impl KeyPair {
 }
 
 /// Read an RSA private key from PEM, PKCS#1 (`BEGIN RSA PRIVATE KEY`) or
-/// PKCS#8 (`BEGIN PRIVATE KEY`), of 2048 to 4096 bits; `Err` says why not
-/// in words for the owner.
+/// PKCS#8 (`BEGIN PRIVATE KEY`), of 2048 to 4096 bits; `Err` says why not,
+/// in words for the owner that follow the file's name ("is …").
 fn read_rsa(pem: &str) -> Result<RsaKeyPair, String> {
     use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
     use rsa::pkcs8::DecodePrivateKey;
@@ -98,7 +98,7 @@ fn read_rsa(pem: &str) -> Result<RsaKeyPair, String> {
     let pem = pem.trim();
     if pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
         return Err(
-            "the key is encrypted with a passphrase; greet needs it unencrypted (kept chmod 600): openssl pkey -in KEY -out NEW_KEY"
+            "is encrypted with a passphrase; greet needs it unencrypted (and kept chmod 600): openssl pkey -in KEY -out NEW_KEY"
                 .into(),
         );
     }
@@ -121,8 +121,8 @@ fn read_rsa(pem: &str) -> Result<RsaKeyPair, String> {
     }
     let der = key
         .to_pkcs1_der()
-        .map_err(|e| format!("the RSA key cannot be used: {e}"))?;
-    RsaKeyPair::from_der(der.as_bytes()).map_err(|e| format!("the RSA key cannot be used: {e}"))
+        .map_err(|e| format!("cannot be used as an RSA key: {e}"))?;
+    RsaKeyPair::from_der(der.as_bytes()).map_err(|e| format!("cannot be used as an RSA key: {e}"))
 }
 
 /// Read an Ed25519 private key from PKCS#8 PEM (`BEGIN PRIVATE KEY`, as
@@ -233,12 +233,8 @@ fn read_key<K>(
     };
     match read(&text) {
         Ok(k) => Some(k),
-        Err(why) if why.starts_with("is ") => {
-            problems.push(located(format!("{} {why}", path.display())));
-            None
-        }
         Err(why) => {
-            problems.push(located(format!("{}: {why}", path.display())));
+            problems.push(located(format!("{} {why}", path.display())));
             None
         }
     }
@@ -651,6 +647,113 @@ mod tests {
         assert!(relaxed.contains(
             "h=from:to:subject:date:message-id:mime-version:content-type: content-transfer-encoding:list-unsubscribe:list-unsubscribe-post;"
         ), "{relaxed}");
+    }
+
+    fn rsa_pem(bits: usize, pkcs8: bool) -> String {
+        use rsa::pkcs1::EncodeRsaPrivateKey as _;
+        use rsa::pkcs8::EncodePrivateKey as _;
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, bits).unwrap();
+        let lf = rsa::pkcs8::LineEnding::LF;
+        if pkcs8 {
+            key.to_pkcs8_pem(lf).unwrap().to_string()
+        } else {
+            key.to_pkcs1_pem(lf).unwrap().to_string()
+        }
+    }
+
+    fn ed25519_pem() -> String {
+        let doc = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+        rsa::pkcs8::der::pem::encode_string("PRIVATE KEY", rsa::pkcs8::LineEnding::LF, doc.as_ref())
+            .unwrap()
+    }
+
+    #[test]
+    fn keys_are_read_in_either_pem_form_and_weak_or_foreign_keys_are_refused() {
+        let pkcs1 = rsa_pem(2048, false);
+        let pkcs8 = rsa_pem(2048, true);
+        let ed = ed25519_pem();
+        assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        assert!(pkcs8.starts_with("-----BEGIN PRIVATE KEY-----"));
+        for ok in [
+            &pkcs1,
+            &pkcs8,
+            &format!("\n{pkcs1}\n\n"),
+            &pkcs1.replace('\n', "\r\n"),
+        ] {
+            assert!(read_rsa(ok).is_ok(), "{ok}");
+        }
+        assert!(read_ed25519(&ed).is_ok());
+        let refused = [
+            (rsa_pem(1024, false), "is a 1024-bit RSA key: too weak"),
+            (rsa_pem(2047, true), "is a 2047-bit RSA key: too weak"),
+            (ed.clone(), "is not an RSA private key in PEM"),
+            ("hello".into(), "is not an RSA private key in PEM"),
+            (String::new(), "is not an RSA private key in PEM"),
+            (pkcs1[..pkcs1.len() / 2].to_string(), "is not an RSA private key in PEM"),
+            (
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n".into(),
+                "is encrypted with a passphrase",
+            ),
+        ];
+        for (pem, words) in refused {
+            let why = read_rsa(&pem).err().unwrap_or_default();
+            assert!(why.starts_with(words), "{words}: {why}");
+        }
+        for pem in [
+            &pkcs1,
+            &pkcs8,
+            &"hello".to_string(),
+            &ed.replace("PRIVATE KEY", "PUBLIC KEY"),
+        ] {
+            let why = read_ed25519(pem).err().unwrap_or_default();
+            assert!(why.starts_with("is not an Ed25519 private key"), "{why}");
+        }
+    }
+
+    #[test]
+    fn what_is_signed_is_the_message_unchanged_under_its_signatures() {
+        let signer = Signer {
+            domain: "shop.gr".into(),
+            keys: vec![
+                (
+                    "greet".into(),
+                    KeyPair::Rsa(read_rsa(&rsa_pem(2048, false)).unwrap()),
+                ),
+                (
+                    "ed".into(),
+                    KeyPair::Ed25519(read_ed25519(&ed25519_pem()).unwrap()),
+                ),
+            ],
+        };
+        for message in [
+            &b"From: a@shop.gr\r\nTo: b@x.gr\r\nSubject: hi\r\n\r\nbody\r\n"[..],
+            b"From: a@shop.gr\r\n\r\n",
+            b"From: a@shop.gr\r\n",
+        ] {
+            let signed = signer.sign(message, 1_800_000_000).unwrap();
+            assert!(signed.ends_with(message));
+            let head = String::from_utf8(signed[..signed.len() - message.len()].to_vec()).unwrap();
+            let sigs: Vec<&str> = head
+                .split("DKIM-Signature: ")
+                .filter(|s| !s.is_empty())
+                .collect();
+            assert_eq!(sigs.len(), 2, "{head}");
+            assert!(sigs[0].starts_with("v=1; a=rsa-sha256; c=relaxed/relaxed;"));
+            assert!(sigs[1].starts_with("v=1; a=ed25519-sha256; c=relaxed/relaxed;"));
+            assert!(
+                sigs.iter()
+                    .all(|s| s.contains("d=shop.gr;") && s.contains("t=1800000000;"))
+            );
+            // Each a header field of its own: folded lines only, CRLF at the end.
+            for line in head.split_inclusive("\r\n") {
+                assert!(line.ends_with("\r\n") && line.len() <= 80, "{line:?}");
+            }
+        }
+        // Bare LF line ends are sent as CRLF, and signed as sent.
+        let signed = signer
+            .sign(b"From: a@shop.gr\nSubject: x\n\nbody\n", 1)
+            .unwrap();
+        assert!(signed.ends_with(b"From: a@shop.gr\r\nSubject: x\r\n\r\nbody\r\n"));
     }
 
     fn wsp() -> impl Strategy<Value = String> {
