@@ -677,6 +677,7 @@ fn a_key_others_can_read_or_that_is_no_usable_key_is_refused_at_its_line_and_not
             .find(|l| l.contains(&want))
             .unwrap_or_else(|| panic!("{words}: check does not say {want:?}:\n{said}"));
         assert!(found.contains(words), "{words}: {found}");
+        assert!(!said.contains("dkim: every message signed"), "{said}");
         let out = send(&shop, "birthday").expect(2);
         assert!(
             out.stderr().contains(&want) && out.stderr().contains(words),
