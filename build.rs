@@ -38,7 +38,7 @@ fn main() {
 /// plus one question to the interop python; no dependencies.
 fn probe_test_tools(root: &Path) {
     println!(
-        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop, greet_no_oauth)"
+        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop, greet_no_oauth, greet_no_dkim)"
     );
     for var in ["CI", "PATH", "GREET_INTEROP_PYTHON"] {
         println!("cargo::rerun-if-env-changed={var}");
@@ -104,7 +104,7 @@ fn probe_test_tools(root: &Path) {
     });
     let installs_into = match python {
         // A venv: pip installs into its lib (a python elsewhere may be /usr/bin's).
-        Some(p) if p.is_file() => p
+        Some(ref p) if p.is_file() => p
             .ancestors()
             .nth(2)
             .filter(|venv| venv.join("pyvenv.cfg").is_file())
@@ -113,6 +113,27 @@ fn probe_test_tools(root: &Path) {
             .collect(),
         _ => vec![root.join(".ci")],
     };
+    // The DKIM suite: dnsmasq (Debian; serves the public keys on
+    // 127.0.0.1), openssl (test keys) and dkimpy with dnspython and PyNaCl
+    // (Ed25519) in the interop python.
+    let with_dkimpy = python.clone().filter(|p| {
+        p.is_file()
+            && std::process::Command::new(p)
+                .args(["-c", "import dkim, dns.resolver, nacl.signing"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    });
+    let dnsmasq = on_path("dnsmasq").or_else(|| {
+        let sbin = Path::new("/usr/sbin/dnsmasq");
+        sbin.is_file().then(|| sbin.to_path_buf())
+    });
+    tool(
+        "greet_no_dkim",
+        dnsmasq.and(on_path("openssl")).and(with_dkimpy),
+        &installs_into,
+    );
     let interop = on_path("openssl").and(with_aiosmtpd);
     tool("greet_no_interop", interop.clone(), &installs_into);
     // The OAuth suite: the interop tools, and the test authorization server's

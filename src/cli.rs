@@ -45,6 +45,27 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Sign in to the mailbox once (auth = "oauth2"): keeps the sign-in in token_file.
     Login,
+    /// DKIM: make the signing key and the DNS record to publish.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Make an RSA-2048 signing key (kept chmod 600) and print the DNS TXT
+    /// record to publish and the lines to add to greet.toml.
+    Keygen(KeygenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// The selector: the key's name in DNS (SELECTOR._domainkey.DOMAIN).
+    #[arg(long, value_name = "S", default_value = "greet")]
+    pub selector: String,
+    /// Where to write the private key; default: dkim/SELECTOR.key beside
+    /// greet.toml. An existing file is never overwritten.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

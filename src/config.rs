@@ -43,6 +43,8 @@ struct RawConfig {
     salutations: BTreeMap<String, Salutation>,
     /// A CSV (`name,date`) adding to or overriding the built-in name days.
     namedays: Option<Spanned<PathBuf>>,
+    /// `[dkim]`: sign every message (see [`dkim`]).
+    dkim: Option<Spanned<RawDkim>>,
 }
 
 /// The words of a salutation in one language; `{name}` stands for the
@@ -546,6 +548,8 @@ pub struct Config {
     pub salutations: BTreeMap<String, Salutation>,
     /// The Greek name-day calendar: built in, plus the owner's `namedays` file.
     pub namedays: std::sync::Arc<crate::i18n::nameday::Calendar>,
+    /// `[dkim]`: every message is signed with these keys (none: unsigned).
+    pub dkim: Option<DkimSettings>,
 }
 
 /// A bad row of the name-day file ("line 3, column 2: …") as `file:3:2: …`.
@@ -1423,6 +1427,7 @@ impl Config {
         };
         let ledger = base.join(&raw.ledger);
         let transport = transport(raw.transport, text, &shown, base, &ledger, &mut problems);
+        let dkim = dkim(raw.dkim, text, &shown, base, &email, &mut problems);
         let mut namedays = crate::i18n::nameday::Calendar::builtin();
         if let Some(file) = &raw.namedays {
             let path = base.join(file.get_ref());
@@ -1512,6 +1517,7 @@ impl Config {
                 .collect(),
             salutations: raw.salutations,
             namedays: std::sync::Arc::new(namedays),
+            dkim,
         })
     }
 
@@ -1540,6 +1546,184 @@ impl Config {
             .rev()
             .find(|t| years >= t.from_years)
             .map_or("", |t| t.name.as_str())
+    }
+}
+
+/// `[dkim]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDkim {
+    selector: Spanned<String>,
+    key_file: Spanned<PathBuf>,
+    ed25519_key_file: Option<Spanned<PathBuf>>,
+    ed25519_selector: Option<Spanned<String>>,
+    domain: Option<Spanned<String>>,
+}
+
+/// `[dkim]` resolved: who signs (`d=`, `s=`) and with which key files.
+/// Whether the files hold usable keys is this machine's business:
+/// [`Config::dkim_problems`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DkimSettings {
+    /// `s=` of the RSA signature.
+    pub selector: String,
+    /// The RSA private key (PEM, PKCS#1 or PKCS#8), kept 0600.
+    pub key_file: PathBuf,
+    /// The selector and key of an additional Ed25519 signature.
+    pub ed25519: Option<(String, PathBuf)>,
+    /// `d=`: the From domain or a parent of it, as an A-label.
+    pub domain: String,
+    /// Where each key stands in greet.toml (line, column).
+    at: BTreeMap<&'static str, (u64, u64)>,
+}
+
+impl DkimSettings {
+    /// A problem located at `key` of `[dkim]`, else at the table.
+    pub fn problem(&self, file: &str, key: &str, message: String) -> Problem {
+        let p = Problem::error(file, message);
+        match self.at.get(key).or_else(|| self.at.get("dkim")) {
+            Some(&(l, c)) if l > 0 => p.at(l, Some(c)),
+            _ => p,
+        }
+    }
+}
+
+/// `[dkim]` checked: the selectors are DNS labels, and the signing domain
+/// is the From domain or a parent of it — the alignment DMARC asks for,
+/// without which Gmail, Yahoo and Outlook do not count the signature.
+fn dkim(
+    raw: Option<Spanned<RawDkim>>,
+    text: &str,
+    shown: &str,
+    base: &Path,
+    from: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<DkimSettings> {
+    let raw = raw?;
+    let mut at = BTreeMap::new();
+    at.insert("dkim", line_col(text, raw.span().start));
+    let raw = raw.into_inner();
+    let mut loc = Located { text, at: &mut at };
+    let selector = loc.take("selector", Some(raw.selector)).unwrap_or_default();
+    let key_file = loc.take("key_file", Some(raw.key_file)).unwrap_or_default();
+    let ed25519_file = loc.take("ed25519_key_file", raw.ed25519_key_file);
+    let ed25519_selector = loc.take("ed25519_selector", raw.ed25519_selector);
+    let domain_written = loc.take("domain", raw.domain);
+    let mut found = Vec::new();
+    let mut refuse = |key: &'static str, message: String| found.push((key, message));
+    let selector = selector.trim().to_ascii_lowercase();
+    if !crate::dkim::is_selector(&selector) {
+        refuse(
+            "selector",
+            format!(
+                "[dkim] selector \"{selector}\" is not a DNS name: letters, digits and - (not at either end), parts separated by dots, e.g. \"greet\""
+            ),
+        );
+    }
+    let ed25519_selector = ed25519_selector.map(|s| s.trim().to_ascii_lowercase());
+    let ed25519 = match (ed25519_file, ed25519_selector) {
+        (None, Some(_)) => {
+            refuse(
+                "ed25519_selector",
+                "[dkim] ed25519_selector is for ed25519_key_file, which is not set".into(),
+            );
+            None
+        }
+        (None, None) => None,
+        (Some(file), s) => {
+            let s = s.unwrap_or_else(|| format!("{selector}-ed25519"));
+            if !crate::dkim::is_selector(&s) {
+                refuse(
+                    "ed25519_selector",
+                    format!(
+                        "[dkim] ed25519_selector \"{s}\" is not a DNS name: letters, digits and - (not at either end), parts separated by dots"
+                    ),
+                );
+            } else if s == selector {
+                refuse(
+                    "ed25519_selector",
+                    format!(
+                        "[dkim] ed25519_selector \"{s}\" is the RSA key's selector: each key needs its own DNS record, so its own selector"
+                    ),
+                );
+            }
+            Some((s, base.join(file)))
+        }
+    };
+    let from_domain = from
+        .rsplit_once('@')
+        .map_or(String::new(), |(_, d)| crate::message::ascii_domain(d))
+        .to_ascii_lowercase();
+    let domain = match domain_written {
+        None => from_domain.clone(),
+        Some(written) => {
+            let written = written.trim().trim_end_matches('.');
+            match idna::domain_to_ascii(written) {
+                Err(_) => {
+                    refuse(
+                        "domain",
+                        format!("[dkim] domain \"{written}\" is not a domain name"),
+                    );
+                    from_domain.clone()
+                }
+                Ok(d) if !crate::dkim::is_selector(&d) => {
+                    refuse(
+                        "domain",
+                        format!("[dkim] domain \"{written}\" is not a domain name"),
+                    );
+                    from_domain.clone()
+                }
+                Ok(d) if !d.contains('.') => {
+                    refuse(
+                        "domain",
+                        format!(
+                            "[dkim] domain \"{written}\" is a top-level domain; sign with your own domain ({from_domain})"
+                        ),
+                    );
+                    from_domain.clone()
+                }
+                Ok(d) if d != from_domain && !from_domain.ends_with(&format!(".{d}")) => {
+                    refuse(
+                        "domain",
+                        format!(
+                            "[dkim] domain \"{written}\" is neither the From domain ({from_domain}) nor a parent of it: receivers would not count the signature for DMARC; leave domain out to sign as {from_domain}"
+                        ),
+                    );
+                    from_domain.clone()
+                }
+                Ok(d) => d,
+            }
+        }
+    };
+    let settings = DkimSettings {
+        selector,
+        key_file: base.join(key_file),
+        ed25519,
+        domain,
+        at,
+    };
+    for (key, message) in found {
+        problems.push(settings.problem(shown, key, message));
+    }
+    Some(settings)
+}
+
+impl Config {
+    /// Whether `[dkim]`'s key files hold usable keys on this machine: each
+    /// kept 0600 (like `password_file`), parsing as a private key, RSA of
+    /// 2048 to 4096 bits. `check` and `send` ask before anything is touched.
+    pub fn dkim_problems(&self) -> Vec<Problem> {
+        let Some(settings) = &self.dkim else {
+            return Vec::new();
+        };
+        let shown = self.path.display().to_string();
+        match crate::dkim::Signer::load(settings) {
+            Ok(_) => Vec::new(),
+            Err(found) => found
+                .into_iter()
+                .map(|(key, why)| settings.problem(&shown, key, why))
+                .collect(),
+        }
     }
 }
 
@@ -2327,5 +2511,153 @@ kind = "birthday"
                 err[0]
             );
         }
+    }
+
+    /// `[dkim]` with these lines after the selector and key_file, from
+    /// `email` (MINIMAL's sender otherwise).
+    fn with_dkim(email: &str, lines: &[&str]) -> (String, Result<Config, Vec<Problem>>) {
+        let text = format!(
+            "{}\n[dkim]\nselector = \"greet\"\nkey_file = \"dkim/greet.key\"\n{}\n",
+            MINIMAL.replace("hello@shop.gr", email),
+            lines.join("\n")
+        );
+        let parsed = Config::parse(&text, Path::new("/srv/shop/greet.toml"));
+        (text, parsed)
+    }
+
+    #[test]
+    fn dkim_signs_as_the_from_domain_or_a_parent_of_it_and_nothing_else() {
+        // (From, domain written, d= or the words of the refusal)
+        let cases: &[(&str, Option<&str>, Result<&str, &str>)] = &[
+            ("hello@shop.gr", None, Ok("shop.gr")),
+            ("hello@Shop.GR", None, Ok("shop.gr")),
+            ("hello@mail.shop.gr", None, Ok("mail.shop.gr")),
+            ("hello@mail.shop.gr", Some("shop.gr"), Ok("shop.gr")),
+            ("hello@mail.shop.gr", Some("SHOP.gr."), Ok("shop.gr")),
+            ("hello@shop.gr", Some("shop.gr"), Ok("shop.gr")),
+            ("hello@φούρνος.gr", None, Ok("IDN")),
+            ("hello@φούρνος.gr", Some("φούρνος.gr"), Ok("IDN")),
+            (
+                "hello@shop.gr",
+                Some("other.gr"),
+                Err("neither the From domain (shop.gr) nor a parent"),
+            ),
+            (
+                "hello@shop.gr",
+                Some("mail.shop.gr"),
+                Err("neither the From domain"),
+            ),
+            (
+                "hello@shop.gr",
+                Some("hop.gr"),
+                Err("neither the From domain"),
+            ),
+            ("hello@shop.gr", Some("gr"), Err("is a top-level domain")),
+            (
+                "hello@shop.gr",
+                Some("bad domain!.gr"),
+                Err("is not a domain name"),
+            ),
+        ];
+        for (from, domain, want) in cases {
+            let line = domain.map(|d| format!("domain = \"{d}\""));
+            let (text, parsed) =
+                with_dkim(from, &line.iter().map(String::as_str).collect::<Vec<_>>());
+            match (want, parsed) {
+                (Ok(d), Ok(c)) => {
+                    let d = match *d {
+                        "IDN" => idna::domain_to_ascii("φούρνος.gr").unwrap(),
+                        d => d.to_string(),
+                    };
+                    assert!(d.is_ascii());
+                    assert_eq!(c.dkim.unwrap().domain, d, "{from} {domain:?}");
+                }
+                (Err(words), Err(p)) => {
+                    assert_eq!(p.len(), 1, "{p:?}");
+                    assert!(p[0].message.contains(words), "{from} {domain:?}: {}", p[0]);
+                    let (l, c) = value_at(&text, "domain");
+                    assert_eq!((p[0].line, p[0].column), (Some(l), Some(c)), "{}", p[0]);
+                }
+                (want, got) => panic!("{from} {domain:?}: want {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn dkim_selectors_must_be_dns_names_and_the_ed25519_key_needs_its_own() {
+        let (_, ok) = with_dkim("hello@shop.gr", &["ed25519_key_file = \"dkim/ed.key\""]);
+        let d = ok.unwrap().dkim.unwrap();
+        assert_eq!(d.selector, "greet");
+        assert_eq!(d.key_file, Path::new("/srv/shop/dkim/greet.key"));
+        assert_eq!(
+            d.ed25519,
+            Some((
+                "greet-ed25519".into(),
+                PathBuf::from("/srv/shop/dkim/ed.key")
+            ))
+        );
+        let (_, ok) = with_dkim(
+            "hello@shop.gr",
+            &["ed25519_key_file = \"ed.key\"", "ed25519_selector = \"ed\""],
+        );
+        assert_eq!(ok.unwrap().dkim.unwrap().ed25519.unwrap().0, "ed");
+
+        for (lines, key, words) in [
+            (
+                vec!["ed25519_selector = \"ed\""],
+                "ed25519_selector",
+                "is for ed25519_key_file, which is not set",
+            ),
+            (
+                vec![
+                    "ed25519_key_file = \"ed.key\"",
+                    "ed25519_selector = \"greet\"",
+                ],
+                "ed25519_selector",
+                "is the RSA key's selector",
+            ),
+            (
+                vec![
+                    "ed25519_key_file = \"ed.key\"",
+                    "ed25519_selector = \"e d\"",
+                ],
+                "ed25519_selector",
+                "is not a DNS name",
+            ),
+        ] {
+            let (text, err) = with_dkim("hello@shop.gr", &lines);
+            let err = err.unwrap_err();
+            assert_eq!(err.len(), 1, "{err:?}");
+            assert!(err[0].message.contains(words), "{}", err[0]);
+            let (l, c) = value_at(&text, key);
+            assert_eq!(
+                (err[0].line, err[0].column),
+                (Some(l), Some(c)),
+                "{}",
+                err[0]
+            );
+        }
+        for bad in ["my key", "-x", "a..b", "greet_1", ""] {
+            let text = format!("{MINIMAL}\n[dkim]\nselector = \"{bad}\"\nkey_file = \"k\"\n");
+            let err = Config::parse(&text, Path::new("greet.toml")).unwrap_err();
+            assert!(
+                err[0].message.contains("is not a DNS name"),
+                "{bad}: {}",
+                err[0]
+            );
+            assert_eq!(err[0].line, Some(value_at(&text, "selector").0), "{bad}");
+        }
+        // Keys of their own only; and both selector and key_file are needed.
+        for text in [
+            format!("{MINIMAL}\n[dkim]\nselector = \"s\"\nkey_file = \"k\"\nkey = \"x\"\n"),
+            format!("{MINIMAL}\n[dkim]\nselector = \"s\"\n"),
+            format!("{MINIMAL}\n[dkim]\nkey_file = \"k\"\n"),
+        ] {
+            let err = Config::parse(&text, Path::new("greet.toml")).unwrap_err();
+            assert!(err[0].line.is_some(), "{}", err[0]);
+        }
+        // No [dkim]: nothing is signed, nothing is asked of this machine.
+        let c = Config::parse(MINIMAL, Path::new("greet.toml")).unwrap();
+        assert!(c.dkim.is_none() && c.dkim_problems().is_empty());
     }
 }

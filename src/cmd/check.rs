@@ -26,6 +26,9 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     // What the transport needs from this machine (password, CA file), and
     // whether the scheduled run would see the password too.
     let mut problems: Vec<Problem> = config.transport_problems();
+    let dkim_problems = config.dkim_problems();
+    let signs = config.dkim.as_ref().filter(|_| dkim_problems.is_empty());
+    problems.extend(dkim_problems);
     problems.extend(super::schedule::scheduled_secret_problems(&config));
 
     let renderer = match Renderer::load(&config) {
@@ -167,6 +170,25 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
             let used = crate::ledger::Ledger::open_read_only(&config.ledger)
                 .and_then(|l| l.handed_in_last_day())?;
             writeln!(out, "  sent in the last 24 hours: {used} of {limit}")?;
+        }
+        // Who signs, and the DNS names receivers look the keys up at.
+        if let Some(d) = signs {
+            let keys: Vec<String> = std::iter::once(format!(
+                "{}._domainkey.{} (rsa-sha256)",
+                d.selector, d.domain
+            ))
+            .chain(
+                d.ed25519
+                    .as_ref()
+                    .map(|(s, _)| format!("{s}._domainkey.{} (ed25519-sha256)", d.domain)),
+            )
+            .collect();
+            writeln!(
+                out,
+                "dkim: every message signed for {}; keys published at {}",
+                d.domain,
+                keys.join(" and ")
+            )?;
         }
         if let Some(roster) = &roster {
             writeln!(

@@ -33,7 +33,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     let mut err = std::io::stderr().lock();
     // What this machine must give the transport (the password's variable or
     // file, the CA file): a mistake there is found before anything is touched.
-    let transport_problems = config.transport_problems();
+    // And the DKIM keys: a message greet cannot sign is not sent.
+    let mut transport_problems = config.transport_problems();
+    transport_problems.extend(config.dkim_problems());
     if !transport_problems.is_empty() {
         return Err(fail_on(transport_problems));
     }
@@ -137,7 +139,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     let daily = Daily::of(&config, &ledger)?;
     let cap = cap(args, &config, daily);
     let queue = plan.due.min(cap);
-    let mut transport = transport::open(&config)?;
+    let mut transport = open_transport(&config)?;
     if queue == 0 {
         if cli.verbose {
             reads(&file, targets.len(), &mut err)?;
@@ -202,6 +204,12 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         (daily, plan.due),
         &mut err,
     )?)
+}
+
+/// The configured transport; with `[dkim]`, every message it is handed is
+/// signed first, over exactly the bytes handed over (see [`crate::dkim`]).
+fn open_transport(config: &Config) -> anyhow::Result<Box<dyn transport::Deliver>> {
+    crate::dkim::signing(transport::open(config)?, config)
 }
 
 /// What a sending run takes from the config, the flags and the terminal.
@@ -443,7 +451,7 @@ fn send_batch(
         manifest.date
     );
     let from: lettre::Address = config.sender.email.parse()?;
-    let mut transport = transport::open(config)?;
+    let mut transport = open_transport(config)?;
     if let Some(owner) = &args.test_to {
         let env = envelope(&from, owner).map_err(Halt::invalid)?;
         let mut sent = 0;
@@ -610,7 +618,7 @@ fn send_tests(
 ) -> anyhow::Result<Exit> {
     let from: lettre::Address = config.sender.email.parse()?;
     let env = envelope(&from, owner).map_err(Halt::invalid)?;
-    let mut transport = transport::open(config)?;
+    let mut transport = open_transport(config)?;
     let mut sent = 0;
     let mut failure = None;
     if n > 0 {

@@ -10,6 +10,7 @@ mod crash;
 #[path = "../shared/cron.rs"]
 mod cron;
 mod customers;
+mod dkim;
 mod init;
 mod interop;
 mod oauth;
