@@ -195,7 +195,8 @@ fn every_greeting_names_a_mailto_to_the_shop_with_its_own_message_id_as_token() 
 
 #[test]
 fn with_an_https_url_it_comes_first_carries_the_token_and_announces_one_click() {
-    let table: [(&str, fn(&str) -> String); 5] = [
+    type Want = fn(&str) -> String;
+    let table: [(&str, Want); 5] = [
         ("https://fournos-marinas.example.gr/unsubscribe", |t| {
             format!("https://fournos-marinas.example.gr/unsubscribe?token={t}")
         }),
