@@ -234,7 +234,21 @@ pub fn check_url(written: &str) -> Result<String, String> {
             "[unsubscribe] url \"{written_shown}\" has a #fragment, which never reaches the server; remove it"
         ));
     }
-    let mut sent = url.as_str().replace(MARK, TOKEN);
+    // What a reader of mail headers could take for syntax — `(` opens a
+    // comment, `,` separates links — is percent-encoded in the path and
+    // query too (a web server decodes it the same).
+    let (origin, rest) = url
+        .as_str()
+        .split_at(url[..url::Position::BeforePath].len());
+    let mut sent = origin.to_string();
+    for c in rest.chars() {
+        match c {
+            '(' | ')' | ',' | '\'' | '"' | '<' | '>' | '\\' | '[' | ']' | '{' | '}' | '|' | '^'
+            | '`' => sent.push_str(&format!("%{:02X}", u32::from(c))),
+            c => sent.push(c),
+        }
+    }
+    let mut sent = sent.replace(MARK, TOKEN);
     if !has_token {
         sent.push(if url.query().is_some() { '&' } else { '?' });
         sent.push_str("token=");
@@ -400,5 +414,75 @@ mod tests {
             check_mailto(" unsubscribe@φούρνος.gr ").unwrap(),
             "unsubscribe@xn--yxadbght4c.gr"
         );
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the owner writes that greet accepts, and whatever the
+        /// greeting, the composed message carries the links in one
+        /// List-Unsubscribe field that a mail parser reads back exactly,
+        /// One-Click only with https, every line within 998 bytes.
+        #[test]
+        fn any_accepted_setting_composes_a_header_that_reads_back_exactly(
+            local in "[\\p{L}\\p{N}!#$%&'*+/=?^_`{|}~.-]{1,20}",
+            path in "[\\p{L}\\p{N}/?&=%:;,@!$'()*+ ._~\\[\\]<>\"-]{0,40}",
+            with_token in any::<bool>(),
+            with_url in any::<bool>(),
+            occasion in "[a-z][a-z0-9-]{0,12}",
+            customer in "\\PC{0,30}",
+            name in "\\PC{0,30}",
+        ) {
+            let Ok(mailto) = check_mailto(&format!("{local}@φούρνος.example.gr")) else {
+                return Ok(());
+            };
+            let url = if with_url {
+                let token = if with_token { TOKEN } else { "" };
+                match check_url(&format!("https://shop.example.gr/{path}{token}")) {
+                    Ok(u) => Some(u),
+                    Err(_) => return Ok(()),
+                }
+            } else {
+                None
+            };
+            let settings = Unsubscribe { mailto, url, dated_occasions: true, dated_at: None };
+            let key = GreetingKey { occasion, customer, occurrence: "2026-03-14".into() };
+            let links = settings.for_greeting(OccasionKind::Campaign, &key).unwrap();
+            let sender = crate::config::Sender {
+                name: "Φούρνος".into(),
+                email: "hello@shop.example.gr".into(),
+                signature: Default::default(),
+            };
+            let rendered = crate::render::Rendered { subject: "Hi".into(), text: "x".into(), html: None };
+            let date = chrono::TimeZone::with_ymd_and_hms(&chrono_tz::Europe::Athens, 2026, 3, 14, 9, 0, 0).unwrap();
+            let m = crate::message::compose(&sender, &name, "c@example.gr", &key, &rendered, date, Some(&links)).unwrap();
+            let bytes = m.formatted();
+            let head = String::from_utf8(bytes.clone()).unwrap();
+            let head = head.split("\r\n\r\n").next().unwrap();
+            prop_assert!(head.is_ascii());
+            prop_assert!(head.split("\r\n").all(|l| l.len() <= 998));
+            prop_assert_eq!(head.matches("\r\nList-Unsubscribe:").count(), 1);
+            prop_assert_eq!(
+                head.matches("\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n").count(),
+                usize::from(links.one_click())
+            );
+            let parsed = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+            let read: Vec<String> = parsed
+                .list_unsubscribe()
+                .as_address()
+                .map(|a| a.iter().filter_map(|a| a.address()).map(str::to_string).collect())
+                .unwrap_or_default();
+            let mut want: Vec<String> = links.https.iter().cloned().collect();
+            want.push(links.mailto.clone());
+            prop_assert_eq!(read, want);
+            let subject = format!("?subject=unsubscribe%20{}", key.token());
+            prop_assert!(links.mailto.ends_with(&subject));
+            if let Some(https) = &links.https {
+                prop_assert!(https.contains(&key.token()));
+                prop_assert!(!https.contains(TOKEN));
+            }
+        }
     }
 }
