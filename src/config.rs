@@ -45,6 +45,8 @@ struct RawConfig {
     namedays: Option<Spanned<PathBuf>>,
     /// `[dkim]`: sign every message (see [`dkim`]).
     dkim: Option<Spanned<RawDkim>>,
+    /// `[unsubscribe]`: the List-Unsubscribe links (all keys optional).
+    unsubscribe: Option<Spanned<RawUnsubscribe>>,
 }
 
 /// The words of a salutation in one language; `{name}` stands for the
@@ -550,6 +552,8 @@ pub struct Config {
     pub namedays: std::sync::Arc<crate::i18n::nameday::Calendar>,
     /// `[dkim]`: every message is signed with these keys (none: unsigned).
     pub dkim: Option<DkimSettings>,
+    /// `[unsubscribe]`: the links every greeting carries.
+    pub unsubscribe: crate::unsubscribe::Unsubscribe,
 }
 
 /// A bad row of the name-day file ("line 3, column 2: …") as `file:3:2: …`.
@@ -1203,6 +1207,52 @@ impl Transport {
     }
 }
 
+/// `[unsubscribe]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnsubscribe {
+    mailto: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    dated_occasions: Option<Spanned<bool>>,
+}
+
+/// `[unsubscribe]` checked and resolved: the mailto defaults to the
+/// sender's address, the URL must be https (each problem located at its
+/// key), and dated occasions carry the links unless switched off.
+fn unsubscribe(
+    raw: Option<Spanned<RawUnsubscribe>>,
+    text: &str,
+    shown: &str,
+    sender_email: &str,
+    problems: &mut Vec<Problem>,
+) -> crate::unsubscribe::Unsubscribe {
+    let mut resolved = crate::unsubscribe::Unsubscribe::to_sender(sender_email);
+    let Some(raw) = raw.map(Spanned::into_inner) else {
+        return resolved;
+    };
+    let mut at = |span: std::ops::Range<usize>, msg: String| {
+        let (l, c) = line_col(text, span.start);
+        problems.push(Problem::error(shown, msg).at(l, Some(c)));
+    };
+    if let Some(mailto) = raw.mailto {
+        match crate::unsubscribe::check_mailto(mailto.get_ref()) {
+            Ok(address) => resolved.mailto = address,
+            Err(e) => at(mailto.span(), e),
+        }
+    }
+    if let Some(url) = raw.url {
+        match crate::unsubscribe::check_url(url.get_ref()) {
+            Ok(url) => resolved.url = Some(url),
+            Err(e) => at(url.span(), e),
+        }
+    }
+    if let Some(dated) = raw.dated_occasions {
+        resolved.dated_occasions = *dated.get_ref();
+        resolved.dated_at = Some(line_col(text, dated.span().start));
+    }
+    resolved
+}
+
 impl Config {
     /// What this machine must provide for the transport to work: the
     /// password's environment variable or 0600 file, a readable CA file,
@@ -1425,6 +1475,7 @@ impl Config {
                 }
             }
         };
+        let unsubscribe = unsubscribe(raw.unsubscribe, text, &shown, &email, &mut problems);
         let ledger = base.join(&raw.ledger);
         let transport = transport(raw.transport, text, &shown, base, &ledger, &mut problems);
         let dkim = dkim(raw.dkim, text, &shown, base, &email, &mut problems);
@@ -1518,6 +1569,7 @@ impl Config {
             salutations: raw.salutations,
             namedays: std::sync::Arc::new(namedays),
             dkim,
+            unsubscribe,
         })
     }
 

@@ -69,6 +69,8 @@ pub struct Greeting<'a> {
     pub shared: &'a Shared,
     /// The template language chosen for this customer (after fallback).
     pub lang: &'a str,
+    /// The greeting's unsubscribe links, when it carries them.
+    pub unsubscribe: Option<&'a crate::unsubscribe::Links>,
 }
 
 fn text(s: &str) -> Value {
@@ -144,6 +146,13 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
         ctx.insert_value("sender", sender.clone());
     }
 
+    // The web page when there is one, else the mailto; none when the owner
+    // sends this occasion without the links (`{% if unsubscribe %}`).
+    ctx.insert_value(
+        "unsubscribe",
+        g.unsubscribe
+            .map_or_else(Value::none, |l| text(l.for_template())),
+    );
     ctx.insert_value("lang", text(g.lang));
     ctx.insert_value("dir", text(i18n::direction(g.lang)));
     ctx

@@ -38,6 +38,7 @@ pub mod review;
 pub mod sending;
 pub mod staged;
 pub mod transport;
+pub mod unsubscribe;
 
 mod assets;
 

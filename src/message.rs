@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Sender;
 use crate::render::{Rendered, header_value};
+use crate::unsubscribe::Links;
 
 /// The identity of one greeting: (occasion, customer key, occurrence).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -42,12 +43,18 @@ impl GreetingKey {
     /// `<3f2a….birthday.2026-03-14@shop.gr>`: on the sender's domain, the
     /// same for a deliberate resend of the same greeting.
     pub fn message_id(&self, domain: &str) -> String {
+        format!("<{}@{domain}>", self.token())
+    }
+
+    /// The Message-ID's local part, `3f2a….birthday.2026-03-14`: the
+    /// greeting's unsubscribe token (`greet inbox` matches replies by it).
+    pub fn token(&self) -> String {
         let occ: String = self
             .occasion
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .collect();
-        format!("<{}.{occ}.{}@{domain}>", self.digest_hex(), self.occurrence)
+        format!("{}.{occ}.{}", self.digest_hex(), self.occurrence)
     }
 
     fn boundary(&self) -> String {
@@ -158,6 +165,7 @@ pub fn compose(
     key: &GreetingKey,
     rendered: &Rendered,
     date: DateTime<Tz>,
+    unsubscribe: Option<&Links>,
 ) -> Result<Message, String> {
     let from_addr = header_address(&sender.email).map_err(|e| format!("sender {e}"))?;
     let to_addr = header_address(to_email)?;
@@ -194,6 +202,22 @@ pub fn compose(
         HeaderName::new_from_ascii_str("Date"),
         date.to_rfc2822(),
     ));
+    // RFC 2369 / RFC 8058. The value is printable ASCII made only of the
+    // config's addresses and the greeting's token, percent-encoded
+    // ([`crate::unsubscribe`]); lettre folds it at the space between the
+    // links when the line would pass 78 characters.
+    if let Some(links) = unsubscribe {
+        headers.insert_raw(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            links.header(),
+        ));
+        if links.one_click() {
+            headers.insert_raw(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_string(),
+            ));
+        }
+    }
     Ok(message)
 }
 
@@ -289,6 +313,7 @@ mod tests {
             &key(),
             &r,
             date(),
+            None,
         )
         .unwrap();
         assert_eq!(
@@ -317,6 +342,7 @@ mod tests {
             &key(),
             &r,
             date(),
+            None,
         )
         .unwrap();
         let bytes = String::from_utf8(m.formatted()).unwrap();

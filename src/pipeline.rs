@@ -14,6 +14,7 @@ use crate::message::GreetingKey;
 use crate::occasion::{Due, due_on};
 use crate::problem::Problem;
 use crate::render::{Rendered, Renderer};
+use crate::unsubscribe::Links;
 
 /// What happens to a customer who is due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,9 @@ pub struct Item {
     pub fell_back: bool,
     pub status: Status,
     pub rendered: Option<Rendered>,
+    /// The List-Unsubscribe links (`None` for a dated occasion the owner
+    /// sends without them); the message carries them and templates see them.
+    pub unsubscribe: Option<Links>,
 }
 
 /// Narrowing of a run.
@@ -375,6 +379,7 @@ impl<'a> Run<'a> {
             state,
             self.retry_uncertain,
         );
+        let unsubscribe = self.config.unsubscribe.for_greeting(occasion.kind, &key);
         let mut item = Item {
             key,
             customer: customer.clone(),
@@ -382,6 +387,7 @@ impl<'a> Run<'a> {
             fell_back,
             status,
             rendered: None,
+            unsubscribe,
         };
         let greeting = Greeting {
             customer: &item.customer,
@@ -390,6 +396,7 @@ impl<'a> Run<'a> {
             due: &due,
             shared: &target.shared,
             lang: &item.lang,
+            unsubscribe: item.unsubscribe.as_ref(),
         };
         let ctx = context::context(self.config, &greeting);
         if !self.renderer.in_segment(&occasion.name, &ctx)? {

@@ -100,6 +100,7 @@ impl Composer<'_> {
             &item.key,
             r,
             self.now,
+            item.unsubscribe.as_ref(),
         )
         .map(|m| Some(into_parts(m)))
         .map_err(|e| {

@@ -30,6 +30,7 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     let signs = config.dkim.as_ref().filter(|_| dkim_problems.is_empty());
     problems.extend(dkim_problems);
     problems.extend(super::schedule::scheduled_secret_problems(&config));
+    problems.extend(unsubscribe_off(&config));
 
     let renderer = match Renderer::load(&config) {
         Ok(mut r) => {
@@ -226,5 +227,31 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
         Exit::TryLater
     } else {
         Exit::Ok
+    })
+}
+
+/// The owner's knowing choice, said every time: with `dated_occasions =
+/// false` the dated occasions go without List-Unsubscribe.
+fn unsubscribe_off(config: &crate::config::Config) -> Option<Problem> {
+    let u = &config.unsubscribe;
+    let without: Vec<&str> = config
+        .occasions
+        .values()
+        .filter(|o| !u.applies_to(o.kind))
+        .map(|o| o.name.as_str())
+        .collect();
+    if without.is_empty() {
+        return None;
+    }
+    let p = Problem::warning(
+        config.path.display().to_string(),
+        format!(
+            "[unsubscribe] dated_occasions = false: {} greetings go out without List-Unsubscribe and without {{{{ unsubscribe }}}} (campaigns still carry them); Gmail, Yahoo and Outlook may treat mail without it as spam",
+            without.join(", ")
+        ),
+    );
+    Some(match u.dated_at {
+        Some((line, col)) => p.at(line, Some(col)),
+        None => p,
     })
 }

@@ -281,6 +281,12 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
                     r.map(|_| item.key.message_id(run.config.sender.domain()))
                         .as_deref(),
                 )
+                .opt(
+                    "list_unsubscribe",
+                    r.and(item.unsubscribe.as_ref())
+                        .map(|l| l.header())
+                        .as_deref(),
+                )
                 .end();
         }
         Format::Eml => {
@@ -292,6 +298,7 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
                     &item.key,
                     r,
                     run.now,
+                    item.unsubscribe.as_ref(),
                 )
                 .map_err(|e| {
                     Halt::invalid(format!(

@@ -20,3 +20,4 @@ mod render;
 mod schedule;
 mod send;
 mod smtp_server;
+mod unsubscribe;
