@@ -45,6 +45,21 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Sign in to the mailbox once (auth = "oauth2"): keeps the sign-in in token_file.
     Login,
+    /// Check the sender domain's DNS (MX, SPF, DKIM, DMARC) for Gmail, Yahoo and
+    /// Outlook.com delivery. Exit 0: all right; 2: something missing or wrong;
+    /// 4: DNS could not be asked.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Ask only this DNS server (UDP and TCP), e.g. 127.0.0.1:5353; default:
+    /// the system's resolvers (/etc/resolv.conf).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub resolver: Option<String>,
+    /// The DKIM selector to check (default: [dkim] selector in greet.toml).
+    #[arg(long, value_name = "S")]
+    pub selector: Option<String>,
 }
 
 #[derive(Debug, Args)]

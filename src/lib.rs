@@ -19,6 +19,7 @@ pub mod config;
 pub mod context;
 pub mod customer;
 pub mod dispatch;
+pub mod doctor;
 pub mod exit;
 pub mod i18n;
 pub mod jsonl;
@@ -55,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Resubscribe(args) => cmd::history::subscription(&cli, &args.email, true),
         Command::Schedule(args) => cmd::schedule::run(&cli, args),
         Command::Login => cmd::login::run(&cli),
+        Command::Doctor(args) => cmd::doctor::run(&cli, args),
     }
 }

@@ -1,5 +1,6 @@
 //! One file per subcommand: wiring only; the work is in the pipeline stages.
 pub mod check;
+pub mod doctor;
 pub mod history;
 pub mod init;
 pub mod login;

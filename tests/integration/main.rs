@@ -10,6 +10,7 @@ mod crash;
 #[path = "../shared/cron.rs"]
 mod cron;
 mod customers;
+mod doctor;
 mod init;
 mod interop;
 mod oauth;

@@ -1,0 +1,291 @@
+//! The questions doctor asks DNS, behind a trait so the rules (SPF
+//! evaluation, DKIM and DMARC reading) are tested on in-memory zones, and
+//! the one real implementation: hickory's resolver on a current-thread
+//! tokio runtime, asking the system's resolvers (/etc/resolv.conf) or only
+//! the server given with `--resolver`.
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::{Resolver, TokioResolver};
+
+/// DNS could not be asked, or would not say: a timeout, no server to reach,
+/// SERVFAIL, REFUSED. Not "no such record" (that is an empty answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsTrouble(pub String);
+
+impl std::fmt::Display for DnsTrouble {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An answer: the records found, empty when the name or the type does not
+/// exist (NXDOMAIN or no data).
+pub type Answer<T> = Result<Vec<T>, DnsTrouble>;
+
+/// What doctor asks.
+pub trait Dns {
+    /// TXT records at `name`, each one's strings joined (RFC 7208 §3.3).
+    fn txt(&mut self, name: &str) -> Answer<String>;
+    /// MX records at `name`: (preference, exchange without the final dot).
+    fn mx(&mut self, name: &str) -> Answer<(u16, String)>;
+    /// A records (`v6` false) or AAAA records (`v6` true) at `name`.
+    fn ip(&mut self, name: &str, v6: bool) -> Answer<IpAddr>;
+}
+
+/// Each question waits this long for an answer, once.
+pub const TIMEOUT: Duration = Duration::from_secs(3);
+
+/// DNS through hickory. Once a server has not answered (a timeout, nothing
+/// reachable), every later question fails at once with the same trouble,
+/// so a dead resolver costs one timeout, not one per record.
+pub struct Hickory {
+    runtime: tokio::runtime::Runtime,
+    resolver: TokioResolver,
+    dead: Option<DnsTrouble>,
+}
+
+impl Hickory {
+    /// `server`: ask only this one (UDP, then TCP when truncated), else the
+    /// system's resolvers.
+    pub fn new(server: Option<SocketAddr>) -> anyhow::Result<Hickory> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let builder = match server {
+            Some(addr) => {
+                let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
+                for c in &mut ns.connections {
+                    c.port = addr.port();
+                }
+                Resolver::builder_with_config(
+                    ResolverConfig::from_name_servers(vec![ns]),
+                    TokioRuntimeProvider::default(),
+                )
+            }
+            None => {
+                let _guard = runtime.enter();
+                Resolver::builder_tokio().map_err(|e| {
+                    anyhow::anyhow!("cannot read the system's DNS settings (/etc/resolv.conf): {e}; name a server with --resolver IP[:PORT]")
+                })?
+            }
+        };
+        // The system's own options (ndots, rotate) are kept; the timeout
+        // and the attempts are doctor's: one try of a few seconds.
+        let mut builder = builder;
+        let o = builder.options_mut();
+        o.timeout = TIMEOUT;
+        o.attempts = 1;
+        o.cache_size = 256;
+        if server.is_some() {
+            o.use_hosts_file = ResolveHosts::Never;
+        }
+        let resolver = {
+            let _guard = runtime.enter();
+            builder.build()?
+        };
+        Ok(Hickory {
+            runtime,
+            resolver,
+            dead: None,
+        })
+    }
+
+    fn ask(&mut self, name: &str, kind: RecordType) -> Result<Vec<RData>, DnsTrouble> {
+        if let Some(dead) = &self.dead {
+            return Err(dead.clone());
+        }
+        // Fully qualified: no search domains appended.
+        let fqdn = if name.ends_with('.') {
+            name.to_string()
+        } else {
+            format!("{name}.")
+        };
+        let result = self
+            .runtime
+            .block_on(self.resolver.lookup(fqdn.as_str(), kind));
+        match result {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter(|r| r.record_type() == kind)
+                .map(|r| r.data.clone())
+                .collect()),
+            Err(e) => match classify(&e) {
+                Class::Empty => Ok(Vec::new()),
+                Class::Refused(code) => Err(DnsTrouble(format!(
+                    "the DNS server answered {} for {name} {kind}",
+                    mnemonic(code)
+                ))),
+                Class::Silent => {
+                    let t = DnsTrouble(format!("no DNS server answered ({name} {kind}: {e})"));
+                    self.dead = Some(t.clone());
+                    Err(t)
+                }
+            },
+        }
+    }
+}
+
+enum Class {
+    /// NXDOMAIN or no records of that type.
+    Empty,
+    /// The server answered, with an error code (SERVFAIL, REFUSED…).
+    Refused(ResponseCode),
+    /// No answer at all.
+    Silent,
+}
+
+/// The response code as dig and server logs write it.
+fn mnemonic(code: ResponseCode) -> String {
+    match code {
+        ResponseCode::ServFail => "SERVFAIL".into(),
+        ResponseCode::Refused => "REFUSED".into(),
+        ResponseCode::FormErr => "FORMERR".into(),
+        ResponseCode::NotImp => "NOTIMP".into(),
+        other => format!("{other} ({})", u16::from(other)),
+    }
+}
+
+fn classify(e: &NetError) -> Class {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(n))
+            if matches!(
+                n.response_code,
+                ResponseCode::NXDomain | ResponseCode::NoError
+            ) =>
+        {
+            Class::Empty
+        }
+        NetError::Dns(DnsError::NoRecordsFound(n)) => Class::Refused(n.response_code),
+        NetError::Dns(DnsError::ResponseCode(code)) => Class::Refused(*code),
+        _ => Class::Silent,
+    }
+}
+
+impl Dns for Hickory {
+    fn txt(&mut self, name: &str) -> Answer<String> {
+        Ok(self
+            .ask(name, RecordType::TXT)?
+            .into_iter()
+            .filter_map(|d| match d {
+                RData::TXT(t) => Some(
+                    t.txt_data
+                        .iter()
+                        .map(|s| String::from_utf8_lossy(s).into_owned())
+                        .collect::<String>(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn mx(&mut self, name: &str) -> Answer<(u16, String)> {
+        Ok(self
+            .ask(name, RecordType::MX)?
+            .into_iter()
+            .filter_map(|d| match d {
+                RData::MX(m) => Some((
+                    m.preference,
+                    m.exchange.to_ascii().trim_end_matches('.').to_string(),
+                )),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn ip(&mut self, name: &str, v6: bool) -> Answer<IpAddr> {
+        let kind = if v6 { RecordType::AAAA } else { RecordType::A };
+        Ok(self
+            .ask(name, kind)?
+            .into_iter()
+            .filter_map(|d| match d {
+                RData::A(a) => Some(IpAddr::V4(a.0)),
+                RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
+/// An in-memory zone for the rules' tests.
+#[cfg(test)]
+pub mod fake {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[derive(Default)]
+    pub struct Zone {
+        pub txt: BTreeMap<String, Vec<String>>,
+        pub mx: BTreeMap<String, Vec<(u16, String)>>,
+        pub ip: BTreeMap<String, Vec<IpAddr>>,
+        /// Names whose every question fails (SERVFAIL).
+        pub broken: Vec<String>,
+        /// Questions asked, for the lookup-count tests.
+        pub asked: usize,
+    }
+
+    impl Zone {
+        pub fn txt(mut self, name: &str, record: &str) -> Self {
+            self.txt.entry(name.into()).or_default().push(record.into());
+            self
+        }
+        pub fn mx(mut self, name: &str, pref: u16, host: &str) -> Self {
+            self.mx
+                .entry(name.into())
+                .or_default()
+                .push((pref, host.into()));
+            self
+        }
+        pub fn ip(mut self, name: &str, ip: &str) -> Self {
+            self.ip
+                .entry(name.into())
+                .or_default()
+                .push(ip.parse().expect("test address"));
+            self
+        }
+        pub fn broken(mut self, name: &str) -> Self {
+            self.broken.push(name.into());
+            self
+        }
+        fn check(&mut self, name: &str) -> Result<(), DnsTrouble> {
+            self.asked += 1;
+            if self.broken.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+                return Err(DnsTrouble(format!("SERVFAIL for {name}")));
+            }
+            Ok(())
+        }
+    }
+
+    impl Dns for Zone {
+        fn txt(&mut self, name: &str) -> Answer<String> {
+            self.check(name)?;
+            Ok(self
+                .txt
+                .get(&name.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default())
+        }
+        fn mx(&mut self, name: &str) -> Answer<(u16, String)> {
+            self.check(name)?;
+            Ok(self
+                .mx
+                .get(&name.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default())
+        }
+        fn ip(&mut self, name: &str, v6: bool) -> Answer<IpAddr> {
+            self.check(name)?;
+            Ok(self
+                .ip
+                .get(&name.to_ascii_lowercase())
+                .map(|v| v.iter().copied().filter(|i| i.is_ipv6() == v6).collect())
+                .unwrap_or_default())
+        }
+    }
+}
