@@ -727,8 +727,12 @@ impl Report {
         let incomplete = self.exit() == Exit::TryLater;
         let spf = self.spf_passes == Some(true);
         let mut missing_bulk = Vec::new();
-        if !spf {
-            missing_bulk.push("SPF for your server");
+        match self.spf_passes {
+            Some(true) => {}
+            Some(false) => missing_bulk.push("SPF for your server"),
+            None => {
+                missing_bulk.push("SPF for your server (greet cannot see it: check it yourself)")
+            }
         }
         if !self.dkim_ok {
             missing_bulk.push("DKIM");

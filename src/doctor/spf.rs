@@ -890,4 +890,82 @@ mod tests {
             }
         }
     }
+
+    proptest::proptest! {
+        /// ip4:/ip6: against any address and prefix: pass exactly when the
+        /// first `len` bits agree (computed here by shifting, not masking).
+        #[test]
+        fn ip_terms_pass_exactly_the_addresses_in_their_range(
+            net in proptest::prelude::any::<u32>(),
+            addr in proptest::prelude::any::<u32>(),
+            len in 0u8..=32,
+            net6 in proptest::prelude::any::<u128>(),
+            addr6 in proptest::prelude::any::<u128>(),
+            len6 in 0u8..=128,
+        ) {
+            let same = |a: u128, b: u128, bits: u32, width: u32| {
+                bits == 0 || (a >> (width - bits)) == (b >> (width - bits))
+            };
+            let record = format!("v=spf1 ip4:{}/{len} ip6:{}/{len6} -all", Ipv4Addr::from(net), Ipv6Addr::from(net6));
+            let mut zone = Zone::default().txt("shop.test", &record);
+            let v4 = check_host(&mut zone, IpAddr::V4(Ipv4Addr::from(addr)), "shop.test").verdict;
+            let want4 = if same(u128::from(addr), u128::from(net), u32::from(len), 32) { Verdict::Pass } else { Verdict::Fail };
+            proptest::prop_assert_eq!(v4, want4);
+            let v6 = check_host(&mut zone, IpAddr::V6(Ipv6Addr::from(addr6)), "shop.test").verdict;
+            let want6 = if same(addr6, net6, u32::from(len6), 128) { Verdict::Pass } else { Verdict::Fail };
+            proptest::prop_assert_eq!(v6, want6);
+        }
+
+        /// Any record made of valid terms parses, keeping every directive.
+        #[test]
+        fn records_of_valid_terms_always_parse(terms in proptest::collection::vec(valid_term(), 0..12)) {
+            let record = format!("v=spf1 {}", terms.join(" "));
+            let parsed = parse(&record);
+            proptest::prop_assert!(parsed.is_ok(), "{record}: {parsed:?}");
+            proptest::prop_assert_eq!(parsed.unwrap().directives.len(), terms.len());
+        }
+    }
+
+    fn valid_term() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let qualifier = prop::sample::select(vec!["", "+", "-", "~", "?"]);
+        let domain = "[a-z][a-z0-9-]{0,10}\\.(test|example|co\\.uk)";
+        let mechanism = prop_oneof![
+            Just("all".to_string()),
+            domain.prop_map(|d| format!("include:{d}")),
+            (any::<u32>(), 0u8..=32).prop_map(|(a, l)| format!("ip4:{}/{l}", Ipv4Addr::from(a))),
+            any::<u32>().prop_map(|a| format!("ip4:{}", Ipv4Addr::from(a))),
+            (any::<u128>(), 0u8..=128).prop_map(|(a, l)| format!("ip6:{}/{l}", Ipv6Addr::from(a))),
+            (
+                proptest::option::of(domain),
+                proptest::option::of(0u8..=32),
+                proptest::option::of(0u8..=128)
+            )
+                .prop_map(|(d, c4, c6)| {
+                    let mut t = "a".to_string();
+                    if let Some(d) = d {
+                        t += &format!(":{d}");
+                    }
+                    if let Some(c) = c4 {
+                        t += &format!("/{c}");
+                    }
+                    if let Some(c) = c6 {
+                        t += &format!("//{c}");
+                    }
+                    t
+                }),
+            (proptest::option::of(domain), proptest::option::of(0u8..=32)).prop_map(|(d, c4)| {
+                let mut t = "MX".to_string();
+                if let Some(d) = d {
+                    t += &format!(":{d}");
+                }
+                if let Some(c) = c4 {
+                    t += &format!("/{c}");
+                }
+                t
+            }),
+            domain.prop_map(|d| format!("exists:{d}")),
+        ];
+        (qualifier, mechanism).prop_map(|(q, m)| format!("{q}{m}"))
+    }
 }
