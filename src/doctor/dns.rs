@@ -36,6 +36,10 @@ pub trait Dns {
     fn mx(&mut self, name: &str) -> Answer<(u16, String)>;
     /// A records (`v6` false) or AAAA records (`v6` true) at `name`.
     fn ip(&mut self, name: &str, v6: bool) -> Answer<IpAddr>;
+    /// No server answers at all: asking more is pointless.
+    fn unreachable(&self) -> Option<DnsTrouble> {
+        None
+    }
 }
 
 /// Each question waits this long for an answer, once.
@@ -106,9 +110,16 @@ impl Hickory {
         } else {
             format!("{name}.")
         };
-        let result = self
+        // hickory's own timeout applies per round of servers; this one
+        // bounds the whole question, whatever hickory retries inside it.
+        let lookup = self.resolver.lookup(fqdn.as_str(), kind);
+        let result = match self
             .runtime
-            .block_on(self.resolver.lookup(fqdn.as_str(), kind));
+            .block_on(async { tokio::time::timeout(TIMEOUT, lookup).await })
+        {
+            Ok(r) => r,
+            Err(_) => Err(NetError::Timeout),
+        };
         match result {
             Ok(lookup) => Ok(lookup
                 .answers()
@@ -169,6 +180,10 @@ fn classify(e: &NetError) -> Class {
 }
 
 impl Dns for Hickory {
+    fn unreachable(&self) -> Option<DnsTrouble> {
+        self.dead.clone()
+    }
+
     fn txt(&mut self, name: &str) -> Answer<String> {
         Ok(self
             .ask(name, RecordType::TXT)?
@@ -228,6 +243,8 @@ pub mod fake {
         pub broken: Vec<String>,
         /// Questions asked, for the lookup-count tests.
         pub asked: usize,
+        /// No server answers: every question times out.
+        pub silent: bool,
     }
 
     impl Zone {
@@ -255,6 +272,9 @@ pub mod fake {
         }
         fn check(&mut self, name: &str) -> Result<(), DnsTrouble> {
             self.asked += 1;
+            if self.silent {
+                return Err(DnsTrouble("no DNS server answered".into()));
+            }
             if self.broken.iter().any(|b| b.eq_ignore_ascii_case(name)) {
                 return Err(DnsTrouble(format!("SERVFAIL for {name}")));
             }
@@ -263,6 +283,10 @@ pub mod fake {
     }
 
     impl Dns for Zone {
+        fn unreachable(&self) -> Option<DnsTrouble> {
+            // Like Hickory: known dead once a question went unanswered.
+            (self.silent && self.asked > 0).then(|| DnsTrouble("no DNS server answered".into()))
+        }
         fn txt(&mut self, name: &str) -> Answer<String> {
             self.check(name)?;
             Ok(self

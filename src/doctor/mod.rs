@@ -133,6 +133,9 @@ fn provider_include(provider: Provider) -> Option<&'static str> {
     }
 }
 
+/// One of doctor's checks, run only while DNS answers.
+type Check<'a> = &'a dyn Fn(&mut dyn Dns, &mut Report);
+
 /// Look everything up and judge it.
 pub fn diagnose(dns: &mut dyn Dns, inputs: &Inputs) -> Report {
     let domain = inputs.domain.as_str();
@@ -161,10 +164,20 @@ pub fn diagnose(dns: &mut dyn Dns, inputs: &Inputs) -> Report {
         ));
         return report;
     }
-    check_mx(dns, domain, &mut report);
-    check_spf(dns, inputs, &mut report);
-    check_dkim(dns, inputs, &mut report);
-    check_dmarc(dns, domain, &mut report);
+    // Once no server answers, the first finding says so and nothing more
+    // is asked (each question would wait out its own timeout).
+    let checks: [Check; 4] = [
+        &|dns, r| check_mx(dns, domain, r),
+        &|dns, r| check_spf(dns, inputs, r),
+        &|dns, r| check_dkim(dns, inputs, r),
+        &|dns, r| check_dmarc(dns, domain, r),
+    ];
+    for check in checks {
+        if dns.unreachable().is_some() {
+            break;
+        }
+        check(dns, &mut report);
+    }
     report
 }
 
@@ -743,7 +756,7 @@ impl Report {
         out.push('\n');
         if incomplete {
             out.push_str(
-                "Some records could not be looked up; the verdict below waits for them.\n",
+                "Some records could not be looked up: run greet doctor again when DNS answers.\n",
             );
             return out;
         }
@@ -839,6 +852,20 @@ mod tests {
                 .contains("add include:spf.protection.outlook.com"),
             "{}",
             r.render(true)
+        );
+    }
+
+    #[test]
+    fn when_no_server_answers_doctor_says_so_once_and_asks_nothing_more() {
+        let mut zone = good();
+        zone.silent = true;
+        let r = diagnose(&mut zone, &inputs(smtp("smtp.shop.test"), Some("greet")));
+        assert_eq!(r.exit(), Exit::TryLater);
+        assert_eq!(r.findings.len(), 1, "{r:#?}");
+        assert_eq!(zone.asked, 1);
+        assert!(
+            r.render(false)
+                .contains("run greet doctor again when DNS answers")
         );
     }
 
