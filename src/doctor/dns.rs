@@ -6,11 +6,12 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
+use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, RecordType};
+use hickory_resolver::system_conf::read_system_conf;
 use hickory_resolver::{Resolver, TokioResolver};
 
 /// DNS could not be asked, or would not say: a timeout, no server to reach,
@@ -48,56 +49,57 @@ pub const TIMEOUT: Duration = Duration::from_secs(3);
 /// DNS through hickory. Once a server has not answered (a timeout, nothing
 /// reachable), every later question fails at once with the same trouble,
 /// so a dead resolver costs one timeout, not one per record.
+///
+/// Each question gets a resolver of its own (building one does no I/O):
+/// hickory 0.26 reuses the UDP connection of an answer that came truncated
+/// (and was asked again over TCP), and the next question on it waits out
+/// the whole timeout. SPF records and domains with many TXT records are
+/// often truncated, so a shared resolver would stall doctor for seconds.
 pub struct Hickory {
     runtime: tokio::runtime::Runtime,
-    resolver: TokioResolver,
+    config: ResolverConfig,
+    options: ResolverOpts,
     dead: Option<DnsTrouble>,
 }
 
 impl Hickory {
     /// `server`: ask only this one (UDP, then TCP when truncated), else the
-    /// system's resolvers.
+    /// system's resolvers (/etc/resolv.conf).
     pub fn new(server: Option<SocketAddr>) -> anyhow::Result<Hickory> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let builder = match server {
+        let (config, mut options) = match server {
             Some(addr) => {
                 let mut ns = NameServerConfig::udp_and_tcp(addr.ip());
                 for c in &mut ns.connections {
                     c.port = addr.port();
                 }
-                Resolver::builder_with_config(
-                    ResolverConfig::from_name_servers(vec![ns]),
-                    TokioRuntimeProvider::default(),
-                )
+                let mut options = ResolverOpts::default();
+                options.use_hosts_file = ResolveHosts::Never;
+                (ResolverConfig::from_name_servers(vec![ns]), options)
             }
-            None => {
-                let _guard = runtime.enter();
-                Resolver::builder_tokio().map_err(|e| {
-                    anyhow::anyhow!("cannot read the system's DNS settings (/etc/resolv.conf): {e}; name a server with --resolver IP[:PORT]")
-                })?
-            }
+            None => read_system_conf().map_err(|e| {
+                anyhow::anyhow!("cannot read the system's DNS settings (/etc/resolv.conf): {e}; name a server with --resolver IP[:PORT]")
+            })?,
         };
         // The system's own options (ndots, rotate) are kept; the timeout
         // and the attempts are doctor's: one try of a few seconds.
-        let mut builder = builder;
-        let o = builder.options_mut();
-        o.timeout = TIMEOUT;
-        o.attempts = 1;
-        o.cache_size = 256;
-        if server.is_some() {
-            o.use_hosts_file = ResolveHosts::Never;
-        }
-        let resolver = {
-            let _guard = runtime.enter();
-            builder.build()?
-        };
+        options.timeout = TIMEOUT;
+        options.attempts = 1;
         Ok(Hickory {
             runtime,
-            resolver,
+            config,
+            options,
             dead: None,
         })
+    }
+
+    fn resolver(&self) -> Result<TokioResolver, NetError> {
+        let _guard = self.runtime.enter();
+        Resolver::builder_with_config(self.config.clone(), TokioRuntimeProvider::default())
+            .with_options(self.options.clone())
+            .build()
     }
 
     fn ask(&mut self, name: &str, kind: RecordType) -> Result<Vec<RData>, DnsTrouble> {
@@ -112,14 +114,16 @@ impl Hickory {
         };
         // hickory's own timeout applies per round of servers; this one
         // bounds the whole question, whatever hickory retries inside it.
-        let lookup = self.resolver.lookup(fqdn.as_str(), kind);
-        let result = match self
-            .runtime
-            .block_on(async { tokio::time::timeout(TIMEOUT, lookup).await })
-        {
-            Ok(r) => r,
-            Err(_) => Err(NetError::Timeout),
-        };
+        let result = self.resolver().and_then(|resolver| {
+            let lookup = resolver.lookup(fqdn.as_str(), kind);
+            match self
+                .runtime
+                .block_on(async { tokio::time::timeout(TIMEOUT, lookup).await })
+            {
+                Ok(r) => r,
+                Err(_) => Err(NetError::Timeout),
+            }
+        });
         match result {
             Ok(lookup) => Ok(lookup
                 .answers()

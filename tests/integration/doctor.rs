@@ -498,6 +498,25 @@ fn cases() -> Vec<Case> {
                 "note     DMARC   p=quarantine; SPF and DKIM align with DOMAIN (greet's envelope sender is the From address, so strict alignment holds too); no rua=, so nobody receives the reports",
             ],
         ),
+        // More TXT records than a UDP answer holds (EDNS 1232 bytes): the
+        // answer comes truncated and is asked again over TCP.
+        case(
+            "bigtxt.test",
+            zone_with(
+                "bigtxt.test",
+                &[],
+                (0..8)
+                    .map(|i| {
+                        txt(
+                            "bigtxt.test",
+                            &format!("site-verification-{i}={}", "x".repeat(230)),
+                        )
+                    })
+                    .collect(),
+            ),
+            0,
+            &["ok       SPF     \"v=spf1 ip4:192.0.2.25 -all\" (0 of 10 DNS lookups)"],
+        ),
         // Nothing at all.
         case(
             "empty.test",
