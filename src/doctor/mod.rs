@@ -721,7 +721,18 @@ impl Report {
     pub fn render(&self, quiet: bool) -> String {
         let mut out = String::new();
         if !quiet {
-            let _ = writeln!(out, "{} (the domain of {})", self.domain, self.from);
+            // A domain in another script is shown as written, with the
+            // punycode DNS knows it by.
+            let (unicode, _) = idna::domain_to_unicode(&self.domain);
+            let from = match self.from.rsplit_once('@') {
+                Some((local, _)) if unicode != self.domain => format!("{local}@{unicode}"),
+                _ => self.from.clone(),
+            };
+            if unicode != self.domain {
+                let _ = writeln!(out, "{unicode} ({}), the domain of {from}", self.domain);
+            } else {
+                let _ = writeln!(out, "{} (the domain of {from})", self.domain);
+            }
         }
         for f in &self.findings {
             if quiet && f.level < Level::Problem {

@@ -794,3 +794,25 @@ fn a_resolver_that_is_not_an_address_is_bad_usage() {
         run.stderr()
     );
 }
+
+#[test]
+#[cfg_attr(greet_no_dnsmasq, ignore = "needs dnsmasq (apt install dnsmasq-base)")]
+fn a_sender_domain_in_greek_letters_is_looked_up_in_punycode() {
+    let ascii = idna::domain_to_ascii("φούρνος.test").unwrap();
+    let dns = Dnsmasq::start(&good_zone(&ascii));
+    let shop = shop_at("φούρνος.test", &smtp_host(&format!("smtp.{ascii}")));
+    let run = doctor(&shop, &dns, &["--selector", "greet"]).expect(0);
+    assert!(
+        run.stdout().starts_with(&format!(
+            "φούρνος.test ({ascii}), the domain of info@φούρνος.test\n"
+        )),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stdout()
+            .contains("ok       SPF     \"v=spf1 ip4:192.0.2.25 -all\""),
+        "{}",
+        run.stdout()
+    );
+}
