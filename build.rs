@@ -38,7 +38,7 @@ fn main() {
 /// plus one question to the interop python; no dependencies.
 fn probe_test_tools(root: &Path) {
     println!(
-        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop, greet_no_oauth, greet_no_dkim)"
+        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop, greet_no_oauth, greet_no_dkim, greet_no_dnsmasq)"
     );
     for var in ["CI", "PATH", "GREET_INTEROP_PYTHON"] {
         println!("cargo::rerun-if-env-changed={var}");
@@ -75,6 +75,13 @@ fn probe_test_tools(root: &Path) {
     tool("greet_no_chromium", found, &[]);
     tool("greet_no_faketime", on_path("faketime"), &[]);
     tool("greet_no_strace", on_path("strace"), &[]);
+    // greet doctor's DNS tests: Debian's dnsmasq, in /usr/sbin (not on
+    // every PATH).
+    let dnsmasq = on_path("dnsmasq").or_else(|| {
+        let sbin = Path::new("/usr/sbin/dnsmasq");
+        sbin.is_file().then(|| sbin.to_path_buf())
+    });
+    tool("greet_no_dnsmasq", dnsmasq, &[]);
     // systemd-analyze, and the manager (`systemd --test`).
     let manager = ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]
         .iter()

@@ -48,6 +48,10 @@ pub enum Command {
     /// DKIM: make the signing key and the DNS record to publish.
     #[command(subcommand)]
     Dkim(DkimCommand),
+    /// Check the sender domain's DNS (MX, SPF, DKIM, DMARC) for Gmail, Yahoo and
+    /// Outlook.com delivery. Exit 0: all right; 2: something missing or wrong;
+    /// 4: DNS could not be asked.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +70,17 @@ pub struct KeygenArgs {
     /// greet.toml. An existing file is never overwritten.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Ask only this DNS server (UDP and TCP), e.g. 127.0.0.1:5353; default:
+    /// the system's resolvers (/etc/resolv.conf).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub resolver: Option<String>,
+    /// The DKIM selector to check (default: [dkim] selector in greet.toml).
+    #[arg(long, value_name = "S")]
+    pub selector: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ pub mod context;
 pub mod customer;
 pub mod dispatch;
 pub mod dkim;
+pub mod doctor;
 pub mod exit;
 pub mod i18n;
 pub mod jsonl;
@@ -58,5 +59,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Schedule(args) => cmd::schedule::run(&cli, args),
         Command::Login => cmd::login::run(&cli),
         Command::Dkim(args) => cmd::dkim::run(&cli, args),
+        Command::Doctor(args) => cmd::doctor::run(&cli, args),
     }
 }

@@ -11,6 +11,7 @@ mod crash;
 mod cron;
 mod customers;
 mod dkim;
+mod doctor;
 mod init;
 mod interop;
 mod oauth;
