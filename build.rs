@@ -75,13 +75,13 @@ fn probe_test_tools(root: &Path) {
     tool("greet_no_chromium", found, &[]);
     tool("greet_no_faketime", on_path("faketime"), &[]);
     tool("greet_no_strace", on_path("strace"), &[]);
-    // greet doctor's DNS tests: Debian's dnsmasq, in /usr/sbin (not on
-    // every PATH).
+    // greet doctor's and the DKIM suite's DNS server: Debian's dnsmasq, in
+    // /usr/sbin (not on every PATH).
     let dnsmasq = on_path("dnsmasq").or_else(|| {
         let sbin = Path::new("/usr/sbin/dnsmasq");
         sbin.is_file().then(|| sbin.to_path_buf())
     });
-    tool("greet_no_dnsmasq", dnsmasq, &[]);
+    tool("greet_no_dnsmasq", dnsmasq.clone(), &[]);
     // systemd-analyze, and the manager (`systemd --test`).
     let manager = ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]
         .iter()
@@ -131,10 +131,6 @@ fn probe_test_tools(root: &Path) {
                 .stderr(std::process::Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success())
-    });
-    let dnsmasq = on_path("dnsmasq").or_else(|| {
-        let sbin = Path::new("/usr/sbin/dnsmasq");
-        sbin.is_file().then(|| sbin.to_path_buf())
     });
     tool(
         "greet_no_dkim",
