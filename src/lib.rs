@@ -21,6 +21,7 @@ pub mod customer;
 pub mod dispatch;
 pub mod exit;
 pub mod i18n;
+pub mod inbox;
 pub mod jsonl;
 pub mod ledger;
 pub mod message;
