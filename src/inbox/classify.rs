@@ -151,20 +151,18 @@ fn bounce(msg: &Message<'_>) -> Option<Notice> {
             original = m.message_id().map(|id| format!("<{id}>"));
         }
     }
-    let text = explanation(msg);
-    let original = original.or_else(|| quoted_message_id(msg)).or_else(|| {
-        // Exchange puts the bounced message's id in In-Reply-To.
-        (dsn.is_some() || looks_like_bounce(msg))
-            .then(|| msg.in_reply_to().as_text().map(|id| format!("<{id}>")))
-            .flatten()
-    });
-    if let Some(dsn) = dsn {
-        return Some(from_dsn(&dsn, &text, original));
-    }
-    if !looks_like_bounce(msg) {
+    if dsn.is_none() && !looks_like_bounce(msg) {
         return None;
     }
-    Some(Notice::Failure(from_text(msg, &text, original)))
+    let text = explanation(msg);
+    // Else the copy quoted in the text; else In-Reply-To (Exchange, Gmail).
+    let original = original
+        .or_else(|| quoted_message_id(msg))
+        .or_else(|| msg.in_reply_to().as_text().map(|id| format!("<{id}>")));
+    match dsn {
+        Some(dsn) => Some(from_dsn(&dsn, &text, original)),
+        None => Some(Notice::Failure(from_text(msg, &text, original))),
+    }
 }
 
 /// One recipient's fields of a `message/delivery-status` part.
@@ -272,10 +270,43 @@ fn bounce_of(
     let permanent = status.starts_with('5') && !delayed;
     Bounce {
         recipient,
-        diagnostic: unfold(diagnostic.as_deref().unwrap_or("")),
+        diagnostic: one_reply(diagnostic.as_deref().unwrap_or("")),
         permanent,
         status,
         original_message_id,
+    }
+}
+
+/// A multi-line SMTP reply folded onto one line, with its code once:
+/// `550-5.1.1 a 550-5.1.1 b 550 5.1.1 c` → `550 5.1.1 a b c`.
+fn one_reply(diagnostic: &str) -> String {
+    let d = unfold(diagnostic);
+    let b = d.as_bytes();
+    if b.len() < 5 || !b[..3].iter().all(u8::is_ascii_digit) || !matches!(b[3], b'-' | b' ') {
+        return d;
+    }
+    let code = &d[..3];
+    let rest = &d[4..];
+    let enh = enhanced_code(rest).filter(|e| rest.starts_with(e));
+    let rest = enh.map_or(rest, |e| &rest[e.len()..]);
+    let dashed = enh.map(|e| format!("{code}-{e}"));
+    let mut words = rest.split_whitespace().peekable();
+    let mut kept = Vec::new();
+    while let Some(w) = words.next() {
+        if Some(w) == dashed.as_deref() || w == format!("{code}-") {
+            continue;
+        }
+        if w == code && enh.is_some() && words.peek().copied() == enh {
+            words.next();
+            continue;
+        }
+        kept.push(w);
+    }
+    match enh {
+        Some(e) => format!("{code} {e} {}", kept.join(" "))
+            .trim_end()
+            .to_string(),
+        None => format!("{code} {}", kept.join(" ")).trim_end().to_string(),
     }
 }
 
@@ -567,8 +598,10 @@ fn quoted_message_id(msg: &Message<'_>) -> Option<String> {
     let mut lines = body.lines();
     while let Some(line) = lines.next() {
         let l = line.trim_start_matches(|c: char| c == '>' || c.is_whitespace());
-        if l.len() > 11 && l[..11].eq_ignore_ascii_case("message-id:") {
-            let mut value = l[11..].trim().to_string();
+        if let (Some(name), Some(rest)) = (l.get(..11), l.get(11..))
+            && name.eq_ignore_ascii_case("message-id:")
+        {
+            let mut value = rest.trim().to_string();
             if value.is_empty() {
                 value = lines.next().unwrap_or("").trim().to_string();
             }
@@ -661,6 +694,28 @@ mod tests {
             ("   550 5.2.2   mailbox   full ", "550 5.2.2 mailbox full"),
         ] {
             assert_eq!(diagnostic_line(line), want);
+        }
+    }
+
+    #[test]
+    fn a_multi_line_reply_keeps_its_code_once() {
+        for (d, want) in [
+            (
+                "550-5.1.1 The account does not exist. Please try\n 550-5.1.1 double-checking the address\n 550 5.1.1  https://support.example/?p=NoSuchUser - gsmtp",
+                "550 5.1.1 The account does not exist. Please try double-checking the address https://support.example/?p=NoSuchUser - gsmtp",
+            ),
+            ("550 5.1.1 User unknown", "550 5.1.1 User unknown"),
+            (
+                "452-Mailbox full\n 452 try later",
+                "452 Mailbox full 452 try later",
+            ),
+            (
+                "Sorry, no mailbox here by that name. (#5.1.1)",
+                "Sorry, no mailbox here by that name. (#5.1.1)",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(one_reply(d), want, "{d:?}");
         }
     }
 

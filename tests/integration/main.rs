@@ -5,6 +5,7 @@ mod support;
 mod batch;
 mod browser;
 mod check;
+mod classify;
 mod config;
 mod crash;
 #[path = "../shared/cron.rs"]
