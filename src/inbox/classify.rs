@@ -730,4 +730,55 @@ mod tests {
             assert_eq!(address_of(v), want);
         }
     }
+
+    mod never_panics {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Pieces real messages are made of, in any order.
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"
+                        .to_string()
+                ),
+                Just("--b\nContent-Type: message/delivery-status\n\n".to_string()),
+                Just("--b\nContent-Type: text/rfc822-headers\n\n".to_string()),
+                Just("Final-Recipient: rfc822; μαρία@παράδειγμα.ελ\n".to_string()),
+                Just("Action: failed\nStatus: 5.1.1\n".to_string()),
+                Just("Diagnostic-Code: smtp; 550-5.1.1 a\n 550 5.1.1 b\n".to_string()),
+                Just("From: MAILER-DAEMON@x.gr\n".to_string()),
+                Just("Subject: unsubscribe 0123456789abcdef.birthday.2026\n".to_string()),
+                Just("Message-ID: <ά@β>\n".to_string()),
+                Just("<ελένη@παράδειγμα.ελ>:\n".to_string()),
+                Just("> Διαγραφή\n".to_string()),
+                Just("\n".to_string()),
+                Just("--b--\n".to_string()),
+                "[^\\x00]{0,40}",
+            ]
+        }
+
+        /// A bounce's status is an enhanced code of a failure class, and
+        /// only a 5.x.x is permanent.
+        fn well_formed(v: &Verdict) -> Result<(), TestCaseError> {
+            if let Verdict::Bounce(b) = v {
+                prop_assert_eq!(enhanced_code(&b.status), Some(b.status.as_str()));
+                prop_assert!(!b.permanent || b.status.starts_with('5'), "{:?}", b);
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn classify_never_panics_on_message_shaped_input(pieces in proptest::collection::vec(piece(), 0..24)) {
+                let raw = pieces.concat();
+                well_formed(&classify(raw.as_bytes()))?;
+            }
+
+            #[test]
+            fn classify_never_panics_on_any_bytes(raw in proptest::collection::vec(any::<u8>(), 0..600)) {
+                well_formed(&classify(&raw))?;
+            }
+        }
+    }
 }
