@@ -3,6 +3,7 @@
 mod support;
 
 mod batch;
+mod bounced;
 mod browser;
 mod check;
 mod classify;
