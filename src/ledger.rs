@@ -915,9 +915,16 @@ fn greeting_to(conn: &Connection, email: &str) -> anyhow::Result<Option<Greeted>
     {
         return Ok(Some(g));
     }
-    // Written differently (a Unicode domain, its A-label, invisible characters).
+    // Written differently: a Unicode domain or its A-label. (A plain ASCII
+    // address differs from the ledger's only in case, which SQL compared.)
+    if email.is_ascii() && !email.to_ascii_lowercase().contains("xn--") {
+        return Ok(None);
+    }
     let key = suppression_key(email);
-    let mut stmt = conn.prepare_cached("SELECT DISTINCT recipient FROM greetings")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT recipient FROM greetings
+         WHERE recipient GLOB '*[^ -~]*' OR recipient LIKE '%xn--%'",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let recipient: String = row.get(0)?;

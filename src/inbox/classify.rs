@@ -40,8 +40,12 @@ pub fn classify(raw: &[u8]) -> Verdict {
     if is_auto_reply(&msg) {
         return Verdict::AutoReply;
     }
-    let subject = words::strip_reply_prefixes(subject);
-    if words::asks_to_stop(subject) || words::asks_to_stop(&words::new_text(&body_text(&msg))) {
+    // A subject counts when the customer wrote it: "Re: <our subject>" is ours.
+    let bare = words::strip_reply_prefixes(subject);
+    let own_subject = bare.len() == subject.trim().len();
+    if (own_subject && words::asks_to_stop(bare))
+        || words::asks_to_stop(&words::new_text(&body_text(&msg)))
+    {
         return Verdict::Unsubscribe { from, token: None };
     }
     Verdict::Reply { from }
@@ -230,12 +234,14 @@ fn from_dsn(dsn: &str, text: &str, original: Option<String>) -> Notice {
         if groups.is_empty() {
             // A report without recipient fields: read its text instead.
             let (status, diagnostic) = status_in_text(text);
-            return Notice::Failure(bounce_of(None, status, diagnostic, text, original, false));
+            let delayed = words::says_delayed(text);
+            return Notice::Failure(bounce_of(None, status, diagnostic, text, original, delayed));
         }
         return Notice::Success;
     };
     let g = groups.swap_remove(i);
-    let delayed = g.action == "delayed";
+    // The report's Action decides; its text only when it has none.
+    let delayed = g.action == "delayed" || (g.action.is_empty() && words::says_delayed(text));
     let (text_status, text_diagnostic) = status_in_text(text);
     let status = g
         .status
@@ -259,7 +265,6 @@ fn bounce_of(
     original_message_id: Option<String>,
     delayed: bool,
 ) -> Bounce {
-    let delayed = delayed || words::says_delayed(text);
     let status = status.unwrap_or_else(|| {
         if delayed || !words::says_failed(text) {
             "4.0.0".to_string()
@@ -542,7 +547,8 @@ fn from_text(msg: &Message<'_>, text: &str, original: Option<String>) -> Bounce 
             .find(|l| !l.is_empty() && words::says_failed(l))
             .map(str::to_string)
     });
-    bounce_of(recipient, status, diagnostic, text, original, false)
+    let delayed = words::says_delayed(text);
+    bounce_of(recipient, status, diagnostic, text, original, delayed)
 }
 
 /// The first plausible address in a notice's text, skipping `own` (the

@@ -278,6 +278,10 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             "unsub-he-niqqud.eml",
             unsubscribe("tamar@example.co.il", None),
         ),
+        (
+            "unsub-en-bottom-posted.eml",
+            unsubscribe("anna.l@yahoo.example", None),
+        ),
         ("unsub-hy-quoted.eml", unsubscribe("armen@example.am", None)),
         (
             "unsub-hy-word-caps.eml",
@@ -302,6 +306,15 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
         ),
         ("reply-el-html-iphone.eml", reply("maria@example.gr")),
         ("reply-en-dont-stop.eml", reply("anna.l@yahoo.example")),
+        (
+            "reply-en-bottom-posted-thanks.eml",
+            reply("anna.l@yahoo.example"),
+        ),
+        // Our own subject quoted back ("Re: …") is not the customer's request.
+        (
+            "reply-en-campaign-subject-says-stop.eml",
+            reply("kostas@example.net"),
+        ),
         ("reply-en-question.eml", reply("kostas@example.net")),
         ("reply-el-thanks-plain.eml", reply("stamatis@example.gr")),
         ("reply-he-question.eml", reply("sarah.cohen@example.co.il")),
