@@ -14,6 +14,13 @@
 //! commit for each — at half the fsyncs. Statements are prepared once and
 //! cached. The run lock is a separate file; SQLite keeps its normal
 //! locking so that `preview` and `history` can read the ledger during a send.
+//!
+//! What comes back (schema 2, `greet inbox`): a greeting a bounce notice
+//! names becomes `bounced` with the notice's status and diagnostic; the
+//! suppression list keeps why each address is on it; `bounces` keeps the
+//! notices for the temporary-failure policy; `inbox_seen` keeps every
+//! mailbox message applied, written in the same transaction as its effect
+//! ([`Ledger::apply_inbox`]).
 use std::fs::File;
 use std::path::{Path, PathBuf};
 

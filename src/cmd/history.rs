@@ -26,7 +26,12 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     let mut shown = 0;
     for e in ledger.history(args.occasion.as_deref())? {
-        if since.as_deref().is_some_and(|s| e.updated_at.as_str() < s) {
+        // A bounce read after --since shows its (older) greeting too.
+        let latest = match &e.bounce {
+            Some(b) if b.at > e.updated_at => b.at.as_str(),
+            _ => e.updated_at.as_str(),
+        };
+        if since.as_deref().is_some_and(|s| latest < s) {
             continue;
         }
         if who
