@@ -104,6 +104,7 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
     // Whether the list has it: said, not required (people ask before they are imported).
     let in_list = in_customer_list(&config, addr);
     let ledger = Ledger::open(&config.ledger)?;
+    let before = ledger.suppression(addr)?;
     let changed = if resubscribe {
         ledger.unsuppress(addr)?
     } else {
@@ -115,8 +116,16 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
                 "{addr} will not be greeted again (kept in {})",
                 config.ledger.display()
             ),
-            (false, false) => println!("{addr} was already unsubscribed"),
-            (true, true) => println!("{addr} can be greeted again"),
+            (false, false) => match &before {
+                Some(s) if s.reason.is_some() => {
+                    println!("{addr} was already kept out: {}", s.describe())
+                }
+                _ => println!("{addr} was already unsubscribed"),
+            },
+            (true, true) => match &before {
+                Some(s) => println!("{addr} can be greeted again (it was {})", s.describe()),
+                None => println!("{addr} can be greeted again"),
+            },
             (true, false) => println!("{addr} was not unsubscribed"),
         }
         match in_list {

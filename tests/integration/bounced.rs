@@ -163,8 +163,22 @@ fn preview_and_send_skip_an_address_that_bounced_and_say_why_until_the_owner_res
         .expect(0);
     assert!(!quiet.stderr().contains("skipped ·"), "{}", quiet.stderr());
 
+    // Unsubscribing her again says why she is out already.
+    let again = shop.run(&["unsubscribe", SARAH]).expect(0).stdout();
+    assert!(
+        again.contains(&format!(
+            "{SARAH} was already kept out: bounced 5.1.1 on {day}"
+        )),
+        "{again}"
+    );
     // The owner resubscribes her: the next campaign greets her again.
-    shop.run(&["resubscribe", SARAH]).expect(0);
+    let back = shop.run(&["resubscribe", SARAH]).expect(0).stdout();
+    assert!(
+        back.contains(&format!(
+            "{SARAH} can be greeted again (it was bounced 5.1.1 on {day})"
+        )),
+        "{back}"
+    );
     let preview = shop.run(&["preview", "easter"]).expect(0).stdout();
     assert!(
         !preview.contains(&format!("skipped · שרה כהן <{SARAH}>")),
