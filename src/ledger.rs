@@ -14,16 +14,24 @@
 //! commit for each — at half the fsyncs. Statements are prepared once and
 //! cached. The run lock is a separate file; SQLite keeps its normal
 //! locking so that `preview` and `history` can read the ledger during a send.
+//!
+//! What comes back (schema 2, `greet inbox`): a greeting a bounce notice
+//! names becomes `bounced` with the notice's status and diagnostic; the
+//! suppression list keeps why each address is on it; `bounces` keeps the
+//! notices for the temporary-failure policy; `inbox_seen` keeps every
+//! mailbox message applied, written in the same transaction as its effect
+//! ([`Ledger::apply_inbox`]).
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::inbox::{Bounce, Verdict};
 use crate::message::GreetingKey;
 
 /// The schema this build writes; older files are migrated on open.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Where a greeting stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +46,9 @@ pub enum State {
     Deferred,
     /// A run died between reserving and recording: maybe sent, maybe not.
     Uncertain,
+    /// Sent, and a delivery status notification came back for it (`greet
+    /// inbox`); its status and diagnostic are kept with it. Never resent.
+    Bounced,
 }
 
 impl State {
@@ -48,6 +59,7 @@ impl State {
             State::Failed => "failed",
             State::Deferred => "deferred",
             State::Uncertain => "uncertain",
+            State::Bounced => "bounced",
         }
     }
 
@@ -58,6 +70,7 @@ impl State {
             "failed" => State::Failed,
             "deferred" => State::Deferred,
             "uncertain" => State::Uncertain,
+            "bounced" => State::Bounced,
             _ => return None,
         })
     }
@@ -91,6 +104,124 @@ pub struct Entry {
     pub reply: Option<String>,
     pub attempts: u32,
     pub updated_at: String,
+    /// The delivery status notification that came back for it, if one did.
+    pub bounce: Option<BounceNote>,
+}
+
+/// What a bounce notice said about a greeting: its status (`5.1.1`), the
+/// remote server's words, and when `greet inbox` read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BounceNote {
+    pub status: String,
+    pub diagnostic: String,
+    pub at: String,
+}
+
+/// Why an address is kept out of future runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The owner ran `greet unsubscribe`.
+    Unsubscribed,
+    /// The customer replied to a greeting asking to stop.
+    UnsubscribeReply,
+    /// Mail to it bounced for good, or failed temporarily again and again.
+    Bounced,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Unsubscribed => "unsubscribed",
+            Reason::UnsubscribeReply => "unsubscribe-reply",
+            Reason::Bounced => "bounced",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Reason> {
+        Some(match s {
+            "unsubscribed" => Reason::Unsubscribed,
+            "unsubscribe-reply" => Reason::UnsubscribeReply,
+            "bounced" => Reason::Bounced,
+            _ => return None,
+        })
+    }
+}
+
+/// One address on the suppression list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// As kept: [`suppression_key`].
+    pub email: String,
+    /// `None` for addresses the owner added before greet kept reasons.
+    pub reason: Option<Reason>,
+    /// For a bounce, its status (`5.1.1`); for a reply, its token or sender.
+    pub detail: Option<String>,
+    /// `2026-12-01T09:00:00Z`.
+    pub added_at: String,
+}
+
+impl Suppression {
+    /// "bounced 5.1.1 on 2026-12-01", "asked to stop on 2026-12-01 (reply)",
+    /// "unsubscribed on 2026-12-01": what `preview`, `send` and `history` say.
+    pub fn describe(&self) -> String {
+        let day = self.added_at.get(..10).unwrap_or(&self.added_at);
+        match self.reason {
+            None => format!("unsubscribed on {day}"),
+            Some(Reason::Unsubscribed) => format!("unsubscribed by the owner on {day}"),
+            Some(Reason::UnsubscribeReply) => {
+                format!("asked to stop on {day} (a reply to a greeting)")
+            }
+            Some(Reason::Bounced) => {
+                let status = self.detail.as_deref().unwrap_or("");
+                if status.starts_with('4') {
+                    format!("bounced {status} on {day} (failed again and again)")
+                } else {
+                    format!("bounced {status} on {day}")
+                }
+            }
+        }
+    }
+}
+
+/// When temporary failures keep an address out: `soft_limit` greetings that
+/// failed temporarily within `soft_days` days (0 = never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BouncePolicy {
+    /// Temporary failures (of different greetings) that suppress the address.
+    pub soft_limit: u32,
+    /// Counted within this many days.
+    pub soft_days: u32,
+}
+
+impl Default for BouncePolicy {
+    /// Three greetings failing temporarily within 14 days.
+    fn default() -> BouncePolicy {
+        BouncePolicy {
+            soft_limit: 3,
+            soft_days: 14,
+        }
+    }
+}
+
+/// What [`Ledger::apply_inbox`] did with one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// This (mailbox, uidvalidity, uid) was applied before: nothing done.
+    AlreadySeen,
+    /// A greeting to `email` bounced; `suppressed` when the address is now
+    /// kept out of future runs (a permanent failure, or the policy's
+    /// temporary ones).
+    Bounced { email: String, suppressed: bool },
+    /// `email` is on the suppression list now (a reply asking to stop).
+    Unsubscribed { email: String },
+    /// An auto-reply (or a report that a message was delivered).
+    Ignored,
+    /// A person wrote: left for the owner.
+    Replied { from: String },
+    /// A bounce or a request to stop that names no greeting and no address
+    /// greet has greeted: nothing done (a stranger cannot unsubscribe
+    /// someone else).
+    Unmatched,
 }
 
 /// Whether a greeting the ledger has in `state` may be handed to a
@@ -101,7 +232,7 @@ pub fn may_go_again(state: State, retry_uncertain: bool) -> bool {
     match state {
         State::Deferred => true,
         State::Uncertain => retry_uncertain,
-        State::Sending | State::Sent | State::Failed => false,
+        State::Sending | State::Sent | State::Failed | State::Bounced => false,
     }
 }
 
@@ -113,7 +244,7 @@ pub fn may_go_again(state: State, retry_uncertain: bool) -> bool {
 pub struct View {
     conn: Option<std::sync::Mutex<Connection>>,
     occasions: std::collections::HashSet<String>,
-    suppressed: std::collections::HashSet<String>,
+    suppressed: std::collections::HashMap<String, Suppression>,
 }
 
 impl View {
@@ -138,11 +269,10 @@ impl View {
             .prepare("SELECT DISTINCT occasion FROM greetings")?
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<Result<_, _>>()?;
-        let suppressed = conn
-            .prepare("SELECT email FROM suppressed")?
-            .query_map([], |r| r.get::<_, String>(0))?
-            .map(|e| e.map(|e| suppression_key(&e)))
-            .collect::<Result<_, _>>()?;
+        let suppressed = suppressions(&conn)?
+            .into_iter()
+            .map(|s| (suppression_key(&s.email), s))
+            .collect();
         Ok(View {
             conn: Some(std::sync::Mutex::new(conn)),
             occasions,
@@ -164,7 +294,15 @@ impl View {
     }
 
     pub fn is_suppressed(&self, email: &str) -> bool {
-        !self.suppressed.is_empty() && self.suppressed.contains(&suppression_key(email))
+        self.suppression(email).is_some()
+    }
+
+    /// Why this address is kept out, if it is.
+    pub fn suppression(&self, email: &str) -> Option<&Suppression> {
+        if self.suppressed.is_empty() {
+            return None;
+        }
+        self.suppressed.get(&suppression_key(email))
     }
 }
 
@@ -178,6 +316,140 @@ fn state_of(conn: &Connection, key: &GreetingKey) -> anyhow::Result<Option<State
         })
         .optional()?;
     Ok(s.as_deref().and_then(State::parse))
+}
+
+/// Schema 1: greetings, the suppression list, meta.
+const SCHEMA_1: &str = "
+    CREATE TABLE greetings (
+        occasion   TEXT NOT NULL,
+        customer   TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('sending','sent','failed','deferred','uncertain')),
+        recipient  TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        reply      TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        PRIMARY KEY (occasion, customer, occurrence)
+    );
+    CREATE INDEX greetings_by_state ON greetings(state);
+    CREATE TABLE suppressed (
+        email    TEXT PRIMARY KEY,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+/// Schema 1 → 2 (`greet inbox`): the state `bounced` with the notice's
+/// status, diagnostic and time (a CHECK changes only by rebuilding the
+/// table: copied row for row), reasons on the suppression list (NULL: added
+/// by the owner before reasons were kept), the temporary failures counted
+/// for the bounce policy, and the messages of the mailbox already applied.
+const SCHEMA_2: &str = "
+    CREATE TABLE greetings_v2 (
+        occasion   TEXT NOT NULL,
+        customer   TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('sending','sent','failed','deferred','uncertain','bounced')),
+        recipient  TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        reply      TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        bounce_status     TEXT,
+        bounce_diagnostic TEXT,
+        bounced_at        TEXT,
+        PRIMARY KEY (occasion, customer, occurrence)
+    );
+    INSERT INTO greetings_v2 (occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at)
+        SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at FROM greetings;
+    DROP TABLE greetings;
+    ALTER TABLE greetings_v2 RENAME TO greetings;
+    CREATE INDEX greetings_by_state ON greetings(state);
+    CREATE INDEX greetings_by_message_id ON greetings(message_id);
+    CREATE INDEX greetings_by_recipient ON greetings(recipient COLLATE NOCASE);
+    ALTER TABLE suppressed ADD COLUMN reason TEXT
+        CHECK (reason IS NULL OR reason IN ('unsubscribed','unsubscribe-reply','bounced'));
+    ALTER TABLE suppressed ADD COLUMN detail TEXT;
+    CREATE TABLE bounces (
+        email      TEXT NOT NULL,
+        message_id TEXT,
+        status     TEXT NOT NULL,
+        permanent  INTEGER NOT NULL,
+        diagnostic TEXT NOT NULL,
+        at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );
+    CREATE INDEX bounces_by_email ON bounces(email, at);
+    CREATE TABLE inbox_seen (
+        mailbox     TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        message_id  TEXT,
+        verdict     TEXT NOT NULL,
+        seen_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        PRIMARY KEY (mailbox, uidvalidity, uid)
+    );
+    CREATE INDEX inbox_seen_by_message_id ON inbox_seen(message_id);
+";
+
+/// Bring the ledger's schema up to [`SCHEMA_VERSION`]: every step in one
+/// transaction, so a ledger is either as it was or fully migrated; the
+/// version is read again inside it, so two runs opening an old ledger at
+/// once migrate it once.
+fn migrate(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    let newer = |version: i32| {
+        anyhow::anyhow!(
+            "{}: the ledger was written by a newer greet (schema {version}, this one knows {SCHEMA_VERSION}); upgrade greet",
+            path.display()
+        )
+    };
+    let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if version > SCHEMA_VERSION {
+        return Err(newer(version));
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let version: i32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(newer(version));
+    }
+    if version < 1 {
+        tx.execute_batch(SCHEMA_1)?;
+    }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_2)
+            .with_context(|| format!("cannot bring {} to schema 2", path.display()))?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The schema of a ledger opened read-only (it may predate this build).
+fn schema_of(conn: &Connection) -> anyhow::Result<i32> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+/// The suppression list, keyed by [`suppression_key`].
+fn suppressions(conn: &Connection) -> anyhow::Result<Vec<Suppression>> {
+    let sql = if schema_of(conn)? >= 2 {
+        "SELECT email, reason, detail, added_at FROM suppressed ORDER BY added_at DESC, email"
+    } else {
+        "SELECT email, NULL, NULL, added_at FROM suppressed ORDER BY added_at DESC, email"
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        let reason: Option<String> = r.get(1)?;
+        Ok(Suppression {
+            email: r.get(0)?,
+            reason: reason.as_deref().and_then(Reason::parse),
+            detail: r.get(2)?,
+            added_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The greeting to reserve in [`Ledger::settle`].
@@ -208,38 +480,7 @@ impl Ledger {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            anyhow::bail!(
-                "{}: the ledger was written by a newer greet (schema {version}, this one knows {SCHEMA_VERSION}); upgrade greet",
-                path.display()
-            );
-        }
-        if version < 1 {
-            conn.execute_batch(
-                "BEGIN;
-                 CREATE TABLE greetings (
-                     occasion   TEXT NOT NULL,
-                     customer   TEXT NOT NULL,
-                     occurrence TEXT NOT NULL,
-                     state      TEXT NOT NULL CHECK (state IN ('sending','sent','failed','deferred','uncertain')),
-                     recipient  TEXT NOT NULL,
-                     message_id TEXT NOT NULL,
-                     reply      TEXT,
-                     attempts   INTEGER NOT NULL DEFAULT 1,
-                     updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-                     PRIMARY KEY (occasion, customer, occurrence)
-                 );
-                 CREATE INDEX greetings_by_state ON greetings(state);
-                 CREATE TABLE suppressed (
-                     email    TEXT PRIMARY KEY,
-                     added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-                 );
-                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 PRAGMA user_version = 1;
-                 COMMIT;",
-            )?;
-        }
+        migrate(&conn, path)?;
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),
@@ -406,7 +647,7 @@ impl Ledger {
     pub fn handed_in_last_day(&self) -> anyhow::Result<usize> {
         let n: i64 = self.conn.query_row(
             "SELECT count(*) FROM greetings
-             WHERE state IN ('sent', 'uncertain', 'sending')
+             WHERE state IN ('sent', 'uncertain', 'sending', 'bounced')
                AND updated_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')",
             [],
             |r| r.get(0),
@@ -428,13 +669,29 @@ impl Ledger {
 
     /// Every greeting, newest first, optionally of one occasion.
     pub fn history(&self, occasion: Option<&str>) -> anyhow::Result<Vec<Entry>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at
+        let sql = if schema_of(&self.conn)? >= 2 {
+            "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
+                    bounce_status, bounce_diagnostic, bounced_at
              FROM greetings WHERE ?1 IS NULL OR occasion = ?1
-             ORDER BY updated_at DESC, occasion, customer",
-        )?;
+             ORDER BY updated_at DESC, occasion, customer"
+        } else {
+            "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
+                    NULL, NULL, NULL
+             FROM greetings WHERE ?1 IS NULL OR occasion = ?1
+             ORDER BY updated_at DESC, occasion, customer"
+        };
+        let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt.query_map(params![occasion], |r| {
             let state: String = r.get(3)?;
+            let status: Option<String> = r.get(9)?;
+            let bounce = match status {
+                Some(status) => Some(BounceNote {
+                    status,
+                    diagnostic: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    at: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                }),
+                None => None,
+            };
             Ok(Entry {
                 key: GreetingKey {
                     occasion: r.get(0)?,
@@ -447,18 +704,30 @@ impl Ledger {
                 reply: r.get(6)?,
                 attempts: r.get(7)?,
                 updated_at: r.get(8)?,
+                bounce,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Keep an address out of every future run, whatever the next export says.
+    /// The suppression list with the reason for each address, newest first.
+    pub fn suppressions(&self) -> anyhow::Result<Vec<Suppression>> {
+        suppressions(&self.conn)
+    }
+
+    /// Why this address is kept out of future runs, if it is.
+    pub fn suppression(&self, email: &str) -> anyhow::Result<Option<Suppression>> {
+        let key = suppression_key(email);
+        Ok(self
+            .suppressions()?
+            .into_iter()
+            .find(|s| suppression_key(&s.email) == key))
+    }
+
+    /// Keep an address out of every future run, whatever the next export
+    /// says (`greet unsubscribe`: the reason is the owner's).
     pub fn suppress(&self, email: &str) -> anyhow::Result<bool> {
-        let n = self.conn.execute(
-            "INSERT INTO suppressed (email) VALUES (?1) ON CONFLICT DO NOTHING",
-            params![suppression_key(email)],
-        )?;
-        Ok(n == 1)
+        suppress_in(&self.conn, email, Reason::Unsubscribed, None)
     }
 
     pub fn unsuppress(&self, email: &str) -> anyhow::Result<bool> {
@@ -475,6 +744,104 @@ impl Ledger {
             .query_row(
                 "SELECT 1 FROM suppressed WHERE email IN (?1, ?2) LIMIT 1",
                 params![suppression_key(email), email.trim().to_lowercase()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Apply one classified message exactly once: the effect and the
+    /// seen-row in ONE transaction; `Ok(Applied::AlreadySeen)` if
+    /// (mailbox, uidvalidity, uid) was seen before (nothing done).
+    pub fn apply_inbox(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+        verdict: &Verdict,
+        policy: &BouncePolicy,
+    ) -> anyhow::Result<Applied> {
+        self.apply_inbox_with_id(mailbox, uidvalidity, uid, None, verdict, policy)
+    }
+
+    /// [`Ledger::apply_inbox`], keeping the message's own Message-ID in the
+    /// seen-row (see [`crate::inbox::message_id`]): a message seen before
+    /// under another (mailbox, uidvalidity, uid) with the same Message-ID is
+    /// recorded as seen here too and not applied again.
+    pub fn apply_inbox_with_id(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+        message_id: Option<&str>,
+        verdict: &Verdict,
+        policy: &BouncePolicy,
+    ) -> anyhow::Result<Applied> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let fresh = tx
+            .prepare_cached(
+                "INSERT INTO inbox_seen (mailbox, uidvalidity, uid, message_id, verdict)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![
+                mailbox,
+                uidvalidity,
+                uid,
+                message_id,
+                verdict.code()
+            ])?;
+        if fresh == 0 {
+            return Ok(Applied::AlreadySeen);
+        }
+        // The same message under another uid (moved to another folder, the
+        // folder recreated with a new UIDVALIDITY, delivered twice): seen now
+        // here too, applied once.
+        if let Some(id) = message_id {
+            let before: i64 = tx
+                .prepare_cached("SELECT count(*) FROM inbox_seen WHERE message_id = ?1")?
+                .query_row(params![id], |r| r.get(0))?;
+            if before > 1 {
+                tx.commit()?;
+                return Ok(Applied::AlreadySeen);
+            }
+        }
+        let applied = match verdict {
+            Verdict::Bounce(b) => apply_bounce(&tx, b, policy)?,
+            Verdict::Unsubscribe { from, token } => {
+                let by_token = match token {
+                    Some(t) => greeting_by_token(&tx, t)?.map(|g| g.recipient),
+                    None => None,
+                };
+                let email = match by_token {
+                    Some(e) => Some(e),
+                    None => greeted_address(&tx, from)?,
+                };
+                match email {
+                    Some(email) => {
+                        let detail = token.clone().unwrap_or_else(|| from.clone());
+                        suppress_in(&tx, &email, Reason::UnsubscribeReply, Some(&detail))?;
+                        Applied::Unsubscribed { email }
+                    }
+                    None => Applied::Unmatched,
+                }
+            }
+            Verdict::AutoReply => Applied::Ignored,
+            Verdict::Reply { from } => Applied::Replied { from: from.clone() },
+        };
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Whether this message of the mailbox was applied before.
+    pub fn inbox_seen(&self, mailbox: &str, uidvalidity: u32, uid: u32) -> anyhow::Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM inbox_seen WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+                params![mailbox, uidvalidity, uid],
                 |_| Ok(()),
             )
             .optional()?
@@ -512,6 +879,179 @@ impl Ledger {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
+}
+
+/// The greeting a bounce or an unsubscribe reply is about.
+struct Greeted {
+    occasion: String,
+    customer: String,
+    occurrence: String,
+    recipient: String,
+    message_id: String,
+}
+
+fn greeted_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Greeted> {
+    Ok(Greeted {
+        occasion: r.get(0)?,
+        customer: r.get(1)?,
+        occurrence: r.get(2)?,
+        recipient: r.get(3)?,
+        message_id: r.get(4)?,
+    })
+}
+
+/// The greeting whose Message-ID has this local part (the unsubscribe
+/// token; the domain is not compared: the token alone is the greeting).
+fn greeting_by_token(conn: &Connection, token: &str) -> anyhow::Result<Option<Greeted>> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    // `<token@…`: every id from `<token@` up to, not including, `<tokenA`
+    // ('A' follows '@'), through the index.
+    let from = format!("<{token}@");
+    let to = format!("<{token}A");
+    Ok(conn
+        .prepare_cached(
+            "SELECT occasion, customer, occurrence, recipient, message_id FROM greetings
+             WHERE message_id >= ?1 AND message_id < ?2
+             ORDER BY updated_at DESC LIMIT 1",
+        )?
+        .query_row(params![from, to], greeted_row)
+        .optional()?)
+}
+
+/// The most recent greeting sent to this address (compared as the
+/// suppression list compares addresses).
+fn greeting_to(conn: &Connection, email: &str) -> anyhow::Result<Option<Greeted>> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(None);
+    }
+    let sql = "SELECT occasion, customer, occurrence, recipient, message_id FROM greetings
+               WHERE recipient = ?1 COLLATE NOCASE AND state <> 'sending'
+               ORDER BY updated_at DESC LIMIT 1";
+    if let Some(g) = conn
+        .prepare_cached(sql)?
+        .query_row(params![email], greeted_row)
+        .optional()?
+    {
+        return Ok(Some(g));
+    }
+    // Written differently: a Unicode domain or its A-label. (A plain ASCII
+    // address differs from the ledger's only in case, which SQL compared.)
+    if email.is_ascii() && !email.to_ascii_lowercase().contains("xn--") {
+        return Ok(None);
+    }
+    let key = suppression_key(email);
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT recipient FROM greetings
+         WHERE recipient GLOB '*[^ -~]*' OR recipient LIKE '%xn--%'",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let recipient: String = row.get(0)?;
+        if suppression_key(&recipient) == key {
+            return Ok(conn
+                .prepare_cached(sql)?
+                .query_row(params![recipient], greeted_row)
+                .optional()?);
+        }
+    }
+    Ok(None)
+}
+
+/// The address as greet greeted it, if greet ever greeted it.
+fn greeted_address(conn: &Connection, email: &str) -> anyhow::Result<Option<String>> {
+    Ok(greeting_to(conn, email)?.map(|g| g.recipient))
+}
+
+/// Add an address to the suppression list (kept as [`suppression_key`]);
+/// an address already there keeps its first reason. True if added.
+fn suppress_in(
+    conn: &Connection,
+    email: &str,
+    reason: Reason,
+    detail: Option<&str>,
+) -> anyhow::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO suppressed (email, reason, detail) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![suppression_key(email), reason.as_str(), detail])?;
+    Ok(n == 1)
+}
+
+/// A bounce: the greeting it is about (by the bounced message's id, else
+/// the latest greeting to its recipient) becomes `bounced` with the
+/// status and diagnostic; a permanent failure suppresses the address, and
+/// so do `soft_limit` greetings failing temporarily within `soft_days`.
+fn apply_bounce(conn: &Connection, b: &Bounce, policy: &BouncePolicy) -> anyhow::Result<Applied> {
+    let by_id = match b
+        .original_message_id
+        .as_deref()
+        .and_then(crate::inbox::token_of)
+    {
+        Some(token) => greeting_by_token(conn, token)?,
+        None => None,
+    };
+    let greeting = match by_id {
+        Some(g) => Some(g),
+        None => match b.recipient.as_deref() {
+            Some(r) => greeting_to(conn, r)?,
+            None => None,
+        },
+    };
+    let Some(g) = greeting else {
+        return Ok(Applied::Unmatched);
+    };
+    // A row a run is sending right now keeps its state (the run settles it);
+    // the notice is kept all the same. `updated_at` stays the time it was
+    // sent: it is what the daily limit counts.
+    conn.prepare_cached(
+        "UPDATE greetings SET
+             state = CASE WHEN state = 'sending' THEN state ELSE 'bounced' END,
+             bounce_status = ?4, bounce_diagnostic = ?5,
+             bounced_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+         WHERE occasion = ?1 AND customer = ?2 AND occurrence = ?3",
+    )?
+    .execute(params![
+        g.occasion,
+        g.customer,
+        g.occurrence,
+        b.status,
+        b.diagnostic
+    ])?;
+    let key = suppression_key(&g.recipient);
+    conn.prepare_cached(
+        "INSERT INTO bounces (email, message_id, status, permanent, diagnostic) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![key, g.message_id, b.status, b.permanent, b.diagnostic])?;
+    let suppressed = if b.permanent {
+        suppress_in(conn, &g.recipient, Reason::Bounced, Some(&b.status))?;
+        true
+    } else if policy.soft_limit > 0 {
+        let failures: i64 = conn
+            .prepare_cached(
+                "SELECT count(DISTINCT coalesce(message_id, rowid)) FROM bounces
+                 WHERE email = ?1 AND permanent = 0
+                   AND at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?2)",
+            )?
+            .query_row(params![key, format!("-{} days", policy.soft_days)], |r| {
+                r.get(0)
+            })?;
+        if failures >= i64::from(policy.soft_limit) {
+            suppress_in(conn, &g.recipient, Reason::Bounced, Some(&b.status))?;
+            true
+        } else {
+            false
+        }
+    } else {
+        false
+    };
+    Ok(Applied::Bounced {
+        email: g.recipient,
+        suppressed,
+    })
 }
 
 /// How an unsubscribed address is kept and compared: normalised as the list
@@ -674,5 +1214,683 @@ mod tests {
             .unwrap();
         let err = Ledger::open(&path).err().unwrap();
         assert!(format!("{err:#}").contains("newer greet"), "{err:#}");
+    }
+
+    // ------------------------------------------------------------ schema 2 and the inbox
+
+    use crate::inbox::{Bounce, Verdict};
+
+    /// A greeting sent to `to` for `customer` on `day`, as `send` records it.
+    fn sent(l: &Ledger, customer: &str, day: &str, to: &str) -> String {
+        let k = GreetingKey {
+            occasion: "birthday".into(),
+            customer: customer.into(),
+            occurrence: day.into(),
+        };
+        let id = k.message_id("fournos.example.gr");
+        l.reserve(&k, to, &id, false).unwrap();
+        l.record(
+            &k,
+            &Outcome::Sent {
+                reply: "250 2.0.0 queued".into(),
+            },
+        )
+        .unwrap();
+        id
+    }
+
+    fn token(id: &str) -> String {
+        crate::inbox::token_of(id).unwrap().to_string()
+    }
+
+    fn bounce_of(to: Option<&str>, status: &str, original: Option<&str>) -> Verdict {
+        Verdict::Bounce(Bounce {
+            recipient: to.map(str::to_string),
+            status: status.into(),
+            permanent: status.starts_with('5'),
+            diagnostic: format!("550 {status} no such user"),
+            original_message_id: original.map(str::to_string),
+        })
+    }
+
+    fn count(l: &Ledger, sql: &str) -> i64 {
+        l.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// A ledger exactly as greet before schema 2 wrote it, with rows in
+    /// every state, owner-added suppressions and the first run.
+    fn v1_ledger(path: &Path) {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch(SCHEMA_1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO greetings VALUES
+               ('birthday','C1','2026-03-14','sent','maria@example.gr','<a1.birthday.2026-03-14@shop.gr>','250 ok',1,'2026-03-14T07:00:01Z'),
+               ('birthday','C2','2026-03-14','failed','nikos@example.gr','<a2.birthday.2026-03-14@shop.gr>','550 5.1.1 no',1,'2026-03-14T07:00:02Z'),
+               ('birthday','C3','2026-03-14','deferred','eleni@example.gr','<a3.birthday.2026-03-14@shop.gr>','451 later',2,'2026-03-14T07:00:03Z'),
+               ('birthday','C4','2026-03-14','uncertain','armen@example.am','<a4.birthday.2026-03-14@shop.gr>',NULL,1,'2026-03-14T07:00:04Z'),
+               ('christmas','C1','2026','sending','maria@example.gr','<a5.christmas.2026@shop.gr>',NULL,3,'2026-12-25T07:00:05Z');
+             INSERT INTO suppressed VALUES ('stamatis@example.gr','2026-02-01T10:00:00Z'), ('sarah@example.co.il','2026-02-02T10:00:00Z');
+             INSERT INTO meta VALUES ('first_run','2026-03-01');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+
+    fn dump(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_v1_ledger_with_rows_is_migrated_to_schema_2_and_nothing_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        v1_ledger(&path);
+        let columns = "occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at";
+        let (greetings, suppressed, meta) = {
+            let c = Connection::open(&path).unwrap();
+            (
+                dump(
+                    &c,
+                    &format!("SELECT {columns} FROM greetings ORDER BY 1,2,3"),
+                ),
+                dump(&c, "SELECT email, added_at FROM suppressed ORDER BY 1"),
+                dump(&c, "SELECT * FROM meta"),
+            )
+        };
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(schema_of(&l.conn).unwrap(), 2);
+        assert_eq!(
+            dump(
+                &l.conn,
+                &format!("SELECT {columns} FROM greetings ORDER BY 1,2,3")
+            ),
+            greetings
+        );
+        assert_eq!(
+            dump(&l.conn, "SELECT email, added_at FROM suppressed ORDER BY 1"),
+            suppressed
+        );
+        assert_eq!(dump(&l.conn, "SELECT * FROM meta"), meta);
+        assert_eq!(greetings.len(), 5);
+        // The old rows' reasons are unknown: NULL, shown as "unsubscribed".
+        let s = l.suppressions().unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(s.iter().all(|s| s.reason.is_none()), "{s:?}");
+        assert_eq!(s[0].describe(), "unsubscribed on 2026-02-02");
+        assert!(l.is_suppressed("Stamatis@Example.GR").unwrap());
+        // The rebuilt table keeps its key, its CHECK (now with bounced) and its indexes.
+        assert!(
+            l.conn
+                .execute("UPDATE greetings SET state = 'bounced' WHERE customer = 'C1' AND occasion = 'birthday'", [])
+                .is_ok()
+        );
+        assert!(
+            l.conn
+                .execute(
+                    "UPDATE greetings SET state = 'lost' WHERE customer = 'C2'",
+                    []
+                )
+                .is_err()
+        );
+        assert!(
+            l.conn
+                .execute(
+                    "INSERT INTO greetings (occasion, customer, occurrence, state, recipient, message_id) VALUES ('birthday','C2','2026-03-14','sent','x','y')",
+                    []
+                )
+                .is_err(),
+            "the primary key survived the rebuild"
+        );
+        assert_eq!(
+            count(
+                &l,
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'greetings_by_%'"
+            ),
+            3
+        );
+        assert_eq!(
+            l.first_run_recorded().unwrap().as_deref(),
+            Some("2026-03-01")
+        );
+        assert_eq!(l.integrity().unwrap(), "ok");
+        drop(l);
+        // Opening again changes nothing.
+        let again = Ledger::open(&path).unwrap();
+        assert_eq!(again.history(None).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_migration_that_cannot_finish_leaves_the_v1_ledger_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        v1_ledger(&path);
+        // Something in the way of step 2 (a table of that name made by hand).
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE inbox_seen (x); PRAGMA user_version = 1;")
+            .unwrap();
+        let err = Ledger::open(&path).err().expect("the migration fails");
+        assert!(format!("{err:#}").contains("schema 2"), "{err:#}");
+        let c = Connection::open(&path).unwrap();
+        assert_eq!(schema_of(&c).unwrap(), 1);
+        assert_eq!(dump(&c, "SELECT state FROM greetings").len(), 5);
+        let columns = dump(&c, "SELECT name FROM pragma_table_info('greetings')");
+        assert!(!columns.iter().any(|c| c.contains("bounce")), "{columns:?}");
+        assert_eq!(
+            dump(
+                &c,
+                "SELECT name FROM sqlite_master WHERE name = 'greetings_v2'"
+            )
+            .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_v1_ledger_is_read_without_being_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        v1_ledger(&path);
+        let view = View::open(&path).unwrap();
+        assert!(view.is_suppressed("sarah@example.co.il"));
+        assert_eq!(
+            view.suppression("sarah@example.co.il").unwrap().reason,
+            None
+        );
+        let ro = Ledger::open_read_only(&path).unwrap();
+        assert_eq!(ro.history(None).unwrap().len(), 5);
+        assert_eq!(schema_of(&Connection::open(&path).unwrap()).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_mailbox_message_is_applied_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let id = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        let policy = BouncePolicy::default();
+        let verdicts = [
+            bounce_of(Some("maria@example.gr"), "5.1.1", Some(&id)),
+            Verdict::Unsubscribe {
+                from: "maria@example.gr".into(),
+                token: Some(token(&id)),
+            },
+            Verdict::AutoReply,
+            Verdict::Reply {
+                from: "maria@example.gr".into(),
+            },
+        ];
+        for (uid, v) in (1..).zip(&verdicts) {
+            assert!(!l.inbox_seen("INBOX", 7, uid).unwrap());
+            let first = l.apply_inbox("INBOX", 7, uid, v, &policy).unwrap();
+            assert_ne!(first, Applied::AlreadySeen);
+            assert!(l.inbox_seen("INBOX", 7, uid).unwrap());
+            for _ in 0..3 {
+                assert_eq!(
+                    l.apply_inbox("INBOX", 7, uid, v, &policy).unwrap(),
+                    Applied::AlreadySeen
+                );
+            }
+        }
+        // One effect each: one bounce kept, one suppression, four seen rows.
+        assert_eq!(count(&l, "SELECT count(*) FROM bounces"), 1);
+        assert_eq!(count(&l, "SELECT count(*) FROM suppressed"), 1);
+        assert_eq!(count(&l, "SELECT count(*) FROM inbox_seen"), 4);
+        // The same uid under another UIDVALIDITY, or in another folder, is another message.
+        assert!(!l.inbox_seen("INBOX", 8, 1).unwrap());
+        assert!(!l.inbox_seen("Archive", 7, 1).unwrap());
+        assert_eq!(
+            l.apply_inbox("INBOX", 8, 1, &Verdict::AutoReply, &policy)
+                .unwrap(),
+            Applied::Ignored
+        );
+        let verdict: String = l
+            .conn
+            .query_row(
+                "SELECT verdict FROM inbox_seen WHERE mailbox = 'INBOX' AND uidvalidity = 7 AND uid = 2",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(verdict, "unsubscribe");
+    }
+
+    #[test]
+    fn the_message_id_of_a_seen_message_is_kept_when_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        l.apply_inbox_with_id(
+            "INBOX",
+            1,
+            9,
+            Some("<CAF1@mail.example.gr>"),
+            &Verdict::AutoReply,
+            &BouncePolicy::default(),
+        )
+        .unwrap();
+        let kept: String = l
+            .conn
+            .query_row("SELECT message_id FROM inbox_seen", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, "<CAF1@mail.example.gr>");
+    }
+
+    #[test]
+    fn a_message_moved_to_another_folder_or_uid_is_applied_once_by_its_message_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let id = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        let policy = BouncePolicy::default();
+        let notice = bounce_of(None, "4.2.2", Some(&id));
+        let dsn_id = Some("<20261201070007.7C1A2B3D4E@mail.example.gr>");
+        let first = l
+            .apply_inbox_with_id("INBOX", 1, 10, dsn_id, &notice, &policy)
+            .unwrap();
+        assert!(matches!(first, Applied::Bounced { .. }), "{first:?}");
+        for (mailbox, uidvalidity, uid) in [("greet/processed", 3, 1), ("INBOX", 2, 10)] {
+            assert_eq!(
+                l.apply_inbox_with_id(mailbox, uidvalidity, uid, dsn_id, &notice, &policy)
+                    .unwrap(),
+                Applied::AlreadySeen
+            );
+            assert!(l.inbox_seen(mailbox, uidvalidity, uid).unwrap());
+        }
+        assert_eq!(count(&l, "SELECT count(*) FROM bounces"), 1);
+        // Messages without a Message-ID are told apart by their uid alone.
+        for uid in [20, 21] {
+            let got = l
+                .apply_inbox_with_id("INBOX", 1, uid, None, &notice, &policy)
+                .unwrap();
+            assert!(matches!(got, Applied::Bounced { .. }), "{got:?}");
+        }
+        assert_eq!(count(&l, "SELECT count(*) FROM bounces"), 3);
+    }
+
+    #[test]
+    fn a_bounce_finds_its_greeting_by_message_id_else_by_the_latest_greeting_to_its_recipient() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let old = sent(&l, "C1", "2025-03-14", "maria@example.gr");
+        let new = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        l.conn
+            .execute(
+                "UPDATE greetings SET updated_at = '2025-03-14T07:00:00Z' WHERE occurrence = '2025-03-14'",
+                [],
+            )
+            .unwrap();
+        let eleni = sent(&l, "C2", "2026-03-14", "ελένη@παράδειγμα.ελ");
+        let policy = BouncePolicy::default();
+        let state_of_id = |l: &Ledger, id: &str| -> String {
+            l.conn
+                .query_row(
+                    "SELECT state || ' ' || coalesce(bounce_status, '-') FROM greetings WHERE message_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        // By the bounced message's id: the old greeting, even though a newer one exists;
+        // the id's domain may be written in another case.
+        let upper = old.replace("fournos.example.gr", "FOURNOS.Example.GR");
+        let got = l
+            .apply_inbox(
+                "INBOX",
+                1,
+                1,
+                &bounce_of(None, "4.2.2", Some(&upper)),
+                &policy,
+            )
+            .unwrap();
+        assert_eq!(
+            got,
+            Applied::Bounced {
+                email: "maria@example.gr".into(),
+                suppressed: false
+            }
+        );
+        assert_eq!(state_of_id(&l, &old), "bounced 4.2.2");
+        assert_eq!(state_of_id(&l, &new), "sent -");
+        // By the recipient (written differently): the latest greeting to it.
+        let got = l
+            .apply_inbox(
+                "INBOX",
+                1,
+                2,
+                &bounce_of(Some("MARIA@Example.GR"), "5.1.1", None),
+                &policy,
+            )
+            .unwrap();
+        assert_eq!(
+            got,
+            Applied::Bounced {
+                email: "maria@example.gr".into(),
+                suppressed: true
+            }
+        );
+        assert_eq!(state_of_id(&l, &new), "bounced 5.1.1");
+        // A Unicode address, reported by its A-label.
+        let got = l
+            .apply_inbox(
+                "INBOX",
+                1,
+                3,
+                &bounce_of(Some("ελένη@xn--hxajbheg2az3al.xn--qxam"), "5.1.1", None),
+                &policy,
+            )
+            .unwrap();
+        assert_eq!(
+            got,
+            Applied::Bounced {
+                email: "ελένη@παράδειγμα.ελ".into(),
+                suppressed: true
+            }
+        );
+        assert_eq!(state_of_id(&l, &eleni), "bounced 5.1.1");
+        // Neither a known id nor a greeted address: nothing happens.
+        for (uid, b) in [
+            (4, bounce_of(Some("stranger@example.com"), "5.1.1", None)),
+            (
+                5,
+                bounce_of(
+                    None,
+                    "5.1.1",
+                    Some("<0000.birthday.2026-03-14@fournos.example.gr>"),
+                ),
+            ),
+            (6, bounce_of(None, "5.1.1", None)),
+        ] {
+            assert_eq!(
+                l.apply_inbox("INBOX", 1, uid, &b, &policy).unwrap(),
+                Applied::Unmatched
+            );
+        }
+        assert!(!l.is_suppressed("stranger@example.com").unwrap());
+        // A bounced greeting is never sent again, whatever is asked.
+        let k = GreetingKey {
+            occasion: "birthday".into(),
+            customer: "C1".into(),
+            occurrence: "2026-03-14".into(),
+        };
+        assert_eq!(
+            l.reserve(&k, "maria@example.gr", &new, true).unwrap(),
+            Reservation::Skip(State::Bounced)
+        );
+        let h = l.history(None).unwrap();
+        let e = h.iter().find(|e| e.message_id == new).unwrap();
+        assert_eq!(e.state, State::Bounced);
+        let b = e.bounce.as_ref().unwrap();
+        assert_eq!(
+            (b.status.as_str(), b.diagnostic.as_str()),
+            ("5.1.1", "550 5.1.1 no such user")
+        );
+        assert_eq!(b.at.len(), 20, "{}", b.at);
+    }
+
+    #[test]
+    fn a_permanent_failure_suppresses_at_once_and_temporary_ones_only_when_repeated_within_the_span()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let policy = BouncePolicy {
+            soft_limit: 3,
+            soft_days: 14,
+        };
+        let ids: Vec<String> = (1..=4)
+            .map(|i| sent(&l, "C1", &format!("2026-0{i}-01"), "nikos@example.com"))
+            .collect();
+        let mut uid = 0;
+        let mut soft = |l: &mut Ledger, id: &str| {
+            uid += 1;
+            l.apply_inbox(
+                "INBOX",
+                1,
+                uid,
+                &bounce_of(None, "4.2.2", Some(id)),
+                &policy,
+            )
+            .unwrap()
+        };
+        let not_yet = Applied::Bounced {
+            email: "nikos@example.com".into(),
+            suppressed: false,
+        };
+        // Three notices about one greeting are one failure.
+        for _ in 0..3 {
+            assert_eq!(soft(&mut l, &ids[0]), not_yet);
+        }
+        // A failure older than the span is not counted.
+        l.conn
+            .execute(
+                "UPDATE bounces SET at = strftime('%Y-%m-%dT%H:%M:%SZ','now','-15 days')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(soft(&mut l, &ids[1]), not_yet);
+        assert_eq!(soft(&mut l, &ids[2]), not_yet);
+        assert!(!l.is_suppressed("nikos@example.com").unwrap());
+        // The third greeting failing within 14 days does it.
+        assert_eq!(
+            soft(&mut l, &ids[3]),
+            Applied::Bounced {
+                email: "nikos@example.com".into(),
+                suppressed: true
+            }
+        );
+        let s = l.suppression("nikos@example.com").unwrap().unwrap();
+        assert_eq!(
+            (s.reason, s.detail.as_deref()),
+            (Some(Reason::Bounced), Some("4.2.2"))
+        );
+        assert!(
+            s.describe().starts_with("bounced 4.2.2 on 20"),
+            "{}",
+            s.describe()
+        );
+        assert!(
+            s.describe().ends_with("(failed again and again)"),
+            "{}",
+            s.describe()
+        );
+
+        // A limit of 0 never suppresses for temporary failures; a permanent one always does.
+        let never = BouncePolicy {
+            soft_limit: 0,
+            soft_days: 14,
+        };
+        let ids: Vec<String> = (1..=5)
+            .map(|i| sent(&l, "C2", &format!("2026-0{i}-02"), "eleni@example.gr"))
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            let got = l
+                .apply_inbox(
+                    "INBOX",
+                    2,
+                    i as u32,
+                    &bounce_of(None, "4.4.1", Some(id)),
+                    &never,
+                )
+                .unwrap();
+            assert!(
+                matches!(
+                    got,
+                    Applied::Bounced {
+                        suppressed: false,
+                        ..
+                    }
+                ),
+                "{got:?}"
+            );
+        }
+        let got = l
+            .apply_inbox(
+                "INBOX",
+                2,
+                99,
+                &bounce_of(None, "5.2.1", Some(&ids[0])),
+                &never,
+            )
+            .unwrap();
+        assert!(
+            matches!(
+                got,
+                Applied::Bounced {
+                    suppressed: true,
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
+        let s = l.suppression("eleni@example.gr").unwrap().unwrap();
+        assert!(
+            s.describe().starts_with("bounced 5.2.1 on 20"),
+            "{}",
+            s.describe()
+        );
+    }
+
+    #[test]
+    fn suppression_is_per_address_and_resubscribe_lifts_any_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let id = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        let policy = BouncePolicy::default();
+        l.apply_inbox("INBOX", 1, 1, &bounce_of(None, "5.1.1", Some(&id)), &policy)
+            .unwrap();
+        assert!(l.is_suppressed("maria@example.gr").unwrap());
+        // The customer's new address in the list is another address: not suppressed.
+        assert!(!l.is_suppressed("maria.p@example.gr").unwrap());
+        // Owner unsubscribe of an address already kept out: the first reason stays.
+        assert!(!l.suppress("maria@example.gr").unwrap());
+        assert_eq!(
+            l.suppression("maria@example.gr").unwrap().unwrap().reason,
+            Some(Reason::Bounced)
+        );
+        assert!(l.unsuppress("Maria@Example.gr").unwrap());
+        assert!(!l.is_suppressed("maria@example.gr").unwrap());
+        // The owner's own unsubscribe has its reason.
+        l.suppress("eleni@example.gr").unwrap();
+        let s = l.suppression("eleni@example.gr").unwrap().unwrap();
+        assert_eq!(s.reason, Some(Reason::Unsubscribed));
+        assert!(
+            s.describe().starts_with("unsubscribed by the owner on 20"),
+            "{}",
+            s.describe()
+        );
+    }
+
+    #[test]
+    fn a_request_to_stop_suppresses_the_greeted_address_and_never_a_strangers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let maria = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        sent(&l, "C2", "2026-03-14", "ελένη@παράδειγμα.ελ");
+        sent(&l, "C3", "2026-03-14", "Armen@Example.AM");
+        let policy = BouncePolicy::default();
+        let unsub = |from: &str, token: Option<String>| Verdict::Unsubscribe {
+            from: from.into(),
+            token,
+        };
+        let cases = [
+            // The token names the greeting: its recipient, whoever writes.
+            (
+                unsub("maria.forwarded@other.example", Some(token(&maria))),
+                Applied::Unsubscribed {
+                    email: "maria@example.gr".into(),
+                },
+            ),
+            // A plain word from a greeted address (compared as addresses are).
+            (
+                unsub("ελένη@xn--hxajbheg2az3al.xn--qxam", None),
+                Applied::Unsubscribed {
+                    email: "ελένη@παράδειγμα.ελ".into(),
+                },
+            ),
+            (
+                unsub("armen@example.am", None),
+                Applied::Unsubscribed {
+                    email: "Armen@Example.AM".into(),
+                },
+            ),
+            // A token that names no greeting, from a stranger: nothing.
+            (
+                unsub(
+                    "stranger@example.com",
+                    Some("ffff.birthday.2026-03-14".into()),
+                ),
+                Applied::Unmatched,
+            ),
+            // "stop" from someone greet never greeted: nothing.
+            (unsub("stranger@example.com", None), Applied::Unmatched),
+            (unsub("", None), Applied::Unmatched),
+        ];
+        for (uid, (v, want)) in (1..).zip(cases) {
+            assert_eq!(
+                l.apply_inbox("INBOX", 1, uid, &v, &policy).unwrap(),
+                want,
+                "{v:?}"
+            );
+        }
+        for (addr, kept) in [
+            ("maria@example.gr", true),
+            ("ελένη@παράδειγμα.ελ", true),
+            ("armen@example.am", true),
+            ("stranger@example.com", false),
+            ("maria.forwarded@other.example", false),
+        ] {
+            assert_eq!(l.is_suppressed(addr).unwrap(), kept, "{addr}");
+        }
+        let s = l.suppression("maria@example.gr").unwrap().unwrap();
+        assert_eq!(s.reason, Some(Reason::UnsubscribeReply));
+        assert_eq!(s.detail, Some(token(&maria)));
+        let view = View::open(&dir.path().join("greet-ledger.sqlite")).unwrap();
+        assert!(
+            view.suppression("MARIA@example.gr")
+                .unwrap()
+                .describe()
+                .starts_with("asked to stop on 20")
+        );
+    }
+
+    #[test]
+    fn auto_replies_are_ignored_and_replies_are_counted_for_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        let policy = BouncePolicy::default();
+        assert_eq!(
+            l.apply_inbox("INBOX", 1, 1, &Verdict::AutoReply, &policy)
+                .unwrap(),
+            Applied::Ignored
+        );
+        assert_eq!(
+            l.apply_inbox(
+                "INBOX",
+                1,
+                2,
+                &Verdict::Reply {
+                    from: "maria@example.gr".into()
+                },
+                &policy
+            )
+            .unwrap(),
+            Applied::Replied {
+                from: "maria@example.gr".into()
+            }
+        );
+        assert_eq!(count(&l, "SELECT count(*) FROM suppressed"), 0);
+        assert_eq!(
+            count(&l, "SELECT count(*) FROM greetings WHERE state = 'sent'"),
+            1
+        );
     }
 }

@@ -23,6 +23,7 @@ pub mod dkim;
 pub mod doctor;
 pub mod exit;
 pub mod i18n;
+pub mod inbox;
 pub mod jsonl;
 pub mod ledger;
 pub mod message;

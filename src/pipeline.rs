@@ -136,6 +136,19 @@ pub struct Run<'a> {
 }
 
 impl Item {
+    /// Why this greeting is left alone, in words: the suppression list's
+    /// reason when that is why ("bounced 5.1.1 on 2026-12-01", "asked to
+    /// stop on 2026-12-01 (a reply to a greeting)"), else its status's.
+    pub fn why_skipped(&self, ledger: &View) -> String {
+        if self.status == Status::OptedOut
+            && !self.customer.opt_out
+            && let Some(s) = ledger.suppression(&self.customer.email)
+        {
+            return s.describe();
+        }
+        self.status.describe().to_string()
+    }
+
     /// The language the customer asked for, when their greeting falls back
     /// to another one (their template is missing).
     pub fn wanted_language<'c>(&'c self, config: &'c Config) -> Option<&'c str> {
@@ -170,7 +183,7 @@ pub fn disposition(
         None => Status::Due,
         Some(state) if may_go_again(state, retry_uncertain) => Status::Due,
         Some(State::Sent) => Status::AlreadySent,
-        Some(State::Failed) => Status::Failed,
+        Some(State::Failed | State::Bounced) => Status::Failed,
         Some(State::Uncertain | State::Sending | State::Deferred) => Status::Uncertain,
     }
 }
@@ -424,6 +437,7 @@ mod tests {
             Some(Failed),
             Some(Deferred),
             Some(Uncertain),
+            Some(Bounced),
         ];
         for duplicated in [false, true] {
             for opted_out in [false, true] {
@@ -441,7 +455,7 @@ mod tests {
                                     None | Some(Deferred) => Status::Due,
                                     Some(Uncertain) if retry => Status::Due,
                                     Some(Sent) => Status::AlreadySent,
-                                    Some(Failed) => Status::Failed,
+                                    Some(Failed | Bounced) => Status::Failed,
                                     Some(Uncertain | Sending) => Status::Uncertain,
                                 }
                             };

@@ -26,7 +26,12 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     let mut shown = 0;
     for e in ledger.history(args.occasion.as_deref())? {
-        if since.as_deref().is_some_and(|s| e.updated_at.as_str() < s) {
+        // A bounce read after --since shows its (older) greeting too.
+        let latest = match &e.bounce {
+            Some(b) if b.at > e.updated_at => b.at.as_str(),
+            _ => e.updated_at.as_str(),
+        };
+        if since.as_deref().is_some_and(|s| latest < s) {
             continue;
         }
         if who
@@ -35,6 +40,12 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
         {
             continue;
         }
+        // A bounced greeting shows what the notice said instead of the
+        // server's acceptance: "5.1.1 on 2026-12-01: 550 5.1.1 user unknown".
+        let said = match &e.bounce {
+            Some(b) => bounce_words(b),
+            None => e.reply.clone().unwrap_or_default(),
+        };
         writeln!(
             out,
             "{}  {:<9} {} {} → {}  {}{}",
@@ -43,7 +54,7 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
             e.key.occasion,
             e.key.occurrence,
             e.recipient,
-            e.reply.as_deref().unwrap_or(""),
+            said,
             if e.attempts > 1 {
                 format!(" (attempt {})", e.attempts)
             } else {
@@ -51,6 +62,27 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
             }
         )?;
         shown += 1;
+    }
+    // Who is kept out of future runs, and why (not per occasion: the list is the shop's).
+    if args.occasion.is_none() {
+        let who_key = args.customer.as_deref().map(crate::ledger::suppression_key);
+        let kept: Vec<_> = ledger
+            .suppressions()?
+            .into_iter()
+            .filter(|s| since.as_deref().is_none_or(|d| s.added_at.as_str() >= d))
+            .filter(|s| {
+                who_key
+                    .as_deref()
+                    .is_none_or(|w| crate::ledger::suppression_key(&s.email) == w)
+            })
+            .collect();
+        if !kept.is_empty() {
+            writeln!(out, "not greeted any more:")?;
+            for s in &kept {
+                writeln!(out, "  {}  {}", s.email, s.describe())?;
+                shown += 1;
+            }
+        }
     }
     if shown == 0 && !cli.quiet {
         writeln!(out, "no greetings match")?;
@@ -72,6 +104,7 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
     // Whether the list has it: said, not required (people ask before they are imported).
     let in_list = in_customer_list(&config, addr);
     let ledger = Ledger::open(&config.ledger)?;
+    let before = ledger.suppression(addr)?;
     let changed = if resubscribe {
         ledger.unsuppress(addr)?
     } else {
@@ -83,8 +116,16 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
                 "{addr} will not be greeted again (kept in {})",
                 config.ledger.display()
             ),
-            (false, false) => println!("{addr} was already unsubscribed"),
-            (true, true) => println!("{addr} can be greeted again"),
+            (false, false) => match &before {
+                Some(s) if s.reason.is_some() => {
+                    println!("{addr} was already kept out: {}", s.describe())
+                }
+                _ => println!("{addr} was already unsubscribed"),
+            },
+            (true, true) => match &before {
+                Some(s) => println!("{addr} can be greeted again (it was {})", s.describe()),
+                None => println!("{addr} can be greeted again"),
+            },
             (true, false) => println!("{addr} was not unsubscribed"),
         }
         match in_list {
@@ -101,6 +142,16 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
         }
     }
     Ok(Exit::Ok)
+}
+
+/// "5.1.1 on 2026-12-01: 550 5.1.1 <maria@example.gr>: user unknown".
+fn bounce_words(b: &crate::ledger::BounceNote) -> String {
+    let day = b.at.get(..10).unwrap_or(&b.at);
+    if b.diagnostic.is_empty() {
+        format!("{} on {day}", b.status)
+    } else {
+        format!("{} on {day}: {}", b.status, b.diagnostic)
+    }
 }
 
 /// Whether a row of the customer list has this address (compared as keys
