@@ -45,6 +45,9 @@ pub enum Command {
     Schedule(ScheduleArgs),
     /// Sign in to the mailbox once (auth = "oauth2"): keeps the sign-in in token_file.
     Login,
+    /// Read the shop's mailbox ([inbox]): bounces and unsubscribe replies
+    /// update the ledger; each message is handled once.
+    Inbox,
 }
 
 #[derive(Debug, Args)]

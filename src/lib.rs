@@ -21,6 +21,7 @@ pub mod customer;
 pub mod dispatch;
 pub mod exit;
 pub mod i18n;
+pub mod imap;
 pub mod jsonl;
 pub mod ledger;
 pub mod message;
@@ -55,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Resubscribe(args) => cmd::history::subscription(&cli, &args.email, true),
         Command::Schedule(args) => cmd::schedule::run(&cli, args),
         Command::Login => cmd::login::run(&cli),
+        Command::Inbox => cmd::inbox::run(&cli),
     }
 }

@@ -1,6 +1,7 @@
 //! One file per subcommand: wiring only; the work is in the pipeline stages.
 pub mod check;
 pub mod history;
+pub mod inbox;
 pub mod init;
 pub mod login;
 pub mod preview;

@@ -10,6 +10,8 @@ mod crash;
 #[path = "../shared/cron.rs"]
 mod cron;
 mod customers;
+mod dovecot;
+mod inbox;
 mod init;
 mod interop;
 mod oauth;
