@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::inbox::{Bounce, Verdict};
 use crate::message::GreetingKey;
 
 /// The schema this build writes; older files are migrated on open.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Where a greeting stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,9 @@ pub enum State {
     Deferred,
     /// A run died between reserving and recording: maybe sent, maybe not.
     Uncertain,
+    /// Sent, and a delivery status notification came back for it (`greet
+    /// inbox`); its status and diagnostic are kept with it. Never resent.
+    Bounced,
 }
 
 impl State {
@@ -48,6 +52,7 @@ impl State {
             State::Failed => "failed",
             State::Deferred => "deferred",
             State::Uncertain => "uncertain",
+            State::Bounced => "bounced",
         }
     }
 
@@ -58,6 +63,7 @@ impl State {
             "failed" => State::Failed,
             "deferred" => State::Deferred,
             "uncertain" => State::Uncertain,
+            "bounced" => State::Bounced,
             _ => return None,
         })
     }
@@ -91,6 +97,124 @@ pub struct Entry {
     pub reply: Option<String>,
     pub attempts: u32,
     pub updated_at: String,
+    /// The delivery status notification that came back for it, if one did.
+    pub bounce: Option<BounceNote>,
+}
+
+/// What a bounce notice said about a greeting: its status (`5.1.1`), the
+/// remote server's words, and when `greet inbox` read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BounceNote {
+    pub status: String,
+    pub diagnostic: String,
+    pub at: String,
+}
+
+/// Why an address is kept out of future runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The owner ran `greet unsubscribe`.
+    Unsubscribed,
+    /// The customer replied to a greeting asking to stop.
+    UnsubscribeReply,
+    /// Mail to it bounced for good, or failed temporarily again and again.
+    Bounced,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Unsubscribed => "unsubscribed",
+            Reason::UnsubscribeReply => "unsubscribe-reply",
+            Reason::Bounced => "bounced",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Reason> {
+        Some(match s {
+            "unsubscribed" => Reason::Unsubscribed,
+            "unsubscribe-reply" => Reason::UnsubscribeReply,
+            "bounced" => Reason::Bounced,
+            _ => return None,
+        })
+    }
+}
+
+/// One address on the suppression list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// As kept: [`suppression_key`].
+    pub email: String,
+    /// `None` for addresses the owner added before greet kept reasons.
+    pub reason: Option<Reason>,
+    /// For a bounce, its status (`5.1.1`); for a reply, its token or sender.
+    pub detail: Option<String>,
+    /// `2026-12-01T09:00:00Z`.
+    pub added_at: String,
+}
+
+impl Suppression {
+    /// "bounced 5.1.1 on 2026-12-01", "asked to stop on 2026-12-01 (reply)",
+    /// "unsubscribed on 2026-12-01": what `preview`, `send` and `history` say.
+    pub fn describe(&self) -> String {
+        let day = self.added_at.get(..10).unwrap_or(&self.added_at);
+        match self.reason {
+            None => format!("unsubscribed on {day}"),
+            Some(Reason::Unsubscribed) => format!("unsubscribed by the owner on {day}"),
+            Some(Reason::UnsubscribeReply) => {
+                format!("asked to stop on {day} (a reply to a greeting)")
+            }
+            Some(Reason::Bounced) => {
+                let status = self.detail.as_deref().unwrap_or("");
+                if status.starts_with('4') {
+                    format!("bounced {status} on {day} (failed again and again)")
+                } else {
+                    format!("bounced {status} on {day}")
+                }
+            }
+        }
+    }
+}
+
+/// When temporary failures keep an address out: `soft_limit` greetings that
+/// failed temporarily within `soft_days` days (0 = never).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BouncePolicy {
+    /// Temporary failures (of different greetings) that suppress the address.
+    pub soft_limit: u32,
+    /// Counted within this many days.
+    pub soft_days: u32,
+}
+
+impl Default for BouncePolicy {
+    /// Three greetings failing temporarily within 14 days.
+    fn default() -> BouncePolicy {
+        BouncePolicy {
+            soft_limit: 3,
+            soft_days: 14,
+        }
+    }
+}
+
+/// What [`Ledger::apply_inbox`] did with one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// This (mailbox, uidvalidity, uid) was applied before: nothing done.
+    AlreadySeen,
+    /// A greeting to `email` bounced; `suppressed` when the address is now
+    /// kept out of future runs (a permanent failure, or the policy's
+    /// temporary ones).
+    Bounced { email: String, suppressed: bool },
+    /// `email` is on the suppression list now (a reply asking to stop).
+    Unsubscribed { email: String },
+    /// An auto-reply (or a report that a message was delivered).
+    Ignored,
+    /// A person wrote: left for the owner.
+    Replied { from: String },
+    /// A bounce or a request to stop that names no greeting and no address
+    /// greet has greeted: nothing done (a stranger cannot unsubscribe
+    /// someone else).
+    Unmatched,
 }
 
 /// Whether a greeting the ledger has in `state` may be handed to a
@@ -101,7 +225,7 @@ pub fn may_go_again(state: State, retry_uncertain: bool) -> bool {
     match state {
         State::Deferred => true,
         State::Uncertain => retry_uncertain,
-        State::Sending | State::Sent | State::Failed => false,
+        State::Sending | State::Sent | State::Failed | State::Bounced => false,
     }
 }
 
@@ -113,7 +237,7 @@ pub fn may_go_again(state: State, retry_uncertain: bool) -> bool {
 pub struct View {
     conn: Option<std::sync::Mutex<Connection>>,
     occasions: std::collections::HashSet<String>,
-    suppressed: std::collections::HashSet<String>,
+    suppressed: std::collections::HashMap<String, Suppression>,
 }
 
 impl View {
@@ -138,11 +262,10 @@ impl View {
             .prepare("SELECT DISTINCT occasion FROM greetings")?
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<Result<_, _>>()?;
-        let suppressed = conn
-            .prepare("SELECT email FROM suppressed")?
-            .query_map([], |r| r.get::<_, String>(0))?
-            .map(|e| e.map(|e| suppression_key(&e)))
-            .collect::<Result<_, _>>()?;
+        let suppressed = suppressions(&conn)?
+            .into_iter()
+            .map(|s| (suppression_key(&s.email), s))
+            .collect();
         Ok(View {
             conn: Some(std::sync::Mutex::new(conn)),
             occasions,
@@ -164,7 +287,15 @@ impl View {
     }
 
     pub fn is_suppressed(&self, email: &str) -> bool {
-        !self.suppressed.is_empty() && self.suppressed.contains(&suppression_key(email))
+        self.suppression(email).is_some()
+    }
+
+    /// Why this address is kept out, if it is.
+    pub fn suppression(&self, email: &str) -> Option<&Suppression> {
+        if self.suppressed.is_empty() {
+            return None;
+        }
+        self.suppressed.get(&suppression_key(email))
     }
 }
 
@@ -178,6 +309,139 @@ fn state_of(conn: &Connection, key: &GreetingKey) -> anyhow::Result<Option<State
         })
         .optional()?;
     Ok(s.as_deref().and_then(State::parse))
+}
+
+/// Schema 1: greetings, the suppression list, meta.
+const SCHEMA_1: &str = "
+    CREATE TABLE greetings (
+        occasion   TEXT NOT NULL,
+        customer   TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('sending','sent','failed','deferred','uncertain')),
+        recipient  TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        reply      TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        PRIMARY KEY (occasion, customer, occurrence)
+    );
+    CREATE INDEX greetings_by_state ON greetings(state);
+    CREATE TABLE suppressed (
+        email    TEXT PRIMARY KEY,
+        added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+/// Schema 1 → 2 (`greet inbox`): the state `bounced` with the notice's
+/// status, diagnostic and time (a CHECK changes only by rebuilding the
+/// table: copied row for row), reasons on the suppression list (NULL: added
+/// by the owner before reasons were kept), the temporary failures counted
+/// for the bounce policy, and the messages of the mailbox already applied.
+const SCHEMA_2: &str = "
+    CREATE TABLE greetings_v2 (
+        occasion   TEXT NOT NULL,
+        customer   TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('sending','sent','failed','deferred','uncertain','bounced')),
+        recipient  TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        reply      TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        bounce_status     TEXT,
+        bounce_diagnostic TEXT,
+        bounced_at        TEXT,
+        PRIMARY KEY (occasion, customer, occurrence)
+    );
+    INSERT INTO greetings_v2 (occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at)
+        SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at FROM greetings;
+    DROP TABLE greetings;
+    ALTER TABLE greetings_v2 RENAME TO greetings;
+    CREATE INDEX greetings_by_state ON greetings(state);
+    CREATE INDEX greetings_by_message_id ON greetings(message_id);
+    CREATE INDEX greetings_by_recipient ON greetings(recipient COLLATE NOCASE);
+    ALTER TABLE suppressed ADD COLUMN reason TEXT
+        CHECK (reason IS NULL OR reason IN ('unsubscribed','unsubscribe-reply','bounced'));
+    ALTER TABLE suppressed ADD COLUMN detail TEXT;
+    CREATE TABLE bounces (
+        email      TEXT NOT NULL,
+        message_id TEXT,
+        status     TEXT NOT NULL,
+        permanent  INTEGER NOT NULL,
+        diagnostic TEXT NOT NULL,
+        at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+    );
+    CREATE INDEX bounces_by_email ON bounces(email, at);
+    CREATE TABLE inbox_seen (
+        mailbox     TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid         INTEGER NOT NULL,
+        message_id  TEXT,
+        verdict     TEXT NOT NULL,
+        seen_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        PRIMARY KEY (mailbox, uidvalidity, uid)
+    );
+";
+
+/// Bring the ledger's schema up to [`SCHEMA_VERSION`]: every step in one
+/// transaction, so a ledger is either as it was or fully migrated; the
+/// version is read again inside it, so two runs opening an old ledger at
+/// once migrate it once.
+fn migrate(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    let newer = |version: i32| {
+        anyhow::anyhow!(
+            "{}: the ledger was written by a newer greet (schema {version}, this one knows {SCHEMA_VERSION}); upgrade greet",
+            path.display()
+        )
+    };
+    let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if version > SCHEMA_VERSION {
+        return Err(newer(version));
+    }
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    let version: i32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(newer(version));
+    }
+    if version < 1 {
+        tx.execute_batch(SCHEMA_1)?;
+    }
+    if version < 2 {
+        tx.execute_batch(SCHEMA_2)
+            .with_context(|| format!("cannot bring {} to schema 2", path.display()))?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// The schema of a ledger opened read-only (it may predate this build).
+fn schema_of(conn: &Connection) -> anyhow::Result<i32> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+/// The suppression list, keyed by [`suppression_key`].
+fn suppressions(conn: &Connection) -> anyhow::Result<Vec<Suppression>> {
+    let sql = if schema_of(conn)? >= 2 {
+        "SELECT email, reason, detail, added_at FROM suppressed ORDER BY added_at DESC, email"
+    } else {
+        "SELECT email, NULL, NULL, added_at FROM suppressed ORDER BY added_at DESC, email"
+    };
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        let reason: Option<String> = r.get(1)?;
+        Ok(Suppression {
+            email: r.get(0)?,
+            reason: reason.as_deref().and_then(Reason::parse),
+            detail: r.get(2)?,
+            added_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The greeting to reserve in [`Ledger::settle`].
@@ -208,38 +472,7 @@ impl Ledger {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        let version: i32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            anyhow::bail!(
-                "{}: the ledger was written by a newer greet (schema {version}, this one knows {SCHEMA_VERSION}); upgrade greet",
-                path.display()
-            );
-        }
-        if version < 1 {
-            conn.execute_batch(
-                "BEGIN;
-                 CREATE TABLE greetings (
-                     occasion   TEXT NOT NULL,
-                     customer   TEXT NOT NULL,
-                     occurrence TEXT NOT NULL,
-                     state      TEXT NOT NULL CHECK (state IN ('sending','sent','failed','deferred','uncertain')),
-                     recipient  TEXT NOT NULL,
-                     message_id TEXT NOT NULL,
-                     reply      TEXT,
-                     attempts   INTEGER NOT NULL DEFAULT 1,
-                     updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
-                     PRIMARY KEY (occasion, customer, occurrence)
-                 );
-                 CREATE INDEX greetings_by_state ON greetings(state);
-                 CREATE TABLE suppressed (
-                     email    TEXT PRIMARY KEY,
-                     added_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
-                 );
-                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 PRAGMA user_version = 1;
-                 COMMIT;",
-            )?;
-        }
+        migrate(&conn, path)?;
         Ok(Ledger {
             conn,
             path: path.to_path_buf(),
@@ -406,7 +639,7 @@ impl Ledger {
     pub fn handed_in_last_day(&self) -> anyhow::Result<usize> {
         let n: i64 = self.conn.query_row(
             "SELECT count(*) FROM greetings
-             WHERE state IN ('sent', 'uncertain', 'sending')
+             WHERE state IN ('sent', 'uncertain', 'sending', 'bounced')
                AND updated_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 day')",
             [],
             |r| r.get(0),
@@ -428,13 +661,29 @@ impl Ledger {
 
     /// Every greeting, newest first, optionally of one occasion.
     pub fn history(&self, occasion: Option<&str>) -> anyhow::Result<Vec<Entry>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at
+        let sql = if schema_of(&self.conn)? >= 2 {
+            "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
+                    bounce_status, bounce_diagnostic, bounced_at
              FROM greetings WHERE ?1 IS NULL OR occasion = ?1
-             ORDER BY updated_at DESC, occasion, customer",
-        )?;
+             ORDER BY updated_at DESC, occasion, customer"
+        } else {
+            "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
+                    NULL, NULL, NULL
+             FROM greetings WHERE ?1 IS NULL OR occasion = ?1
+             ORDER BY updated_at DESC, occasion, customer"
+        };
+        let mut stmt = self.conn.prepare(sql)?;
         let rows = stmt.query_map(params![occasion], |r| {
             let state: String = r.get(3)?;
+            let status: Option<String> = r.get(9)?;
+            let bounce = match status {
+                Some(status) => Some(BounceNote {
+                    status,
+                    diagnostic: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+                    at: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+                }),
+                None => None,
+            };
             Ok(Entry {
                 key: GreetingKey {
                     occasion: r.get(0)?,
@@ -447,18 +696,30 @@ impl Ledger {
                 reply: r.get(6)?,
                 attempts: r.get(7)?,
                 updated_at: r.get(8)?,
+                bounce,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Keep an address out of every future run, whatever the next export says.
+    /// The suppression list with the reason for each address, newest first.
+    pub fn suppressions(&self) -> anyhow::Result<Vec<Suppression>> {
+        suppressions(&self.conn)
+    }
+
+    /// Why this address is kept out of future runs, if it is.
+    pub fn suppression(&self, email: &str) -> anyhow::Result<Option<Suppression>> {
+        let key = suppression_key(email);
+        Ok(self
+            .suppressions()?
+            .into_iter()
+            .find(|s| suppression_key(&s.email) == key))
+    }
+
+    /// Keep an address out of every future run, whatever the next export
+    /// says (`greet unsubscribe`: the reason is the owner's).
     pub fn suppress(&self, email: &str) -> anyhow::Result<bool> {
-        let n = self.conn.execute(
-            "INSERT INTO suppressed (email) VALUES (?1) ON CONFLICT DO NOTHING",
-            params![suppression_key(email)],
-        )?;
-        Ok(n == 1)
+        suppress_in(&self.conn, email, Reason::Unsubscribed, None)
     }
 
     pub fn unsuppress(&self, email: &str) -> anyhow::Result<bool> {
@@ -475,6 +736,90 @@ impl Ledger {
             .query_row(
                 "SELECT 1 FROM suppressed WHERE email IN (?1, ?2) LIMIT 1",
                 params![suppression_key(email), email.trim().to_lowercase()],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Apply one classified message exactly once: the effect and the
+    /// seen-row in ONE transaction; `Ok(Applied::AlreadySeen)` if
+    /// (mailbox, uidvalidity, uid) was seen before (nothing done).
+    pub fn apply_inbox(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+        verdict: &Verdict,
+        policy: &BouncePolicy,
+    ) -> anyhow::Result<Applied> {
+        self.apply_inbox_with_id(mailbox, uidvalidity, uid, None, verdict, policy)
+    }
+
+    /// [`Ledger::apply_inbox`], keeping the message's own Message-ID in the
+    /// seen-row (see [`crate::inbox::message_id`]).
+    pub fn apply_inbox_with_id(
+        &mut self,
+        mailbox: &str,
+        uidvalidity: u32,
+        uid: u32,
+        message_id: Option<&str>,
+        verdict: &Verdict,
+        policy: &BouncePolicy,
+    ) -> anyhow::Result<Applied> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let fresh = tx
+            .prepare_cached(
+                "INSERT INTO inbox_seen (mailbox, uidvalidity, uid, message_id, verdict)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![
+                mailbox,
+                uidvalidity,
+                uid,
+                message_id,
+                verdict.code()
+            ])?;
+        if fresh == 0 {
+            return Ok(Applied::AlreadySeen);
+        }
+        let applied = match verdict {
+            Verdict::Bounce(b) => apply_bounce(&tx, b, policy)?,
+            Verdict::Unsubscribe { from, token } => {
+                let by_token = match token {
+                    Some(t) => greeting_by_token(&tx, t)?.map(|g| g.recipient),
+                    None => None,
+                };
+                let email = match by_token {
+                    Some(e) => Some(e),
+                    None => greeted_address(&tx, from)?,
+                };
+                match email {
+                    Some(email) => {
+                        let detail = token.clone().unwrap_or_else(|| from.clone());
+                        suppress_in(&tx, &email, Reason::UnsubscribeReply, Some(&detail))?;
+                        Applied::Unsubscribed { email }
+                    }
+                    None => Applied::Unmatched,
+                }
+            }
+            Verdict::AutoReply => Applied::Ignored,
+            Verdict::Reply { from } => Applied::Replied { from: from.clone() },
+        };
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Whether this message of the mailbox was applied before.
+    pub fn inbox_seen(&self, mailbox: &str, uidvalidity: u32, uid: u32) -> anyhow::Result<bool> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM inbox_seen WHERE mailbox = ?1 AND uidvalidity = ?2 AND uid = ?3",
+                params![mailbox, uidvalidity, uid],
                 |_| Ok(()),
             )
             .optional()?
@@ -512,6 +857,172 @@ impl Ledger {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
+}
+
+/// The greeting a bounce or an unsubscribe reply is about.
+struct Greeted {
+    occasion: String,
+    customer: String,
+    occurrence: String,
+    recipient: String,
+    message_id: String,
+}
+
+fn greeted_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Greeted> {
+    Ok(Greeted {
+        occasion: r.get(0)?,
+        customer: r.get(1)?,
+        occurrence: r.get(2)?,
+        recipient: r.get(3)?,
+        message_id: r.get(4)?,
+    })
+}
+
+/// The greeting whose Message-ID has this local part (the unsubscribe
+/// token; the domain is not compared: the token alone is the greeting).
+fn greeting_by_token(conn: &Connection, token: &str) -> anyhow::Result<Option<Greeted>> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    // `<token@…`: every id from `<token@` up to, not including, `<tokenA`
+    // ('A' follows '@'), through the index.
+    let from = format!("<{token}@");
+    let to = format!("<{token}A");
+    Ok(conn
+        .prepare_cached(
+            "SELECT occasion, customer, occurrence, recipient, message_id FROM greetings
+             WHERE message_id >= ?1 AND message_id < ?2
+             ORDER BY updated_at DESC LIMIT 1",
+        )?
+        .query_row(params![from, to], greeted_row)
+        .optional()?)
+}
+
+/// The most recent greeting sent to this address (compared as the
+/// suppression list compares addresses).
+fn greeting_to(conn: &Connection, email: &str) -> anyhow::Result<Option<Greeted>> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(None);
+    }
+    let sql = "SELECT occasion, customer, occurrence, recipient, message_id FROM greetings
+               WHERE recipient = ?1 COLLATE NOCASE AND state <> 'sending'
+               ORDER BY updated_at DESC LIMIT 1";
+    if let Some(g) = conn
+        .prepare_cached(sql)?
+        .query_row(params![email], greeted_row)
+        .optional()?
+    {
+        return Ok(Some(g));
+    }
+    // Written differently (a Unicode domain, its A-label, invisible characters).
+    let key = suppression_key(email);
+    let mut stmt = conn.prepare_cached("SELECT DISTINCT recipient FROM greetings")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let recipient: String = row.get(0)?;
+        if suppression_key(&recipient) == key {
+            return Ok(conn
+                .prepare_cached(sql)?
+                .query_row(params![recipient], greeted_row)
+                .optional()?);
+        }
+    }
+    Ok(None)
+}
+
+/// The address as greet greeted it, if greet ever greeted it.
+fn greeted_address(conn: &Connection, email: &str) -> anyhow::Result<Option<String>> {
+    Ok(greeting_to(conn, email)?.map(|g| g.recipient))
+}
+
+/// Add an address to the suppression list (kept as [`suppression_key`]);
+/// an address already there keeps its first reason. True if added.
+fn suppress_in(
+    conn: &Connection,
+    email: &str,
+    reason: Reason,
+    detail: Option<&str>,
+) -> anyhow::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO suppressed (email, reason, detail) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![suppression_key(email), reason.as_str(), detail])?;
+    Ok(n == 1)
+}
+
+/// A bounce: the greeting it is about (by the bounced message's id, else
+/// the latest greeting to its recipient) becomes `bounced` with the
+/// status and diagnostic; a permanent failure suppresses the address, and
+/// so do `soft_limit` greetings failing temporarily within `soft_days`.
+fn apply_bounce(conn: &Connection, b: &Bounce, policy: &BouncePolicy) -> anyhow::Result<Applied> {
+    let by_id = match b
+        .original_message_id
+        .as_deref()
+        .and_then(crate::inbox::token_of)
+    {
+        Some(token) => greeting_by_token(conn, token)?,
+        None => None,
+    };
+    let greeting = match by_id {
+        Some(g) => Some(g),
+        None => match b.recipient.as_deref() {
+            Some(r) => greeting_to(conn, r)?,
+            None => None,
+        },
+    };
+    let Some(g) = greeting else {
+        return Ok(Applied::Unmatched);
+    };
+    // A row a run is sending right now keeps its state (the run settles it);
+    // the notice is kept all the same. `updated_at` stays the time it was
+    // sent: it is what the daily limit counts.
+    conn.prepare_cached(
+        "UPDATE greetings SET
+             state = CASE WHEN state = 'sending' THEN state ELSE 'bounced' END,
+             bounce_status = ?4, bounce_diagnostic = ?5,
+             bounced_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+         WHERE occasion = ?1 AND customer = ?2 AND occurrence = ?3",
+    )?
+    .execute(params![
+        g.occasion,
+        g.customer,
+        g.occurrence,
+        b.status,
+        b.diagnostic
+    ])?;
+    let key = suppression_key(&g.recipient);
+    conn.prepare_cached(
+        "INSERT INTO bounces (email, message_id, status, permanent, diagnostic) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![key, g.message_id, b.status, b.permanent, b.diagnostic])?;
+    let suppressed = if b.permanent {
+        suppress_in(conn, &g.recipient, Reason::Bounced, Some(&b.status))?;
+        true
+    } else if policy.soft_limit > 0 {
+        let failures: i64 = conn
+            .prepare_cached(
+                "SELECT count(DISTINCT coalesce(message_id, rowid)) FROM bounces
+                 WHERE email = ?1 AND permanent = 0
+                   AND at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?2)",
+            )?
+            .query_row(params![key, format!("-{} days", policy.soft_days)], |r| {
+                r.get(0)
+            })?;
+        if failures >= i64::from(policy.soft_limit) {
+            suppress_in(conn, &g.recipient, Reason::Bounced, Some(&b.status))?;
+            true
+        } else {
+            false
+        }
+    } else {
+        false
+    };
+    Ok(Applied::Bounced {
+        email: g.recipient,
+        suppressed,
+    })
 }
 
 /// How an unsubscribed address is kept and compared: normalised as the list

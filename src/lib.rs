@@ -22,6 +22,7 @@ pub mod dispatch;
 pub mod exit;
 pub mod i18n;
 pub mod imap;
+pub mod inbox;
 pub mod jsonl;
 pub mod ledger;
 pub mod message;

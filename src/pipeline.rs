@@ -166,7 +166,7 @@ pub fn disposition(
         None => Status::Due,
         Some(state) if may_go_again(state, retry_uncertain) => Status::Due,
         Some(State::Sent) => Status::AlreadySent,
-        Some(State::Failed) => Status::Failed,
+        Some(State::Failed | State::Bounced) => Status::Failed,
         Some(State::Uncertain | State::Sending | State::Deferred) => Status::Uncertain,
     }
 }
@@ -417,6 +417,7 @@ mod tests {
             Some(Failed),
             Some(Deferred),
             Some(Uncertain),
+            Some(Bounced),
         ];
         for duplicated in [false, true] {
             for opted_out in [false, true] {
@@ -434,7 +435,7 @@ mod tests {
                                     None | Some(Deferred) => Status::Due,
                                     Some(Uncertain) if retry => Status::Due,
                                     Some(Sent) => Status::AlreadySent,
-                                    Some(Failed) => Status::Failed,
+                                    Some(Failed | Bounced) => Status::Failed,
                                     Some(Uncertain | Sending) => Status::Uncertain,
                                 }
                             };

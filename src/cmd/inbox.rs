@@ -250,7 +250,7 @@ pub fn read_mailbox(
     }
     let result = handle_all(
         &mut mailbox,
-        &ledger,
+        &mut ledger,
         inbox,
         &policy,
         &mut tally,
@@ -275,7 +275,7 @@ enum Failure {
 
 fn handle_all(
     mailbox: &mut Mailbox,
-    ledger: &Ledger,
+    ledger: &mut Ledger,
     inbox: &crate::config::Inbox,
     policy: &BouncePolicy,
     tally: &mut Tally,
@@ -305,10 +305,11 @@ fn handle_all(
         };
         let verdict = classify(&raw);
         let applied = ledger
-            .apply_inbox(
+            .apply_inbox_with_id(
                 &inbox.folder,
                 selected.uid_validity,
                 uid,
+                crate::inbox::message_id(&raw).as_deref(),
                 &verdict,
                 policy,
             )
