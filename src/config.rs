@@ -1391,7 +1391,9 @@ fn inbox(
     let host = l.take("host", raw.host).map(|h| h.trim().to_string());
     let port = l.take("port", raw.port);
     let security = l.take("security", raw.security).unwrap_or_default();
-    let username = l.take("username", raw.username).map(|u| u.trim().to_string());
+    let username = l
+        .take("username", raw.username)
+        .map(|u| u.trim().to_string());
     let password_env = l
         .take("password_env", raw.password_env)
         .map(|v| v.trim().to_string());
@@ -1443,30 +1445,49 @@ fn inbox(
         },
     };
     if port == Some(0) {
-        err("port", "[inbox] port = 0 is not a port; remove it for the default (993, or 143 with STARTTLS)".into());
+        err(
+            "port",
+            "[inbox] port = 0 is not a port; remove it for the default (993, or 143 with STARTTLS)"
+                .into(),
+        );
     }
     if timeout == Some(0) {
-        err("timeout", "[inbox] timeout = 0 would give up at once; give seconds from 1, or remove it".into());
+        err(
+            "timeout",
+            "[inbox] timeout = 0 would give up at once; give seconds from 1, or remove it".into(),
+        );
     }
     for (key, value) in [("folder", &folder), ("processed_folder", &processed_folder)] {
         if value.trim().is_empty() {
-            err(key, format!("[inbox] {key} is empty; name a folder of the mailbox"));
+            err(
+                key,
+                format!("[inbox] {key} is empty; name a folder of the mailbox"),
+            );
         }
     }
     if folder.trim() == processed_folder.trim() {
         err(
             "processed_folder",
-            format!("[inbox] processed_folder is the folder read ({folder:?}); name another, e.g. \"{}\"", inbox_defaults::PROCESSED_FOLDER),
+            format!(
+                "[inbox] processed_folder is the folder read ({folder:?}); name another, e.g. \"{}\"",
+                inbox_defaults::PROCESSED_FOLDER
+            ),
         );
     }
     if soft_bounce_limit == 0 {
         err("soft_bounce_limit", "[inbox] soft_bounce_limit = 0 would keep out an address that never bounced; give a number from 1".into());
     }
     if soft_bounce_days == 0 {
-        err("soft_bounce_days", "[inbox] soft_bounce_days = 0 is no span of time; give days from 1".into());
+        err(
+            "soft_bounce_days",
+            "[inbox] soft_bounce_days = 0 is no span of time; give days from 1".into(),
+        );
     }
     if password_env.is_some() && password_file.is_some() {
-        err("password_file", "[inbox] names both password_env and password_file; keep one".into());
+        err(
+            "password_file",
+            "[inbox] names both password_env and password_file; keep one".into(),
+        );
     }
     // The login: [inbox]'s own, or the sending account's.
     let (username, password, oauth, own_login) = match username {
@@ -1487,8 +1508,17 @@ fn inbox(
         }
         None => {
             if password_env.is_some() || password_file.is_some() {
-                let key = if password_env.is_some() { "password_env" } else { "password_file" };
-                err(key, format!("[inbox] {key} without username: name the mailbox's username too, or remove {key} to sign in as [transport] does"));
+                let key = if password_env.is_some() {
+                    "password_env"
+                } else {
+                    "password_file"
+                };
+                err(
+                    key,
+                    format!(
+                        "[inbox] {key} without username: name the mailbox's username too, or remove {key} to sign in as [transport] does"
+                    ),
+                );
             }
             match smtp.and_then(|s| s.username.clone().map(|u| (u, s))) {
                 Some((user, s)) => (user, s.password.clone(), s.oauth.clone(), false),
@@ -1547,10 +1577,17 @@ impl Config {
         };
         let shown = self.path.display().to_string();
         // A borrowed login is [transport]'s to report, at its keys.
-        let (table, at_key): (&str, &dyn Fn(&str, String) -> Problem) = if inbox.own_login {
-            ("[inbox]", &|key, msg| inbox.problem(&shown, key, msg))
+        let table = if inbox.own_login {
+            "[inbox]"
         } else {
-            ("[transport]", &|key, msg| self.transport.problem(&shown, key, msg))
+            "[transport]"
+        };
+        let at_key = |key: &str, msg: String| {
+            if inbox.own_login {
+                inbox.problem(&shown, key, msg)
+            } else {
+                self.transport.problem(&shown, key, msg)
+            }
         };
         let mut problems = Vec::new();
         if let Some(oauth) = &inbox.oauth
@@ -1591,7 +1628,8 @@ impl Config {
                 problems.push(if table == "[inbox]" {
                     inbox.problem(&shown, key, format!("{table} ca_file: {why}"))
                 } else {
-                    self.transport.problem(&shown, key, format!("{table} ca_file: {why}"))
+                    self.transport
+                        .problem(&shown, key, format!("{table} ca_file: {why}"))
                 });
             }
         }
@@ -1944,6 +1982,219 @@ kind = "birthday"
             .find(|(_, l)| l.starts_with(&prefix))
             .unwrap_or_else(|| panic!("no {key} in {text}"));
         (i as u64 + 1, line.find(" = ").unwrap() as u64 + 4)
+    }
+
+    /// The minimal config with `[transport]` and `[inbox]` lines.
+    fn with_inbox(transport: &[&str], inbox: &[&str]) -> (String, Result<Config, Vec<Problem>>) {
+        let text = format!(
+            "{MINIMAL}\n[transport]\n{}\n\n[inbox]\n{}\n",
+            transport.join("\n"),
+            inbox.join("\n")
+        );
+        let parsed = Config::parse(&text, Path::new("/srv/shop/greet.toml"));
+        (text, parsed)
+    }
+
+    fn inbox_of(transport: &[&str], inbox: &[&str]) -> Inbox {
+        let (text, parsed) = with_inbox(transport, inbox);
+        parsed
+            .unwrap_or_else(|e| panic!("{text}\n{}", e[0]))
+            .inbox
+            .expect("[inbox] is there")
+    }
+
+    const SMTP_LOGIN: &[&str] = &[
+        "kind = \"smtp\"",
+        "host = \"smtp.example.gr\"",
+        "username = \"hello@example.gr\"",
+        "password_env = \"GREET_SMTP_PASSWORD\"",
+        "ca_file = \"company-ca.pem\"",
+        "timeout = 12",
+    ];
+
+    #[test]
+    fn an_inbox_signs_in_as_the_sending_account_with_the_defaults_filled_in() {
+        let inbox = inbox_of(SMTP_LOGIN, &["host = \"imap.example.gr\""]);
+        assert_eq!(inbox.host, "imap.example.gr");
+        assert_eq!((inbox.port, inbox.security), (993, InboxSecurity::Tls));
+        assert_eq!(inbox.username, "hello@example.gr");
+        assert_eq!(
+            inbox.password,
+            PasswordSource::Env("GREET_SMTP_PASSWORD".into())
+        );
+        assert!(!inbox.own_login);
+        assert_eq!(
+            inbox.ca_file,
+            Some(PathBuf::from("/srv/shop/company-ca.pem"))
+        );
+        assert_eq!(inbox.timeout, Duration::from_secs(12));
+        assert_eq!(
+            (inbox.folder.as_str(), inbox.processed_folder.as_str()),
+            ("INBOX", "greet-processed")
+        );
+        assert_eq!((inbox.soft_bounce_limit, inbox.soft_bounce_days), (3, 14));
+        assert!(!inbox.before_send);
+        // No [inbox]: no inbox.
+        let (text, parsed) = with_transport(SMTP_LOGIN);
+        assert!(
+            parsed
+                .unwrap_or_else(|e| panic!("{text}\n{}", e[0]))
+                .inbox
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn every_provider_names_its_imap_server_and_written_keys_win() {
+        for provider in Provider::ALL {
+            let lines = [
+                format!("provider = \"{}\"", provider.name()),
+                "username = \"hello@example.gr\"".into(),
+                "password_env = \"P\"".into(),
+            ];
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let inbox = inbox_of(&lines, &[]);
+            assert_eq!(inbox.host, provider.imap_host(), "{provider:?}");
+            assert_eq!(inbox.port, 993);
+            let inbox = inbox_of(
+                &lines,
+                &["host = \"imap.own.example\"", "security = \"starttls\""],
+            );
+            assert_eq!((inbox.host.as_str(), inbox.port), ("imap.own.example", 143));
+        }
+    }
+
+    #[test]
+    fn an_inbox_with_its_own_login_and_every_key_written_is_read_as_written() {
+        let inbox = inbox_of(
+            &["kind = \"file\""],
+            &[
+                "host = \"mail.example.gr\"",
+                "port = 9993",
+                "username = \"bounces@example.gr\"",
+                "password_file = \"imap-password\"",
+                "ca_file = \"ca.pem\"",
+                "timeout = 5",
+                "folder = \"Bounces\"",
+                "processed_folder = \"Done\"",
+                "soft_bounce_limit = 2",
+                "soft_bounce_days = 30",
+                "before_send = true",
+            ],
+        );
+        assert_eq!(inbox.port, 9993);
+        assert_eq!(inbox.username, "bounces@example.gr");
+        assert_eq!(
+            inbox.password,
+            PasswordSource::File("/srv/shop/imap-password".into())
+        );
+        assert!(inbox.own_login);
+        assert_eq!(inbox.ca_file, Some(PathBuf::from("/srv/shop/ca.pem")));
+        assert_eq!(inbox.timeout, Duration::from_secs(5));
+        assert_eq!(
+            (inbox.folder.as_str(), inbox.processed_folder.as_str()),
+            ("Bounces", "Done")
+        );
+        assert_eq!((inbox.soft_bounce_limit, inbox.soft_bounce_days), (2, 30));
+        assert!(inbox.before_send);
+    }
+
+    #[test]
+    fn every_inbox_mistake_is_refused_at_its_key_with_what_to_write() {
+        let own = [
+            "host = \"imap.example.gr\"",
+            "username = \"u@example.gr\"",
+            "password_env = \"P\"",
+        ];
+        // (transport lines, inbox lines, the key the problem points at, words it says)
+        let cases: Vec<(&[&str], Vec<&str>, &str, &str)> = vec![
+            (SMTP_LOGIN, vec![], "inbox", "has no host"),
+            (SMTP_LOGIN, vec!["host = \" \""], "host", "host is empty"),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "port = 0"],
+                "port",
+                "not a port",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "timeout = 0"],
+                "timeout",
+                "give up at once",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "folder = \"\""],
+                "folder",
+                "folder is empty",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "processed_folder = \"INBOX\""],
+                "processed_folder",
+                "is the folder read",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "soft_bounce_limit = 0"],
+                "soft_bounce_limit",
+                "never bounced",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "soft_bounce_days = 0"],
+                "soft_bounce_days",
+                "no span of time",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "password_env = \"P\""],
+                "password_env",
+                "without username",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "username = \"u\""],
+                "username",
+                "name its password",
+            ),
+            (
+                &["kind = \"file\""],
+                vec!["host = \"h\""],
+                "inbox",
+                "has no login",
+            ),
+            (
+                &["kind = \"file\""],
+                [&own[..], &["password_file = \"f\""]].concat(),
+                "password_file",
+                "keep one",
+            ),
+        ];
+        for (transport, inbox, key, words) in cases {
+            let (text, parsed) = with_inbox(transport, &inbox);
+            let problems = parsed.err().unwrap_or_else(|| panic!("accepted:\n{text}"));
+            assert_eq!(problems.len(), 1, "{text}\n{problems:?}");
+            let p = &problems[0];
+            assert!(p.message.contains(words), "{text}\n{}", p.message);
+            assert!(p.message.starts_with("[inbox]"), "{}", p.message);
+            let at = if key == "inbox" {
+                let line = text.lines().position(|l| l == "[inbox]").unwrap() as u64 + 1;
+                (line, 1)
+            } else {
+                let table = text.find("[inbox]").unwrap();
+                let (l, c) = value_at(&text[table..], key);
+                (l + text[..table].lines().count() as u64, c)
+            };
+            assert_eq!(
+                (p.line, p.column),
+                (Some(at.0), Some(at.1)),
+                "{text}\n{p:?}"
+            );
+        }
+        // security = "none" is no choice here.
+        let (_, parsed) = with_inbox(SMTP_LOGIN, &["host = \"h\"", "security = \"none\""]);
+        assert!(parsed.is_err());
     }
 
     fn transport_of(lines: &[&str]) -> Transport {

@@ -16,7 +16,10 @@ use crate::config::{Inbox as InboxSettings, InboxSecurity};
 
 /// How greet signs in to the mailbox.
 pub enum Login {
-    Password { user: String, password: String },
+    Password {
+        user: String,
+        password: String,
+    },
     /// SASL XOAUTH2 with the signed-in account's token.
     OAuth {
         user: String,
@@ -121,11 +124,7 @@ fn connect_tcp(settings: &InboxSettings, label: &str) -> Result<TcpStream, OpenE
 
 /// Wrap `tcp` in TLS and finish the handshake now, so a certificate that
 /// is not trusted is told as such (not as a broken IMAP exchange).
-fn handshake(
-    settings: &InboxSettings,
-    label: &str,
-    mut tcp: TcpStream,
-) -> Result<Tls, OpenError> {
+fn handshake(settings: &InboxSettings, label: &str, mut tcp: TcpStream) -> Result<Tls, OpenError> {
     let config = tls_config(settings)?;
     let name = ServerName::try_from(settings.host.clone())
         .map_err(|e| OpenError::Unreachable(format!("{label}: {e}")))?;
@@ -227,7 +226,13 @@ impl Mailbox {
                 let token = signer
                     .access_token(None)
                     .map_err(|e| OpenError::Refused(format!("{label}: {e}")))?;
-                match client.authenticate("XOAUTH2", &XOAuth2 { user, token: &token }) {
+                match client.authenticate(
+                    "XOAUTH2",
+                    &XOAuth2 {
+                        user,
+                        token: &token,
+                    },
+                ) {
                     Ok(s) => s,
                     // A token can be refused before it was said to expire:
                     // once more with a fresh one, on a new connection.
@@ -246,7 +251,13 @@ impl Mailbox {
                                 .map_err(|e| OpenError::Unreachable(format!("{label}: {e}")))?;
                         }
                         client
-                            .authenticate("XOAUTH2", &XOAuth2 { user, token: &again })
+                            .authenticate(
+                                "XOAUTH2",
+                                &XOAuth2 {
+                                    user,
+                                    token: &again,
+                                },
+                            )
                             .map_err(|(e, _)| refused(&label, &e))?
                     }
                     Err((e, _)) => return Err(refused(&label, &e)),

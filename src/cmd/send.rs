@@ -44,10 +44,7 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     // address that bounced or asked to stop since yesterday is not written
     // to. A mailbox that cannot be read is said, not a stop: the greetings
     // of the day matter more than one more message to a dead address.
-    if args.due
-        && args.test_to.is_none()
-        && config.inbox.as_ref().is_some_and(|i| i.before_send)
-    {
+    if args.due && args.test_to.is_none() && config.inbox.as_ref().is_some_and(|i| i.before_send) {
         super::inbox::before_send(&config, cli, &mut err)?;
     }
 

@@ -567,7 +567,10 @@ fn quoted_message_id(msg: &Message<'_>) -> Option<String> {
     let mut lines = body.lines();
     while let Some(line) = lines.next() {
         let l = line.trim_start_matches(|c: char| c == '>' || c.is_whitespace());
-        if l.len() > 11 && l[..11].eq_ignore_ascii_case("message-id:") {
+        if l.len() > 11
+            && l.get(..11)
+                .is_some_and(|h| h.eq_ignore_ascii_case("message-id:"))
+        {
             let mut value = l[11..].trim().to_string();
             if value.is_empty() {
                 value = lines.next().unwrap_or("").trim().to_string();

@@ -229,7 +229,11 @@ service anvil {{
                 Message {
                     folder: cols[0].to_string(),
                     uid: cols[1].parse().unwrap(),
-                    flags: cols[2].split(' ').filter(|f| !f.is_empty()).map(String::from).collect(),
+                    flags: cols[2]
+                        .split(' ')
+                        .filter(|f| !f.is_empty())
+                        .map(String::from)
+                        .collect(),
                     message_id: cols.get(3).unwrap_or(&"").trim().to_string(),
                 }
             })
@@ -287,9 +291,7 @@ fn sbin(name: &str) -> PathBuf {
             let p = Path::new("/usr/sbin").join(name);
             p.is_file().then_some(p)
         })
-        .unwrap_or_else(|| {
-            panic!("no {name}: .ci/run installs it (apt install dovecot-imapd)")
-        })
+        .unwrap_or_else(|| panic!("no {name}: .ci/run installs it (apt install dovecot-imapd)"))
 }
 
 fn dovecot_binary() -> PathBuf {

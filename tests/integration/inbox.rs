@@ -53,8 +53,9 @@ fn shop_and_mailbox() -> (Shop, Dovecot, BTreeMap<String, String>) {
     let server = Dovecot::start(shop.dir.path());
     let mut config = shop.read("greet.toml");
     config.push_str(&format!(
-        "\n[inbox]\nhost = \"127.0.0.1\"\nport = {}\nusername = \"{USER}\"\npassword_env = \"GREET_TEST_IMAP_PASSWORD\"\nca_file = \"ca.pem\"\ntimeout = 10\n",
-        server.port
+        "\n[inbox]\nhost = \"127.0.0.1\"\nport = {}\nusername = \"{USER}\"\npassword_env = \"GREET_TEST_IMAP_PASSWORD\"\nca_file = \"{}\"\ntimeout = 10\n",
+        server.port,
+        server.ca_file.file_name().unwrap().to_string_lossy()
     ));
     shop.write("greet.toml", &config);
     (shop, server, sent)
@@ -68,7 +69,13 @@ fn new_recipients(shop: &Shop, before: &[std::path::PathBuf]) -> Vec<String> {
         .map(|p| {
             let bytes = std::fs::read(p).unwrap();
             let msg = mail_parser::MessageParser::default().parse(&bytes).unwrap();
-            msg.to().unwrap().first().unwrap().address().unwrap().to_string()
+            msg.to()
+                .unwrap()
+                .first()
+                .unwrap()
+                .address()
+                .unwrap()
+                .to_string()
         })
         .collect()
 }
@@ -80,7 +87,14 @@ fn sent_ids(shop: &Shop) -> BTreeMap<String, String> {
         .map(|p| {
             let bytes = std::fs::read(p).unwrap();
             let msg = mail_parser::MessageParser::default().parse(&bytes).unwrap();
-            let to = msg.to().unwrap().first().unwrap().address().unwrap().to_string();
+            let to = msg
+                .to()
+                .unwrap()
+                .first()
+                .unwrap()
+                .address()
+                .unwrap()
+                .to_string();
             let id = format!("<{}>", msg.message_id().unwrap());
             (to, id)
         })
@@ -320,7 +334,10 @@ fn encoded(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -457,7 +474,10 @@ fn load(sent: &BTreeMap<String, String>) -> Load {
     let reply_ids = replies.iter().map(|r| message_id_of(r)).collect();
     messages.extend(replies);
     Load {
-        messages: messages.into_iter().map(|m| (message_id_of(&m), m)).collect(),
+        messages: messages
+            .into_iter()
+            .map(|m| (message_id_of(&m), m))
+            .collect(),
         bounced: vec![
             "nikos@example.gr".into(),
             "john@example.com".into(),
@@ -487,7 +507,7 @@ fn due_on_15_march(shop: &Shop) -> Vec<String> {
     shop.preview_json("anniversary", "2026-03-15")
         .iter()
         .filter(|l| l["status"] == "due")
-        .map(|l| l["email"].as_str().unwrap().to_string())
+        .map(|l| l["to"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -499,7 +519,11 @@ fn history(shop: &Shop) -> String {
 fn assert_folders_after_a_full_run(server: &Dovecot, load: &Load) {
     let mut replies = load.replies.clone();
     replies.sort();
-    assert_eq!(server.folder_ids("INBOX"), replies, "INBOX keeps the replies, only them");
+    assert_eq!(
+        server.folder_ids("INBOX"),
+        replies,
+        "INBOX keeps the replies, only them"
+    );
     let mut processed: Vec<String> = load
         .messages
         .iter()
@@ -528,12 +552,35 @@ fn bounces_unsubscribes_auto_replies_and_replies_are_each_handled_once_and_put_a
     deliver_all(&server, &load);
     assert_eq!(
         due_on_15_march(&shop),
-        ["sofia@example.gr", "ruth@example.co.il", "gor@example.am", "kate@example.com"]
+        [
+            "sofia@example.gr",
+            "ruth@example.co.il",
+            "gor@example.am",
+            "kate@example.com"
+        ]
     );
+
+    // The owner has starred the last message (a reply) already.
+    let inbox_uids = server.folder_uids("INBOX");
+    let starred = *inbox_uids.last().unwrap();
+    server.add_flag("INBOX", starred, "\\Flagged");
 
     let run = inbox(&shop, &[]).expect(0);
     assert_eq!(summary(&run), FULL_SUMMARY);
     assert_folders_after_a_full_run(&server, &load);
+    // The replies are where they were, under the same UIDs; the owner's
+    // own flag is kept.
+    let left = server.folder_uids("INBOX");
+    assert_eq!(left, inbox_uids[inbox_uids.len() - 3..]);
+    let starred_now = server
+        .messages()
+        .into_iter()
+        .find(|m| m.folder == "INBOX" && m.uid == starred)
+        .unwrap();
+    assert!(
+        starred_now.flags.contains(&"\\Flagged".to_string()),
+        "{starred_now:?}"
+    );
 
     // The ledger: bounces and unsubscribes in history; those addresses are
     // no longer due; the temporary bounce and the rest still are.
@@ -554,7 +601,7 @@ fn bounces_unsubscribes_auto_replies_and_replies_are_each_handled_once_and_put_a
     let due: Vec<&str> = after
         .iter()
         .filter(|l| l["status"] == "due")
-        .map(|l| l["email"].as_str().unwrap())
+        .map(|l| l["to"].as_str().unwrap())
         .collect();
     for email in load.bounced.iter().chain(&load.unsubscribed) {
         assert!(!due.contains(&email.as_str()), "{email} is still greeted");
@@ -612,7 +659,11 @@ fn a_run_killed_between_commit_and_move_and_a_rerun_handle_each_message_exactly_
             .iter()
             .filter(|m| !m.flags.contains(&"$GreetSeen".to_string()))
             .count();
-        assert_eq!(unflagged, n - kill_after + 1, "after a kill at {kill_after}");
+        assert_eq!(
+            unflagged,
+            n - kill_after + 1,
+            "after a kill at {kill_after}"
+        );
 
         let rerun = inbox(&shop, &[]).expect(0);
         assert!(
@@ -638,7 +689,9 @@ fn normalize(text: &str, _sent: &BTreeMap<String, String>, shop: &Shop) -> Vec<S
         .map(|l| {
             l.replace(&dir, "DIR")
                 .split_whitespace()
-                .filter(|w| !w.chars().next().is_some_and(|c| c.is_ascii_digit()) || !w.contains(':'))
+                .filter(|w| {
+                    !w.chars().next().is_some_and(|c| c.is_ascii_digit()) || !w.contains(':')
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         })
@@ -664,8 +717,16 @@ fn a_wrong_password_or_an_untrusted_certificate_is_try_later_and_changes_nothing
         .output()
         .unwrap())
     .expect(4);
-    assert!(wrong.stderr().contains("refuses the login"), "{}", wrong.stderr());
-    assert!(wrong.stderr().contains("nothing changed"), "{}", wrong.stderr());
+    assert!(
+        wrong.stderr().contains("refuses the login"),
+        "{}",
+        wrong.stderr()
+    );
+    assert!(
+        wrong.stderr().contains("nothing changed"),
+        "{}",
+        wrong.stderr()
+    );
     assert_eq!((history(&shop), server.messages()), before);
 
     // Without the test CA, the server's certificate is one nobody vouches for.
@@ -685,11 +746,19 @@ fn a_wrong_password_or_an_untrusted_certificate_is_try_later_and_changes_nothing
     drop(closed);
     shop.write(
         "greet.toml",
-        &config.replace(&format!("port = {}", server.port), &format!("port = {dead_port}"))
+        &config
+            .replace(
+                &format!("port = {}", server.port),
+                &format!("port = {dead_port}"),
+            )
             .replace("[inbox]\n", "[inbox]\nca_file = \"ca.pem\"\n"),
     );
     let down = inbox(&shop, &[]).expect(4);
-    assert!(down.stderr().contains("cannot connect"), "{}", down.stderr());
+    assert!(
+        down.stderr().contains("cannot connect"),
+        "{}",
+        down.stderr()
+    );
     assert_eq!((history(&shop), server.messages()), before);
 }
 
@@ -720,13 +789,19 @@ fn starttls_on_port_143_works_as_imaps_does() {
 fn send_due_reads_the_mailbox_first_and_skips_an_address_that_bounced() {
     let (shop, server, sent) = shop_and_mailbox();
     // kate's birthday greeting bounced overnight; her anniversary is today.
-    server.deliver("INBOX", &gmail_bounce("kate@example.com", &sent["kate@example.com"]));
+    server.deliver(
+        "INBOX",
+        &gmail_bounce("kate@example.com", &sent["kate@example.com"]),
+    );
     shop.edit("greet.toml", "[inbox]\n", "[inbox]\nbefore_send = true\n");
     let before = shop.eml_files("outbox");
     let mut cmd = shop.command(&["send", "--due", "--date", "2026-03-15", "--yes"]);
     cmd.env("GREET_TEST_IMAP_PASSWORD", PASSWORD);
     let run = Run(cmd.output().unwrap()).expect(0);
-    assert_eq!(summary(&run), "inbox: 1 bounce (1 address kept out from now on)");
+    assert_eq!(
+        summary(&run),
+        "inbox: 1 bounce (1 address kept out from now on)"
+    );
     let mut anniversaries: Vec<String> = new_recipients(&shop, &before);
     anniversaries.sort();
     assert_eq!(
