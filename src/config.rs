@@ -1577,40 +1577,34 @@ impl Config {
         };
         let shown = self.path.display().to_string();
         // A borrowed login is [transport]'s to report, at its keys.
-        let table = if inbox.own_login {
-            "[inbox]"
-        } else {
-            "[transport]"
-        };
-        let at_key = |key: &str, msg: String| {
-            if inbox.own_login {
-                inbox.problem(&shown, key, msg)
-            } else {
-                self.transport.problem(&shown, key, msg)
-            }
-        };
         let mut problems = Vec::new();
-        if let Some(oauth) = &inbox.oauth
-            && let Some(why) = crate::oauth::file_problem(oauth)
-        {
-            problems.push(at_key("token_file", format!("{table} token_file: {why}")));
-        }
-        match &inbox.password {
-            PasswordSource::None => {}
-            PasswordSource::Env(var) => match std::env::var_os(var) {
-                Some(v) if !v.is_empty() => {}
-                _ => problems.push(at_key(
-                    "password_env",
-                    format!("{table} password_env names {var}, which is not set (or empty) in the environment of this run"),
-                )),
-            },
-            PasswordSource::File(path) => {
-                if let Err(why) = secret_file_problem(path) {
-                    problems.push(at_key("password_file", format!("{table} password_file: {why}")));
+        if !inbox.own_login {
+            // The sending account's login (and CA file): [transport]'s
+            // problems, as `check` and `send` say them.
+            problems.extend(self.transport_problems());
+        } else {
+            let at_key = |key: &str, msg: String| inbox.problem(&shown, key, msg);
+            match &inbox.password {
+                PasswordSource::None => {}
+                PasswordSource::Env(var) => match std::env::var_os(var) {
+                    Some(v) if !v.is_empty() => {}
+                    _ => problems.push(at_key(
+                        "password_env",
+                        format!("[inbox] password_env names {var}, which is not set (or empty) in the environment of this run"),
+                    )),
+                },
+                PasswordSource::File(path) => {
+                    if let Err(why) = secret_file_problem(path) {
+                        problems.push(at_key("password_file", format!("[inbox] password_file: {why}")));
+                    }
                 }
             }
         }
-        if let Some(path) = &inbox.ca_file {
+        if let Some(path) = inbox
+            .ca_file
+            .as_ref()
+            .filter(|_| inbox.at.contains_key("ca_file"))
+        {
             let pem = std::fs::read(path);
             let ok = pem
                 .as_ref()
@@ -1620,17 +1614,7 @@ impl Config {
                     Err(e) => format!("cannot read {}: {e}", path.display()),
                     Ok(_) => format!("{} is not a PEM certificate", path.display()),
                 };
-                let (table, key) = if inbox.at.contains_key("ca_file") {
-                    ("[inbox]", "ca_file")
-                } else {
-                    ("[transport]", "ca_file")
-                };
-                problems.push(if table == "[inbox]" {
-                    inbox.problem(&shown, key, format!("{table} ca_file: {why}"))
-                } else {
-                    self.transport
-                        .problem(&shown, key, format!("{table} ca_file: {why}"))
-                });
+                problems.push(inbox.problem(&shown, "ca_file", format!("[inbox] ca_file: {why}")));
             }
         }
         problems

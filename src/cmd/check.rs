@@ -27,6 +27,15 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     // whether the scheduled run would see the password too.
     let mut problems: Vec<Problem> = config.transport_problems();
     problems.extend(super::schedule::scheduled_secret_problems(&config));
+    // `[inbox]`'s own password and CA file (a borrowed login is said once).
+    for p in config.inbox_problems() {
+        if !problems
+            .iter()
+            .any(|q| q.message == p.message && q.line == p.line)
+        {
+            problems.push(p);
+        }
+    }
 
     let renderer = match Renderer::load(&config) {
         Ok(mut r) => {

@@ -822,3 +822,39 @@ fn send_due_reads_the_mailbox_first_and_skips_an_address_that_bounced() {
         run.stderr()
     );
 }
+
+#[test]
+fn a_config_without_inbox_or_without_its_password_is_exit_2_before_any_connection() {
+    let shop = Shop::samples();
+    let none = shop.run(&["inbox"]).expect(2);
+    assert!(
+        none.stderr().contains("no [inbox] table"),
+        "{}",
+        none.stderr()
+    );
+
+    let mut config = shop.read("greet.toml");
+    config.push_str(
+        "\n[inbox]\nhost = \"127.0.0.1\"\nport = 9\nusername = \"shop@example.test\"\npassword_env = \"GREET_TEST_IMAP_PASSWORD\"\n",
+    );
+    shop.write("greet.toml", &config);
+    let line = config
+        .lines()
+        .position(|l| l.starts_with("password_env = \"GREET_TEST_IMAP"))
+        .unwrap()
+        + 1;
+    let at = format!("greet.toml:{line}:16: [inbox] password_env names GREET_TEST_IMAP_PASSWORD");
+    let unset = shop.run(&["inbox"]).expect(2);
+    assert!(unset.stderr().contains(&at), "{at}\n{}", unset.stderr());
+    // `check` says it too.
+    let check = shop.run(&["check", "--date", "2026-03-14"]);
+    assert!(
+        check.stderr().contains(&at) || check.stdout().contains(&at),
+        "{}",
+        check.stderr()
+    );
+    assert!(
+        !shop.path("greet-ledger.sqlite").exists(),
+        "nothing was touched"
+    );
+}
