@@ -68,6 +68,18 @@ impl Dovecot {
     /// Start Dovecot in `dir/dovecot` (the test CA's files are written
     /// into `dir`); returns once it takes connections.
     pub fn start(dir: &Path) -> Dovecot {
+        Dovecot::start_with(dir, None)
+    }
+
+    /// [`Dovecot::start`], taking also SASL XOAUTH2 (and OAUTHBEARER) with
+    /// bearer tokens that RFC 7662 introspection at `introspection_url` (as
+    /// the confidential client `smtp-server:smtp-secret`) says are active
+    /// and whose `sub` is the user: Dovecot's `oauth2` passdb.
+    pub fn start_with_oauth(dir: &Path, introspection_url: &str) -> Dovecot {
+        Dovecot::start_with(dir, Some(introspection_url))
+    }
+
+    fn start_with(dir: &Path, introspection_url: Option<&str>) -> Dovecot {
         if !dir.join("ca.pem").exists() {
             make_certs(dir);
         }
@@ -83,6 +95,26 @@ impl Dovecot {
         std::fs::set_permissions(&mail, std::fs::Permissions::from_mode(0o777)).unwrap();
         std::fs::write(home.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).unwrap();
         let (login_user, internal_user, mail_user) = users();
+        let (mechanisms, oauth_passdb) = match introspection_url {
+            None => ("plain login", String::new()),
+            Some(url) => {
+                let with_client = url.replacen("://", "://smtp-server:smtp-secret@", 1);
+                std::fs::write(
+                    home.join("oauth2.conf.ext"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {with_client}\nusername_attribute = sub\nactive_attribute = active\nactive_value = true\n"
+                    ),
+                )
+                .unwrap();
+                (
+                    "plain login xoauth2 oauthbearer",
+                    format!(
+                        "passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}/oauth2.conf.ext\n}}\n",
+                        home.display()
+                    ),
+                )
+            }
+        };
         let port = free_port();
         let starttls_port = free_port();
         let h = home.display();
@@ -107,8 +139,8 @@ ssl = required
 ssl_cert = <{d}/server.pem
 ssl_key = <{d}/server.key
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
-passdb {{
+auth_mechanisms = {mechanisms}
+{oauth_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {h}/passwd
 }}

@@ -858,3 +858,93 @@ fn a_config_without_inbox_or_without_its_password_is_exit_2_before_any_connectio
         "nothing was touched"
     );
 }
+
+#[test]
+#[cfg_attr(
+    any(greet_no_dovecot, greet_no_oauth),
+    ignore = "needs Dovecot (apt install dovecot-imapd) and the OAuth test server (npm ci in tests/oauth)"
+)]
+fn with_auth_oauth2_the_mailbox_is_read_with_the_sending_accounts_token_over_xoauth2() {
+    use crate::oauth::{Flow, device_login, oauth_shop};
+    use crate::oauth_servers::{ACCOUNT, OAuthServer};
+
+    let logs = tempfile::tempdir().unwrap();
+    let auth = OAuthServer::start(logs.path(), &[]);
+    let shop = oauth_shop(&auth, Flow::Device);
+    device_login(&shop, &auth).expect(0);
+    assert_eq!(ACCOUNT, USER, "the mailbox is the sending account's");
+    let server = Dovecot::start_with_oauth(shop.dir.path(), &auth.introspection_url());
+    // [transport]'s CA file is the one the mailbox's certificate comes from.
+    std::fs::create_dir_all(shop.path("smtp")).unwrap();
+    std::fs::copy(&server.ca_file, shop.path("smtp/ca.pem")).unwrap();
+    let mut config = shop.read("greet.toml");
+    config.push_str(&format!(
+        "\n[inbox]\nhost = \"127.0.0.1\"\nport = {}\n",
+        server.port
+    ));
+    shop.write("greet.toml", &config);
+    server.deliver(
+        "INBOX",
+        &mail_from(
+            "John <john@example.com>",
+            "Re: Happy birthday",
+            "",
+            "Thanks!",
+            "r1",
+        ),
+    );
+    server.deliver(
+        "INBOX",
+        &mail_from(
+            "Mary <mary@example.com>",
+            "Automatic reply: Happy birthday",
+            "Auto-Submitted: auto-replied\r\n",
+            "Away until Monday.",
+            "a1",
+        ),
+    );
+    let run = shop.run(&["inbox"]).expect(0);
+    assert_eq!(
+        summary(&run),
+        "inbox: 1 auto-reply ignored, 1 customer replied"
+    );
+    assert!(server.log().contains("method=XOAUTH2"), "{}", server.log());
+    assert_eq!(
+        server.folder_ids("greet-processed"),
+        ["<a1@mail.example.net>"]
+    );
+
+    // The owner removes greet's access: the mailbox refuses it, nothing changes.
+    auth.revoke_all();
+    let before = server.messages();
+    server.deliver(
+        "INBOX",
+        &mail_from(
+            "Kate <kate@example.com>",
+            "Re: Happy birthday",
+            "",
+            "Thank you",
+            "r2",
+        ),
+    );
+    let refused = shop.run(&["inbox"]).expect(4);
+    assert!(
+        refused.stderr().contains("nothing changed"),
+        "{}",
+        refused.stderr()
+    );
+    assert_eq!(server.messages().len(), before.len() + 1);
+    let r2 = server
+        .messages()
+        .into_iter()
+        .find(|m| m.message_id == "<r2@mail.example.net>")
+        .unwrap();
+    assert_eq!(
+        (
+            r2.folder.as_str(),
+            r2.flags.contains(&"$GreetSeen".to_string())
+        ),
+        ("INBOX", false)
+    );
+    assert!(refused.stderr().contains("login"), "{}", refused.stderr());
+}
