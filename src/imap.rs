@@ -46,6 +46,9 @@ pub enum OpenError {
 pub struct Selected {
     pub uid_validity: u32,
     pub exists: u32,
+    /// The folder takes keywords of our own (`PERMANENTFLAGS` has `\*`);
+    /// Exchange's IMAP, for one, does not.
+    pub keywords: bool,
 }
 
 /// A signed-in IMAP session.
@@ -303,6 +306,7 @@ impl Mailbox {
         Ok(Selected {
             uid_validity,
             exists: mb.exists,
+            keywords: mb.permanent_flags.contains(&imap::types::Flag::MayCreate),
         })
     }
 
@@ -320,11 +324,20 @@ impl Mailbox {
             .map_err(|e| self.err(&format!("cannot create the folder {folder:?}"), e))
     }
 
-    /// The UIDs of the selected folder's messages without `keyword`, ascending.
-    pub fn uids_without(&mut self, keyword: &str) -> anyhow::Result<Vec<u32>> {
+    /// The UIDs of the selected folder's messages that arrived on or after
+    /// `since` and, when given, are without `keyword`; ascending.
+    pub fn uids_since(
+        &mut self,
+        since: chrono::NaiveDate,
+        without: Option<&str>,
+    ) -> anyhow::Result<Vec<u32>> {
+        let mut query = format!("SINCE {}", since.format("%-d-%b-%Y"));
+        if let Some(keyword) = without {
+            query.push_str(&format!(" UNKEYWORD {keyword}"));
+        }
         let found = self
             .session
-            .uid_search(format!("UNKEYWORD {keyword}"))
+            .uid_search(query)
             .map_err(|e| self.err("cannot search the folder", e))?;
         let mut uids: Vec<u32> = found.into_iter().collect();
         uids.sort_unstable();

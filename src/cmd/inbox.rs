@@ -76,7 +76,7 @@ impl Tally {
         }
         if self.unmatched > 0 {
             parts.push(format!(
-                "{} about no greeting (nothing done)",
+                "{} about no greeting left for you",
                 count(self.unmatched, "notice", "notices")
             ));
         }
@@ -253,6 +253,7 @@ pub fn read_mailbox(
         &mut ledger,
         inbox,
         &policy,
+        crate::clock::now(config.time_zone)?.date_naive(),
         &mut tally,
         verbose,
         err,
@@ -278,6 +279,7 @@ fn handle_all(
     ledger: &mut Ledger,
     inbox: &crate::config::Inbox,
     policy: &BouncePolicy,
+    today: chrono::NaiveDate,
     tally: &mut Tally,
     verbose: bool,
     err: &mut dyn Write,
@@ -285,11 +287,35 @@ fn handle_all(
     let m = Failure::Mailbox;
     mailbox.ensure_folder(&inbox.processed_folder).map_err(m)?;
     let selected = mailbox.select(&inbox.folder).map_err(m)?;
-    let uids = mailbox.uids_without(SEEN).map_err(m)?;
+    // Only what came after greet's first send can be about a greeting:
+    // the owner's older mail is not read, let alone moved.
+    let since = match ledger.first_run_recorded().map_err(Failure::Ledger)? {
+        Some(day) => chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+            .map_err(|e| Failure::Ledger(anyhow::anyhow!("the ledger's first run {day:?}: {e}")))?,
+        None => today,
+    }
+    .pred_opt()
+    .unwrap_or(chrono::NaiveDate::MIN);
+    // Where the folder takes no keyword of ours, the ledger's seen-rows
+    // alone tell what was handled.
+    let keyword = selected.keywords.then_some(SEEN);
+    let mut uids = mailbox.uids_since(since, keyword).map_err(m)?;
+    if keyword.is_none() {
+        let mut new = Vec::new();
+        for uid in uids {
+            if !ledger
+                .inbox_seen(&inbox.folder, selected.uid_validity, uid)
+                .map_err(Failure::Ledger)?
+            {
+                new.push(uid);
+            }
+        }
+        uids = new;
+    }
     if verbose {
         let _ = writeln!(
             err,
-            "{}: {} in {} (UIDVALIDITY {}), {} not yet handled",
+            "{}: {} in {} (UIDVALIDITY {}), {} since {since} not yet handled",
             mailbox.label(),
             count(selected.exists as usize, "message", "messages"),
             inbox.folder,
@@ -322,8 +348,14 @@ fn handle_all(
         if verbose {
             let _ = writeln!(err, "message {uid}: {}", describe(&applied));
         }
-        mailbox.flag(uid, SEEN).map_err(m)?;
-        if !matches!(verdict, Verdict::Reply { .. }) {
+        if keyword.is_some() {
+            mailbox.flag(uid, SEEN).map_err(m)?;
+        }
+        // Replies stay for the owner, and so do notices about no greeting
+        // (the owner's own mail that bounced is the owner's business).
+        let stays =
+            matches!(verdict, Verdict::Reply { .. }) || matches!(applied, Applied::Unmatched);
+        if !stays {
             mailbox.move_to(uid, &inbox.processed_folder).map_err(m)?;
         }
     }
@@ -358,7 +390,7 @@ fn describe(applied: &Applied) -> String {
         Applied::Unsubscribed { email } => format!("{email} asked to stop: unsubscribed"),
         Applied::Ignored => "an auto-reply: ignored".into(),
         Applied::Replied { from } => format!("{from} replied: left for you"),
-        Applied::Unmatched => "about no greeting: nothing done".into(),
+        Applied::Unmatched => "about no greeting: left for you".into(),
     }
 }
 
@@ -398,7 +430,7 @@ mod tests {
                     put_away: 2,
                     ..Tally::default()
                 },
-                "inbox: 2 unsubscribes, 1 notice about no greeting (nothing done), 2 messages left by an interrupted run put away",
+                "inbox: 2 unsubscribes, 1 notice about no greeting left for you, 2 messages left by an interrupted run put away",
             ),
         ];
         for (tally, line) in cases {

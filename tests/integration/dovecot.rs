@@ -261,9 +261,10 @@ service anvil {{
                 Message {
                     folder: cols[0].to_string(),
                     uid: cols[1].parse().unwrap(),
+                    // \Recent is the session's (the first to select sees it), not the message's.
                     flags: cols[2]
                         .split(' ')
-                        .filter(|f| !f.is_empty())
+                        .filter(|f| !f.is_empty() && *f != "\\Recent")
                         .map(String::from)
                         .collect(),
                     message_id: cols.get(3).unwrap_or(&"").trim().to_string(),

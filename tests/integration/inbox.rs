@@ -44,10 +44,21 @@ fn customer_list() -> String {
 /// The shop, its 14 March greetings written to the outbox, and a fresh
 /// Dovecot; `[inbox]` reads it with its own login, trusting the test CA.
 fn shop_and_mailbox() -> (Shop, Dovecot, BTreeMap<String, String>) {
+    shop_and_mailbox_in(2026)
+}
+
+/// [`shop_and_mailbox`], the first greetings sent on 14 March of `year`.
+fn shop_and_mailbox_in(year: u32) -> (Shop, Dovecot, BTreeMap<String, String>) {
     let mut shop = Shop::with_customers(&customer_list());
-    shop.now = "2026-03-14T12:00:00+02:00".into();
-    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
-        .expect(0);
+    shop.now = format!("{year}-03-14T12:00:00+02:00");
+    shop.run(&[
+        "send",
+        "birthday",
+        "--date",
+        &format!("{year}-03-14"),
+        "--yes",
+    ])
+    .expect(0);
     let sent = sent_ids(&shop);
     assert_eq!(sent.len(), CUSTOMERS.len(), "{sent:?}");
     let server = Dovecot::start(shop.dir.path());
@@ -947,4 +958,21 @@ fn with_auth_oauth2_the_mailbox_is_read_with_the_sending_accounts_token_over_xoa
         ("INBOX", false)
     );
     assert!(refused.stderr().contains("login"), "{}", refused.stderr());
+}
+
+#[test]
+#[cfg_attr(
+    greet_no_dovecot,
+    ignore = "needs Dovecot (apt install dovecot-imapd) and openssl"
+)]
+fn mail_that_arrived_before_greets_first_send_is_neither_read_nor_moved() {
+    // The first greetings go out in 2099: everything in the mailbox now
+    // came before them, so none of it can be about a greeting.
+    let (shop, server, sent) = shop_and_mailbox_in(2099);
+    let load = load(&sent);
+    deliver_all(&server, &load);
+    let before = (history(&shop), server.messages());
+    let run = inbox(&shop, &[]).expect(0);
+    assert_eq!(summary(&run), "inbox: nothing new");
+    assert_eq!((history(&shop), server.messages()), before);
 }
