@@ -227,10 +227,6 @@ pub fn read_mailbox(
         return Err(fail_on(problems));
     }
     let login = login(config)?;
-    let policy = BouncePolicy {
-        soft_limit: inbox.soft_bounce_limit,
-        soft_days: inbox.soft_bounce_days,
-    };
     let mut tally = Tally::default();
     let mut mailbox = match Mailbox::open(inbox, &login) {
         Ok(m) => m,
@@ -252,7 +248,6 @@ pub fn read_mailbox(
         &mut mailbox,
         &mut ledger,
         inbox,
-        &policy,
         crate::clock::now(config.time_zone)?.date_naive(),
         &mut tally,
         verbose,
@@ -278,13 +273,16 @@ fn handle_all(
     mailbox: &mut Mailbox,
     ledger: &mut Ledger,
     inbox: &crate::config::Inbox,
-    policy: &BouncePolicy,
     today: chrono::NaiveDate,
     tally: &mut Tally,
     verbose: bool,
     err: &mut dyn Write,
 ) -> Result<(), Failure> {
     let m = Failure::Mailbox;
+    let policy = BouncePolicy {
+        soft_limit: inbox.soft_bounce_limit,
+        soft_days: inbox.soft_bounce_days,
+    };
     mailbox.ensure_folder(&inbox.processed_folder).map_err(m)?;
     let selected = mailbox.select(&inbox.folder).map_err(m)?;
     // Only what came after greet's first send can be about a greeting:
@@ -337,7 +335,7 @@ fn handle_all(
                 uid,
                 crate::inbox::message_id(&raw).as_deref(),
                 &verdict,
-                policy,
+                &policy,
             )
             .map_err(Failure::Ledger)?;
         committed += 1;
