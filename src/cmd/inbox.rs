@@ -114,21 +114,27 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let config = load_config(&cli.config)?;
     let mut err = std::io::stderr().lock();
     let outcome = read_mailbox(&config, cli.verbose, &mut err)?;
-    if !cli.quiet || outcome.tally.changed() {
-        writeln!(err, "{}", outcome.tally.line())?;
-    }
     Ok(match outcome.stopped {
-        None => Exit::Ok,
+        None => {
+            if !cli.quiet || outcome.tally.changed() {
+                writeln!(err, "{}", outcome.tally.line())?;
+            }
+            Exit::Ok
+        }
         Some(Stopped::Unreachable(why)) => {
             writeln!(err, "{why}")?;
-            writeln!(err, "nothing changed; run greet inbox again later")?;
+            writeln!(
+                err,
+                "inbox: not read, nothing changed; run greet inbox again later"
+            )?;
             Exit::TryLater
         }
         Some(Stopped::Midway(why)) => {
             writeln!(err, "{why}")?;
             writeln!(
                 err,
-                "what was handled stays handled; the rest on the next run"
+                "{} (what was handled stays handled; the rest on the next run)",
+                outcome.tally.line()
             )?;
             if outcome.tally.changed() {
                 Exit::Partial
