@@ -915,9 +915,16 @@ fn greeting_to(conn: &Connection, email: &str) -> anyhow::Result<Option<Greeted>
     {
         return Ok(Some(g));
     }
-    // Written differently (a Unicode domain, its A-label, invisible characters).
+    // Written differently: a Unicode domain or its A-label. (A plain ASCII
+    // address differs from the ledger's only in case, which SQL compared.)
+    if email.is_ascii() && !email.to_ascii_lowercase().contains("xn--") {
+        return Ok(None);
+    }
     let key = suppression_key(email);
-    let mut stmt = conn.prepare_cached("SELECT DISTINCT recipient FROM greetings")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT DISTINCT recipient FROM greetings
+         WHERE recipient GLOB '*[^ -~]*' OR recipient LIKE '%xn--%'",
+    )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
         let recipient: String = row.get(0)?;
@@ -1185,5 +1192,652 @@ mod tests {
             .unwrap();
         let err = Ledger::open(&path).err().unwrap();
         assert!(format!("{err:#}").contains("newer greet"), "{err:#}");
+    }
+
+    // ------------------------------------------------------------ schema 2 and the inbox
+
+    use crate::inbox::{Bounce, Verdict};
+
+    /// A greeting sent to `to` for `customer` on `day`, as `send` records it.
+    fn sent(l: &Ledger, customer: &str, day: &str, to: &str) -> String {
+        let k = GreetingKey {
+            occasion: "birthday".into(),
+            customer: customer.into(),
+            occurrence: day.into(),
+        };
+        let id = k.message_id("fournos.example.gr");
+        l.reserve(&k, to, &id, false).unwrap();
+        l.record(
+            &k,
+            &Outcome::Sent {
+                reply: "250 2.0.0 queued".into(),
+            },
+        )
+        .unwrap();
+        id
+    }
+
+    fn token(id: &str) -> String {
+        crate::inbox::token_of(id).unwrap().to_string()
+    }
+
+    fn bounce_of(to: Option<&str>, status: &str, original: Option<&str>) -> Verdict {
+        Verdict::Bounce(Bounce {
+            recipient: to.map(str::to_string),
+            status: status.into(),
+            permanent: status.starts_with('5'),
+            diagnostic: format!("550 {status} no such user"),
+            original_message_id: original.map(str::to_string),
+        })
+    }
+
+    fn count(l: &Ledger, sql: &str) -> i64 {
+        l.conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// A ledger exactly as greet before schema 2 wrote it, with rows in
+    /// every state, owner-added suppressions and the first run.
+    fn v1_ledger(path: &Path) {
+        let conn = Connection::open(path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.execute_batch(SCHEMA_1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO greetings VALUES
+               ('birthday','C1','2026-03-14','sent','maria@example.gr','<a1.birthday.2026-03-14@shop.gr>','250 ok',1,'2026-03-14T07:00:01Z'),
+               ('birthday','C2','2026-03-14','failed','nikos@example.gr','<a2.birthday.2026-03-14@shop.gr>','550 5.1.1 no',1,'2026-03-14T07:00:02Z'),
+               ('birthday','C3','2026-03-14','deferred','eleni@example.gr','<a3.birthday.2026-03-14@shop.gr>','451 later',2,'2026-03-14T07:00:03Z'),
+               ('birthday','C4','2026-03-14','uncertain','armen@example.am','<a4.birthday.2026-03-14@shop.gr>',NULL,1,'2026-03-14T07:00:04Z'),
+               ('christmas','C1','2026','sending','maria@example.gr','<a5.christmas.2026@shop.gr>',NULL,3,'2026-12-25T07:00:05Z');
+             INSERT INTO suppressed VALUES ('stamatis@example.gr','2026-02-01T10:00:00Z'), ('sarah@example.co.il','2026-02-02T10:00:00Z');
+             INSERT INTO meta VALUES ('first_run','2026-03-01');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+
+    fn dump(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_v1_ledger_with_rows_is_migrated_to_schema_2_and_nothing_is_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        v1_ledger(&path);
+        let columns = "occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at";
+        let (greetings, suppressed, meta) = {
+            let c = Connection::open(&path).unwrap();
+            (
+                dump(
+                    &c,
+                    &format!("SELECT {columns} FROM greetings ORDER BY 1,2,3"),
+                ),
+                dump(&c, "SELECT email, added_at FROM suppressed ORDER BY 1"),
+                dump(&c, "SELECT * FROM meta"),
+            )
+        };
+        let l = Ledger::open(&path).unwrap();
+        assert_eq!(schema_of(&l.conn).unwrap(), 2);
+        assert_eq!(
+            dump(
+                &l.conn,
+                &format!("SELECT {columns} FROM greetings ORDER BY 1,2,3")
+            ),
+            greetings
+        );
+        assert_eq!(
+            dump(&l.conn, "SELECT email, added_at FROM suppressed ORDER BY 1"),
+            suppressed
+        );
+        assert_eq!(dump(&l.conn, "SELECT * FROM meta"), meta);
+        assert_eq!(greetings.len(), 5);
+        // The old rows' reasons are unknown: NULL, shown as "unsubscribed".
+        let s = l.suppressions().unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(s.iter().all(|s| s.reason.is_none()), "{s:?}");
+        assert_eq!(s[0].describe(), "unsubscribed on 2026-02-02");
+        assert!(l.is_suppressed("Stamatis@Example.GR").unwrap());
+        // The rebuilt table keeps its key, its CHECK (now with bounced) and its indexes.
+        assert!(
+            l.conn
+                .execute("UPDATE greetings SET state = 'bounced' WHERE customer = 'C1' AND occasion = 'birthday'", [])
+                .is_ok()
+        );
+        assert!(
+            l.conn
+                .execute(
+                    "UPDATE greetings SET state = 'lost' WHERE customer = 'C2'",
+                    []
+                )
+                .is_err()
+        );
+        assert!(
+            l.conn
+                .execute(
+                    "INSERT INTO greetings (occasion, customer, occurrence, state, recipient, message_id) VALUES ('birthday','C2','2026-03-14','sent','x','y')",
+                    []
+                )
+                .is_err(),
+            "the primary key survived the rebuild"
+        );
+        assert_eq!(
+            count(
+                &l,
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'greetings_by_%'"
+            ),
+            3
+        );
+        assert_eq!(
+            l.first_run_recorded().unwrap().as_deref(),
+            Some("2026-03-01")
+        );
+        assert_eq!(l.integrity().unwrap(), "ok");
+        drop(l);
+        // Opening again changes nothing.
+        let again = Ledger::open(&path).unwrap();
+        assert_eq!(again.history(None).unwrap().len(), 5);
+    }
+
+    #[test]
+    fn a_migration_that_cannot_finish_leaves_the_v1_ledger_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        v1_ledger(&path);
+        // Something in the way of step 2 (a table of that name made by hand).
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE inbox_seen (x); PRAGMA user_version = 1;")
+            .unwrap();
+        let err = Ledger::open(&path).err().expect("the migration fails");
+        assert!(format!("{err:#}").contains("schema 2"), "{err:#}");
+        let c = Connection::open(&path).unwrap();
+        assert_eq!(schema_of(&c).unwrap(), 1);
+        assert_eq!(dump(&c, "SELECT state FROM greetings").len(), 5);
+        let columns = dump(&c, "SELECT name FROM pragma_table_info('greetings')");
+        assert!(!columns.iter().any(|c| c.contains("bounce")), "{columns:?}");
+        assert_eq!(
+            dump(
+                &c,
+                "SELECT name FROM sqlite_master WHERE name = 'greetings_v2'"
+            )
+            .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_v1_ledger_is_read_without_being_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        v1_ledger(&path);
+        let view = View::open(&path).unwrap();
+        assert!(view.is_suppressed("sarah@example.co.il"));
+        assert_eq!(
+            view.suppression("sarah@example.co.il").unwrap().reason,
+            None
+        );
+        let ro = Ledger::open_read_only(&path).unwrap();
+        assert_eq!(ro.history(None).unwrap().len(), 5);
+        assert_eq!(schema_of(&Connection::open(&path).unwrap()).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_mailbox_message_is_applied_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let id = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        let policy = BouncePolicy::default();
+        let verdicts = [
+            bounce_of(Some("maria@example.gr"), "5.1.1", Some(&id)),
+            Verdict::Unsubscribe {
+                from: "maria@example.gr".into(),
+                token: Some(token(&id)),
+            },
+            Verdict::AutoReply,
+            Verdict::Reply {
+                from: "maria@example.gr".into(),
+            },
+        ];
+        for (uid, v) in (1..).zip(&verdicts) {
+            assert!(!l.inbox_seen("INBOX", 7, uid).unwrap());
+            let first = l.apply_inbox("INBOX", 7, uid, v, &policy).unwrap();
+            assert_ne!(first, Applied::AlreadySeen);
+            assert!(l.inbox_seen("INBOX", 7, uid).unwrap());
+            for _ in 0..3 {
+                assert_eq!(
+                    l.apply_inbox("INBOX", 7, uid, v, &policy).unwrap(),
+                    Applied::AlreadySeen
+                );
+            }
+        }
+        // One effect each: one bounce kept, one suppression, four seen rows.
+        assert_eq!(count(&l, "SELECT count(*) FROM bounces"), 1);
+        assert_eq!(count(&l, "SELECT count(*) FROM suppressed"), 1);
+        assert_eq!(count(&l, "SELECT count(*) FROM inbox_seen"), 4);
+        // The same uid under another UIDVALIDITY, or in another folder, is another message.
+        assert!(!l.inbox_seen("INBOX", 8, 1).unwrap());
+        assert!(!l.inbox_seen("Archive", 7, 1).unwrap());
+        assert_eq!(
+            l.apply_inbox("INBOX", 8, 1, &Verdict::AutoReply, &policy)
+                .unwrap(),
+            Applied::Ignored
+        );
+        let verdict: String = l
+            .conn
+            .query_row(
+                "SELECT verdict FROM inbox_seen WHERE mailbox = 'INBOX' AND uidvalidity = 7 AND uid = 2",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(verdict, "unsubscribe");
+    }
+
+    #[test]
+    fn the_message_id_of_a_seen_message_is_kept_when_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        l.apply_inbox_with_id(
+            "INBOX",
+            1,
+            9,
+            Some("<CAF1@mail.example.gr>"),
+            &Verdict::AutoReply,
+            &BouncePolicy::default(),
+        )
+        .unwrap();
+        let kept: String = l
+            .conn
+            .query_row("SELECT message_id FROM inbox_seen", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, "<CAF1@mail.example.gr>");
+    }
+
+    #[test]
+    fn a_bounce_finds_its_greeting_by_message_id_else_by_the_latest_greeting_to_its_recipient() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let old = sent(&l, "C1", "2025-03-14", "maria@example.gr");
+        let new = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        l.conn
+            .execute(
+                "UPDATE greetings SET updated_at = '2025-03-14T07:00:00Z' WHERE occurrence = '2025-03-14'",
+                [],
+            )
+            .unwrap();
+        let eleni = sent(&l, "C2", "2026-03-14", "ελένη@παράδειγμα.ελ");
+        let policy = BouncePolicy::default();
+        let state_of_id = |l: &Ledger, id: &str| -> String {
+            l.conn
+                .query_row(
+                    "SELECT state || ' ' || coalesce(bounce_status, '-') FROM greetings WHERE message_id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        // By the bounced message's id: the old greeting, even though a newer one exists;
+        // the id's domain may be written in another case.
+        let upper = old.replace("fournos.example.gr", "FOURNOS.Example.GR");
+        let got = l
+            .apply_inbox(
+                "INBOX",
+                1,
+                1,
+                &bounce_of(None, "4.2.2", Some(&upper)),
+                &policy,
+            )
+            .unwrap();
+        assert_eq!(
+            got,
+            Applied::Bounced {
+                email: "maria@example.gr".into(),
+                suppressed: false
+            }
+        );
+        assert_eq!(state_of_id(&l, &old), "bounced 4.2.2");
+        assert_eq!(state_of_id(&l, &new), "sent -");
+        // By the recipient (written differently): the latest greeting to it.
+        let got = l
+            .apply_inbox(
+                "INBOX",
+                1,
+                2,
+                &bounce_of(Some("MARIA@Example.GR"), "5.1.1", None),
+                &policy,
+            )
+            .unwrap();
+        assert_eq!(
+            got,
+            Applied::Bounced {
+                email: "maria@example.gr".into(),
+                suppressed: true
+            }
+        );
+        assert_eq!(state_of_id(&l, &new), "bounced 5.1.1");
+        // A Unicode address, reported by its A-label.
+        let got = l
+            .apply_inbox(
+                "INBOX",
+                1,
+                3,
+                &bounce_of(Some("ελένη@xn--hxajbheg2az3al.xn--qxam"), "5.1.1", None),
+                &policy,
+            )
+            .unwrap();
+        assert_eq!(
+            got,
+            Applied::Bounced {
+                email: "ελένη@παράδειγμα.ελ".into(),
+                suppressed: true
+            }
+        );
+        assert_eq!(state_of_id(&l, &eleni), "bounced 5.1.1");
+        // Neither a known id nor a greeted address: nothing happens.
+        for (uid, b) in [
+            (4, bounce_of(Some("stranger@example.com"), "5.1.1", None)),
+            (
+                5,
+                bounce_of(
+                    None,
+                    "5.1.1",
+                    Some("<0000.birthday.2026-03-14@fournos.example.gr>"),
+                ),
+            ),
+            (6, bounce_of(None, "5.1.1", None)),
+        ] {
+            assert_eq!(
+                l.apply_inbox("INBOX", 1, uid, &b, &policy).unwrap(),
+                Applied::Unmatched
+            );
+        }
+        assert!(!l.is_suppressed("stranger@example.com").unwrap());
+        // A bounced greeting is never sent again, whatever is asked.
+        let k = GreetingKey {
+            occasion: "birthday".into(),
+            customer: "C1".into(),
+            occurrence: "2026-03-14".into(),
+        };
+        assert_eq!(
+            l.reserve(&k, "maria@example.gr", &new, true).unwrap(),
+            Reservation::Skip(State::Bounced)
+        );
+        let h = l.history(None).unwrap();
+        let e = h.iter().find(|e| e.message_id == new).unwrap();
+        assert_eq!(e.state, State::Bounced);
+        let b = e.bounce.as_ref().unwrap();
+        assert_eq!(
+            (b.status.as_str(), b.diagnostic.as_str()),
+            ("5.1.1", "550 5.1.1 no such user")
+        );
+        assert_eq!(b.at.len(), 20, "{}", b.at);
+    }
+
+    #[test]
+    fn a_permanent_failure_suppresses_at_once_and_temporary_ones_only_when_repeated_within_the_span()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let policy = BouncePolicy {
+            soft_limit: 3,
+            soft_days: 14,
+        };
+        let ids: Vec<String> = (1..=4)
+            .map(|i| sent(&l, "C1", &format!("2026-0{i}-01"), "nikos@example.com"))
+            .collect();
+        let mut uid = 0;
+        let mut soft = |l: &mut Ledger, id: &str| {
+            uid += 1;
+            l.apply_inbox(
+                "INBOX",
+                1,
+                uid,
+                &bounce_of(None, "4.2.2", Some(id)),
+                &policy,
+            )
+            .unwrap()
+        };
+        let not_yet = Applied::Bounced {
+            email: "nikos@example.com".into(),
+            suppressed: false,
+        };
+        // Three notices about one greeting are one failure.
+        for _ in 0..3 {
+            assert_eq!(soft(&mut l, &ids[0]), not_yet);
+        }
+        // A failure older than the span is not counted.
+        l.conn
+            .execute(
+                "UPDATE bounces SET at = strftime('%Y-%m-%dT%H:%M:%SZ','now','-15 days')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(soft(&mut l, &ids[1]), not_yet);
+        assert_eq!(soft(&mut l, &ids[2]), not_yet);
+        assert!(!l.is_suppressed("nikos@example.com").unwrap());
+        // The third greeting failing within 14 days does it.
+        assert_eq!(
+            soft(&mut l, &ids[3]),
+            Applied::Bounced {
+                email: "nikos@example.com".into(),
+                suppressed: true
+            }
+        );
+        let s = l.suppression("nikos@example.com").unwrap().unwrap();
+        assert_eq!(
+            (s.reason, s.detail.as_deref()),
+            (Some(Reason::Bounced), Some("4.2.2"))
+        );
+        assert!(
+            s.describe().starts_with("bounced 4.2.2 on 20"),
+            "{}",
+            s.describe()
+        );
+        assert!(
+            s.describe().ends_with("(failed again and again)"),
+            "{}",
+            s.describe()
+        );
+
+        // A limit of 0 never suppresses for temporary failures; a permanent one always does.
+        let never = BouncePolicy {
+            soft_limit: 0,
+            soft_days: 14,
+        };
+        let ids: Vec<String> = (1..=5)
+            .map(|i| sent(&l, "C2", &format!("2026-0{i}-02"), "eleni@example.gr"))
+            .collect();
+        for (i, id) in ids.iter().enumerate() {
+            let got = l
+                .apply_inbox(
+                    "INBOX",
+                    2,
+                    i as u32,
+                    &bounce_of(None, "4.4.1", Some(id)),
+                    &never,
+                )
+                .unwrap();
+            assert!(
+                matches!(
+                    got,
+                    Applied::Bounced {
+                        suppressed: false,
+                        ..
+                    }
+                ),
+                "{got:?}"
+            );
+        }
+        let got = l
+            .apply_inbox(
+                "INBOX",
+                2,
+                99,
+                &bounce_of(None, "5.2.1", Some(&ids[0])),
+                &never,
+            )
+            .unwrap();
+        assert!(
+            matches!(
+                got,
+                Applied::Bounced {
+                    suppressed: true,
+                    ..
+                }
+            ),
+            "{got:?}"
+        );
+        let s = l.suppression("eleni@example.gr").unwrap().unwrap();
+        assert!(
+            s.describe().starts_with("bounced 5.2.1 on 20"),
+            "{}",
+            s.describe()
+        );
+    }
+
+    #[test]
+    fn suppression_is_per_address_and_resubscribe_lifts_any_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let id = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        let policy = BouncePolicy::default();
+        l.apply_inbox("INBOX", 1, 1, &bounce_of(None, "5.1.1", Some(&id)), &policy)
+            .unwrap();
+        assert!(l.is_suppressed("maria@example.gr").unwrap());
+        // The customer's new address in the list is another address: not suppressed.
+        assert!(!l.is_suppressed("maria.p@example.gr").unwrap());
+        // Owner unsubscribe of an address already kept out: the first reason stays.
+        assert!(!l.suppress("maria@example.gr").unwrap());
+        assert_eq!(
+            l.suppression("maria@example.gr").unwrap().unwrap().reason,
+            Some(Reason::Bounced)
+        );
+        assert!(l.unsuppress("Maria@Example.gr").unwrap());
+        assert!(!l.is_suppressed("maria@example.gr").unwrap());
+        // The owner's own unsubscribe has its reason.
+        l.suppress("eleni@example.gr").unwrap();
+        let s = l.suppression("eleni@example.gr").unwrap().unwrap();
+        assert_eq!(s.reason, Some(Reason::Unsubscribed));
+        assert!(
+            s.describe().starts_with("unsubscribed by the owner on 20"),
+            "{}",
+            s.describe()
+        );
+    }
+
+    #[test]
+    fn a_request_to_stop_suppresses_the_greeted_address_and_never_a_strangers() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let maria = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        sent(&l, "C2", "2026-03-14", "ελένη@παράδειγμα.ελ");
+        sent(&l, "C3", "2026-03-14", "Armen@Example.AM");
+        let policy = BouncePolicy::default();
+        let unsub = |from: &str, token: Option<String>| Verdict::Unsubscribe {
+            from: from.into(),
+            token,
+        };
+        let cases = [
+            // The token names the greeting: its recipient, whoever writes.
+            (
+                unsub("maria.forwarded@other.example", Some(token(&maria))),
+                Applied::Unsubscribed {
+                    email: "maria@example.gr".into(),
+                },
+            ),
+            // A plain word from a greeted address (compared as addresses are).
+            (
+                unsub("ελένη@xn--hxajbheg2az3al.xn--qxam", None),
+                Applied::Unsubscribed {
+                    email: "ελένη@παράδειγμα.ελ".into(),
+                },
+            ),
+            (
+                unsub("armen@example.am", None),
+                Applied::Unsubscribed {
+                    email: "Armen@Example.AM".into(),
+                },
+            ),
+            // A token that names no greeting, from a stranger: nothing.
+            (
+                unsub(
+                    "stranger@example.com",
+                    Some("ffff.birthday.2026-03-14".into()),
+                ),
+                Applied::Unmatched,
+            ),
+            // "stop" from someone greet never greeted: nothing.
+            (unsub("stranger@example.com", None), Applied::Unmatched),
+            (unsub("", None), Applied::Unmatched),
+        ];
+        for (uid, (v, want)) in (1..).zip(cases) {
+            assert_eq!(
+                l.apply_inbox("INBOX", 1, uid, &v, &policy).unwrap(),
+                want,
+                "{v:?}"
+            );
+        }
+        for (addr, kept) in [
+            ("maria@example.gr", true),
+            ("ελένη@παράδειγμα.ελ", true),
+            ("armen@example.am", true),
+            ("stranger@example.com", false),
+            ("maria.forwarded@other.example", false),
+        ] {
+            assert_eq!(l.is_suppressed(addr).unwrap(), kept, "{addr}");
+        }
+        let s = l.suppression("maria@example.gr").unwrap().unwrap();
+        assert_eq!(s.reason, Some(Reason::UnsubscribeReply));
+        assert_eq!(s.detail, Some(token(&maria)));
+        let view = View::open(&dir.path().join("greet-ledger.sqlite")).unwrap();
+        assert!(
+            view.suppression("MARIA@example.gr")
+                .unwrap()
+                .describe()
+                .starts_with("asked to stop on 20")
+        );
+    }
+
+    #[test]
+    fn auto_replies_are_ignored_and_replies_are_counted_for_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        let policy = BouncePolicy::default();
+        assert_eq!(
+            l.apply_inbox("INBOX", 1, 1, &Verdict::AutoReply, &policy)
+                .unwrap(),
+            Applied::Ignored
+        );
+        assert_eq!(
+            l.apply_inbox(
+                "INBOX",
+                1,
+                2,
+                &Verdict::Reply {
+                    from: "maria@example.gr".into()
+                },
+                &policy
+            )
+            .unwrap(),
+            Applied::Replied {
+                from: "maria@example.gr".into()
+            }
+        );
+        assert_eq!(count(&l, "SELECT count(*) FROM suppressed"), 0);
+        assert_eq!(
+            count(&l, "SELECT count(*) FROM greetings WHERE state = 'sent'"),
+            1
+        );
     }
 }

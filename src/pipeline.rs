@@ -132,6 +132,19 @@ pub struct Run<'a> {
 }
 
 impl Item {
+    /// Why this greeting is left alone, in words: the suppression list's
+    /// reason when that is why ("bounced 5.1.1 on 2026-12-01", "asked to
+    /// stop on 2026-12-01 (a reply to a greeting)"), else its status's.
+    pub fn why_skipped(&self, ledger: &View) -> String {
+        if self.status == Status::OptedOut
+            && !self.customer.opt_out
+            && let Some(s) = ledger.suppression(&self.customer.email)
+        {
+            return s.describe();
+        }
+        self.status.describe().to_string()
+    }
+
     /// The language the customer asked for, when their greeting falls back
     /// to another one (their template is missing).
     pub fn wanted_language<'c>(&'c self, config: &'c Config) -> Option<&'c str> {

@@ -27,6 +27,10 @@ pub struct Skips {
     pub invalid: usize,
     pub uncertain: usize,
     pub failed: usize,
+    /// Customers the inbox put on the suppression list (a bounce, a reply
+    /// asking to stop), each with why: "Maria <maria@example.gr> · bounced
+    /// 5.1.1 on 2026-12-01". The owner's own unsubscribes are not listed.
+    pub kept_out: Vec<String>,
 }
 
 impl Skips {
@@ -38,6 +42,16 @@ impl Skips {
             Status::Invalid => self.invalid += 1,
             Status::Uncertain => self.uncertain += 1,
             Status::Failed => self.failed += 1,
+        }
+    }
+
+    /// Note `who` when the inbox is why the ledger keeps them out.
+    pub fn note_kept_out(&mut self, who: &str, email: &str, view: &View) {
+        use crate::ledger::Reason;
+        if let Some(s) = view.suppression(email)
+            && matches!(s.reason, Some(Reason::Bounced | Reason::UnsubscribeReply))
+        {
+            self.kept_out.push(format!("{who} · {}", s.describe()));
         }
     }
 }
@@ -142,7 +156,15 @@ pub fn check(run: &Run<'_>, composer: Composer<'_>) -> anyhow::Result<Result<Pla
                         plan.fallbacks.add(template, wanted, &item.lang);
                     }
                 }
-                Ok((item, _)) => plan.skips.count(item.status),
+                Ok((item, _)) => {
+                    plan.skips.count(item.status);
+                    if item.status == Status::OptedOut && !item.customer.opt_out {
+                        let who =
+                            format!("{} <{}>", item.customer.full_name(), item.customer.email);
+                        plan.skips
+                            .note_kept_out(&who, &item.customer.email, &run.ledger);
+                    }
+                }
             }
             Ok(true)
         },
@@ -229,6 +251,9 @@ pub fn batch_queue(
             queue.push(g);
         } else {
             skips.count(status);
+            if status == Status::OptedOut {
+                skips.note_kept_out(&format!("{} <{}>", g.name, g.to), &g.to, view);
+            }
         }
     }
     Ok((queue, skips))

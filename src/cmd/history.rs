@@ -35,6 +35,12 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
         {
             continue;
         }
+        // A bounced greeting shows what the notice said instead of the
+        // server's acceptance: "5.1.1 on 2026-12-01: 550 5.1.1 user unknown".
+        let said = match &e.bounce {
+            Some(b) => bounce_words(b),
+            None => e.reply.clone().unwrap_or_default(),
+        };
         writeln!(
             out,
             "{}  {:<9} {} {} → {}  {}{}",
@@ -43,7 +49,7 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
             e.key.occasion,
             e.key.occurrence,
             e.recipient,
-            e.reply.as_deref().unwrap_or(""),
+            said,
             if e.attempts > 1 {
                 format!(" (attempt {})", e.attempts)
             } else {
@@ -51,6 +57,27 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
             }
         )?;
         shown += 1;
+    }
+    // Who is kept out of future runs, and why (not per occasion: the list is the shop's).
+    if args.occasion.is_none() {
+        let who_key = args.customer.as_deref().map(crate::ledger::suppression_key);
+        let kept: Vec<_> = ledger
+            .suppressions()?
+            .into_iter()
+            .filter(|s| since.as_deref().is_none_or(|d| s.added_at.as_str() >= d))
+            .filter(|s| {
+                who_key
+                    .as_deref()
+                    .is_none_or(|w| crate::ledger::suppression_key(&s.email) == w)
+            })
+            .collect();
+        if !kept.is_empty() {
+            writeln!(out, "not greeted any more:")?;
+            for s in &kept {
+                writeln!(out, "  {}  {}", s.email, s.describe())?;
+                shown += 1;
+            }
+        }
     }
     if shown == 0 && !cli.quiet {
         writeln!(out, "no greetings match")?;
@@ -101,6 +128,16 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
         }
     }
     Ok(Exit::Ok)
+}
+
+/// "5.1.1 on 2026-12-01: 550 5.1.1 <maria@example.gr>: user unknown".
+fn bounce_words(b: &crate::ledger::BounceNote) -> String {
+    let day = b.at.get(..10).unwrap_or(&b.at);
+    if b.diagnostic.is_empty() {
+        format!("{} on {day}", b.status)
+    } else {
+        format!("{} on {day}: {}", b.status, b.diagnostic)
+    }
 }
 
 /// Whether a row of the customer list has this address (compared as keys

@@ -122,7 +122,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
         only: args.only.clone(),
     };
     let limit = args.limit.unwrap_or(usize::MAX);
-    let (mut due, mut skipped) = (0usize, Vec::<(Status, String)>::new());
+    let (mut due, mut skipped) = (0usize, Vec::<(Status, String, String)>::new());
     let mut fallbacks = report::Fallbacks::default();
     let mut template_problems = Vec::new();
     let format = args.format;
@@ -150,7 +150,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
                 }
             } else {
                 let who = format!("{} <{}>", item.customer.full_name(), item.customer.email);
-                skipped.push((item.status, who));
+                skipped.push((item.status, who, item.why_skipped(&run.ledger)));
             }
             write_item(&mut sink, &item, &bytes, due)?;
             Ok(true)
@@ -162,8 +162,8 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
     }
     match sink {
         Sink::Text(mut w) => {
-            for (status, who) in &skipped {
-                writeln!(w, "skipped · {who} · {}", status.describe())?;
+            for (_, who, why) in &skipped {
+                writeln!(w, "skipped · {who} · {why}")?;
             }
             w.commit()?
         }
@@ -218,7 +218,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
             Status::OptedOut,
             Status::Invalid,
         ] {
-            let n = skipped.iter().filter(|(s, _)| *s == status).count();
+            let n = skipped.iter().filter(|(s, _, _)| *s == status).count();
             if n > 0 {
                 line.push_str(&format!(" · {n} {}", status.describe()));
             }

@@ -130,6 +130,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         }
     };
     let plan = sending::check(&run_over(ledger_view()?), composer)?.map_err(fail_on)?;
+    if !cli.quiet {
+        kept_out(&plan.skips, &mut err)?;
+    }
 
     if let Some(owner) = &args.test_to {
         let run = run_over(View::empty());
@@ -465,6 +468,9 @@ fn send_batch(
     // What the ledger already has is left out before the question.
     let view = View::open(&config.ledger)?;
     let (queue, skips) = sending::batch_queue(greetings, &view, args.retry_uncertain)?;
+    if !cli.quiet {
+        kept_out(&skips, err)?;
+    }
     let daily = Daily::of(config, &ledger)?;
     let cap = cap(args, config, daily);
     let due = queue.len();
@@ -566,6 +572,14 @@ fn load_batch(
         )));
     }
     Ok((manifest, greetings))
+}
+
+/// The customers the inbox keeps out (a bounce, a reply asking to stop), with why.
+fn kept_out(skips: &Skips, err: &mut dyn Write) -> std::io::Result<()> {
+    for line in &skips.kept_out {
+        writeln!(err, "skipped · {line}")?;
+    }
+    Ok(())
 }
 
 fn summary(

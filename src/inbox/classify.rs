@@ -40,8 +40,12 @@ pub fn classify(raw: &[u8]) -> Verdict {
     if is_auto_reply(&msg) {
         return Verdict::AutoReply;
     }
-    let subject = words::strip_reply_prefixes(subject);
-    if words::asks_to_stop(subject) || words::asks_to_stop(&words::new_text(&body_text(&msg))) {
+    // A subject counts when the customer wrote it: "Re: <our subject>" is ours.
+    let bare = words::strip_reply_prefixes(subject);
+    let own_subject = bare.len() == subject.trim().len();
+    if (own_subject && words::asks_to_stop(bare))
+        || words::asks_to_stop(&words::new_text(&body_text(&msg)))
+    {
         return Verdict::Unsubscribe { from, token: None };
     }
     Verdict::Reply { from }
@@ -151,20 +155,18 @@ fn bounce(msg: &Message<'_>) -> Option<Notice> {
             original = m.message_id().map(|id| format!("<{id}>"));
         }
     }
-    let text = explanation(msg);
-    let original = original.or_else(|| quoted_message_id(msg)).or_else(|| {
-        // Exchange puts the bounced message's id in In-Reply-To.
-        (dsn.is_some() || looks_like_bounce(msg))
-            .then(|| msg.in_reply_to().as_text().map(|id| format!("<{id}>")))
-            .flatten()
-    });
-    if let Some(dsn) = dsn {
-        return Some(from_dsn(&dsn, &text, original));
-    }
-    if !looks_like_bounce(msg) {
+    if dsn.is_none() && !looks_like_bounce(msg) {
         return None;
     }
-    Some(Notice::Failure(from_text(msg, &text, original)))
+    let text = explanation(msg);
+    // Else the copy quoted in the text; else In-Reply-To (Exchange, Gmail).
+    let original = original
+        .or_else(|| quoted_message_id(msg))
+        .or_else(|| msg.in_reply_to().as_text().map(|id| format!("<{id}>")));
+    match dsn {
+        Some(dsn) => Some(from_dsn(&dsn, &text, original)),
+        None => Some(Notice::Failure(from_text(msg, &text, original))),
+    }
 }
 
 /// One recipient's fields of a `message/delivery-status` part.
@@ -232,12 +234,14 @@ fn from_dsn(dsn: &str, text: &str, original: Option<String>) -> Notice {
         if groups.is_empty() {
             // A report without recipient fields: read its text instead.
             let (status, diagnostic) = status_in_text(text);
-            return Notice::Failure(bounce_of(None, status, diagnostic, text, original, false));
+            let delayed = words::says_delayed(text);
+            return Notice::Failure(bounce_of(None, status, diagnostic, text, original, delayed));
         }
         return Notice::Success;
     };
     let g = groups.swap_remove(i);
-    let delayed = g.action == "delayed";
+    // The report's Action decides; its text only when it has none.
+    let delayed = g.action == "delayed" || (g.action.is_empty() && words::says_delayed(text));
     let (text_status, text_diagnostic) = status_in_text(text);
     let status = g
         .status
@@ -261,7 +265,6 @@ fn bounce_of(
     original_message_id: Option<String>,
     delayed: bool,
 ) -> Bounce {
-    let delayed = delayed || words::says_delayed(text);
     let status = status.unwrap_or_else(|| {
         if delayed || !words::says_failed(text) {
             "4.0.0".to_string()
@@ -272,10 +275,43 @@ fn bounce_of(
     let permanent = status.starts_with('5') && !delayed;
     Bounce {
         recipient,
-        diagnostic: unfold(diagnostic.as_deref().unwrap_or("")),
+        diagnostic: one_reply(diagnostic.as_deref().unwrap_or("")),
         permanent,
         status,
         original_message_id,
+    }
+}
+
+/// A multi-line SMTP reply folded onto one line, with its code once:
+/// `550-5.1.1 a 550-5.1.1 b 550 5.1.1 c` → `550 5.1.1 a b c`.
+fn one_reply(diagnostic: &str) -> String {
+    let d = unfold(diagnostic);
+    let b = d.as_bytes();
+    if b.len() < 5 || !b[..3].iter().all(u8::is_ascii_digit) || !matches!(b[3], b'-' | b' ') {
+        return d;
+    }
+    let code = &d[..3];
+    let rest = &d[4..];
+    let enh = enhanced_code(rest).filter(|e| rest.starts_with(e));
+    let rest = enh.map_or(rest, |e| &rest[e.len()..]);
+    let dashed = enh.map(|e| format!("{code}-{e}"));
+    let mut words = rest.split_whitespace().peekable();
+    let mut kept = Vec::new();
+    while let Some(w) = words.next() {
+        if Some(w) == dashed.as_deref() || w == format!("{code}-") {
+            continue;
+        }
+        if w == code && enh.is_some() && words.peek().copied() == enh {
+            words.next();
+            continue;
+        }
+        kept.push(w);
+    }
+    match enh {
+        Some(e) => format!("{code} {e} {}", kept.join(" "))
+            .trim_end()
+            .to_string(),
+        None => format!("{code} {}", kept.join(" ")).trim_end().to_string(),
     }
 }
 
@@ -511,7 +547,8 @@ fn from_text(msg: &Message<'_>, text: &str, original: Option<String>) -> Bounce 
             .find(|l| !l.is_empty() && words::says_failed(l))
             .map(str::to_string)
     });
-    bounce_of(recipient, status, diagnostic, text, original, false)
+    let delayed = words::says_delayed(text);
+    bounce_of(recipient, status, diagnostic, text, original, delayed)
 }
 
 /// The first plausible address in a notice's text, skipping `own` (the
@@ -567,11 +604,10 @@ fn quoted_message_id(msg: &Message<'_>) -> Option<String> {
     let mut lines = body.lines();
     while let Some(line) = lines.next() {
         let l = line.trim_start_matches(|c: char| c == '>' || c.is_whitespace());
-        if l.len() > 11
-            && l.get(..11)
-                .is_some_and(|h| h.eq_ignore_ascii_case("message-id:"))
+        if let (Some(name), Some(rest)) = (l.get(..11), l.get(11..))
+            && name.eq_ignore_ascii_case("message-id:")
         {
-            let mut value = l[11..].trim().to_string();
+            let mut value = rest.trim().to_string();
             if value.is_empty() {
                 value = lines.next().unwrap_or("").trim().to_string();
             }
@@ -668,6 +704,28 @@ mod tests {
     }
 
     #[test]
+    fn a_multi_line_reply_keeps_its_code_once() {
+        for (d, want) in [
+            (
+                "550-5.1.1 The account does not exist. Please try\n 550-5.1.1 double-checking the address\n 550 5.1.1  https://support.example/?p=NoSuchUser - gsmtp",
+                "550 5.1.1 The account does not exist. Please try double-checking the address https://support.example/?p=NoSuchUser - gsmtp",
+            ),
+            ("550 5.1.1 User unknown", "550 5.1.1 User unknown"),
+            (
+                "452-Mailbox full\n 452 try later",
+                "452 Mailbox full 452 try later",
+            ),
+            (
+                "Sorry, no mailbox here by that name. (#5.1.1)",
+                "Sorry, no mailbox here by that name. (#5.1.1)",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(one_reply(d), want, "{d:?}");
+        }
+    }
+
+    #[test]
     fn dsn_addresses_lose_their_type_and_brackets() {
         for (v, want) in [
             ("rfc822; maria@example.gr", "maria@example.gr"),
@@ -676,6 +734,57 @@ mod tests {
             ("maria@example.gr", "maria@example.gr"),
         ] {
             assert_eq!(address_of(v), want);
+        }
+    }
+
+    mod never_panics {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Pieces real messages are made of, in any order.
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n"
+                        .to_string()
+                ),
+                Just("--b\nContent-Type: message/delivery-status\n\n".to_string()),
+                Just("--b\nContent-Type: text/rfc822-headers\n\n".to_string()),
+                Just("Final-Recipient: rfc822; μαρία@παράδειγμα.ελ\n".to_string()),
+                Just("Action: failed\nStatus: 5.1.1\n".to_string()),
+                Just("Diagnostic-Code: smtp; 550-5.1.1 a\n 550 5.1.1 b\n".to_string()),
+                Just("From: MAILER-DAEMON@x.gr\n".to_string()),
+                Just("Subject: unsubscribe 0123456789abcdef.birthday.2026\n".to_string()),
+                Just("Message-ID: <ά@β>\n".to_string()),
+                Just("<ελένη@παράδειγμα.ελ>:\n".to_string()),
+                Just("> Διαγραφή\n".to_string()),
+                Just("\n".to_string()),
+                Just("--b--\n".to_string()),
+                "[^\\x00]{0,40}",
+            ]
+        }
+
+        /// A bounce's status is an enhanced code of a failure class, and
+        /// only a 5.x.x is permanent.
+        fn well_formed(v: &Verdict) -> Result<(), TestCaseError> {
+            if let Verdict::Bounce(b) = v {
+                prop_assert_eq!(enhanced_code(&b.status), Some(b.status.as_str()));
+                prop_assert!(!b.permanent || b.status.starts_with('5'), "{:?}", b);
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #[test]
+            fn classify_never_panics_on_message_shaped_input(pieces in proptest::collection::vec(piece(), 0..24)) {
+                let raw = pieces.concat();
+                well_formed(&classify(raw.as_bytes()))?;
+            }
+
+            #[test]
+            fn classify_never_panics_on_any_bytes(raw in proptest::collection::vec(any::<u8>(), 0..600)) {
+                well_formed(&classify(&raw))?;
+            }
         }
     }
 }

@@ -133,11 +133,17 @@ pub fn asks_to_stop(text: &str) -> bool {
         .iter()
         .filter(|w| !FILLER.contains(&w.as_str()))
         .count();
+    // "stop by", "stop in": a visit, not a request.
+    let visit = |at: usize| {
+        words
+            .get(at + 1)
+            .is_some_and(|n| ["by", "in", "over", "at", "for"].contains(&n.as_str()))
+    };
     meaningful <= MAX_WORDS_WEAK
         && words
             .iter()
             .enumerate()
-            .any(|(at, w)| WEAK.contains(&w.as_str()) && !negated(at))
+            .any(|(at, w)| WEAK.contains(&w.as_str()) && !negated(at) && !visit(at))
 }
 
 /// A line that is a link (our footer's unsubscribe link quoted or pasted
@@ -147,18 +153,33 @@ fn is_link_line(line: &str) -> bool {
     l.contains("mailto:") || l.contains("://") || l.contains("list-unsubscribe")
 }
 
-/// The new text of a reply: the lines above the first sign of a quote
-/// (`>`-quoted lines, an "On … wrote:" line in any of our languages, an
-/// "Original Message" rule, a forwarded header block, a signature).
+/// The new text of a reply: its lines without what it quotes — `>`-quoted
+/// lines (above or below the new text) and the "On … wrote:" line that
+/// introduces them (in any of our languages) — up to a quote that is not
+/// marked (an "Original Message" rule, a forwarded header block, an
+/// attribution not followed by `>` lines) or a signature.
 pub fn new_text(body: &str) -> String {
+    let lines: Vec<&str> = body.lines().collect();
     let mut out = String::new();
-    let mut lines = body.lines().peekable();
-    while let Some(line) = lines.next() {
+    for (i, line) in lines.iter().enumerate() {
         let t = line.trim();
-        if t.starts_with('>') || t == "--" || line == "-- " || is_rule(t) || is_attribution(t) {
+        if t.starts_with('>') {
+            continue;
+        }
+        if t == "--" || *line == "-- " || is_rule(t) {
             break;
         }
-        if is_header_line(t) && lines.peek().is_some_and(|n| is_header_line(n.trim())) {
+        if is_attribution(t) {
+            let next = lines[i + 1..]
+                .iter()
+                .map(|l| l.trim())
+                .find(|l| !l.is_empty());
+            if next.is_some_and(|n| n.starts_with('>')) {
+                continue;
+            }
+            break;
+        }
+        if is_header_line(t) && lines.get(i + 1).is_some_and(|n| is_header_line(n.trim())) {
             break;
         }
         out.push_str(line);
@@ -497,6 +518,8 @@ mod tests {
             "לא להסיר בבקשה",
             "Մի հեռացրեք ինձ",
             "Can I stop by the shop on Saturday to pick up my order?",
+            "Stop by tomorrow?",
+            "stop in for coffee",
             // A long letter that happens to use the word: a conversation for the owner.
             "Thank you for the lovely wishes. My mother asked me how she could unsubscribe \
              her old address because she has a new one now, it is written on the card we \
@@ -540,7 +563,14 @@ mod tests {
                 "Thanks\n\n",
             ),
             ("Thanks\n-- \nMaria\n", "Thanks\n"),
-            ("> quoted first\nnew", ""),
+            ("> quoted first\nnew", "new\n"),
+            // Bottom-posted: the answer below the quote.
+            (
+                "On Mon, 1 Dec 2026, Fournos <shop@fournos.gr> wrote:\n> Happy birthday\n> To unsubscribe reply unsubscribe\n\nPlease remove me\n",
+                "\nPlease remove me\n",
+            ),
+            // An attribution with an unmarked quote after it: the quote is not read.
+            ("Thanks\nFournos wrote:\nunsubscribe\n", "Thanks\n"),
         ];
         for (body, want) in cases {
             assert_eq!(new_text(body), want, "{body:?}");

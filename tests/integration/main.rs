@@ -3,8 +3,10 @@
 mod support;
 
 mod batch;
+mod bounced;
 mod browser;
 mod check;
+mod classify;
 mod config;
 mod crash;
 #[path = "../shared/cron.rs"]
