@@ -40,6 +40,23 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Count what the ledger did with one message.
+    pub fn add(&mut self, applied: &Applied) {
+        match applied {
+            Applied::AlreadySeen => self.put_away += 1,
+            Applied::Bounced { suppressed, .. } => {
+                self.bounces += 1;
+                if *suppressed {
+                    self.kept_out += 1;
+                }
+            }
+            Applied::Unsubscribed { .. } => self.unsubscribes += 1,
+            Applied::Ignored => self.auto_replies += 1,
+            Applied::Replied { .. } => self.replies += 1,
+            Applied::Unmatched => self.unmatched += 1,
+        }
+    }
+
     /// Whether the ledger or the mailbox changed.
     pub fn changed(&self) -> bool {
         *self != Tally::default()
@@ -348,7 +365,7 @@ fn handle_all(
         if kill_after == Some(committed) {
             let _ = signal_hook::low_level::raise(signal_hook::consts::SIGKILL);
         }
-        count_in(tally, &applied);
+        tally.add(&applied);
         if verbose {
             let _ = writeln!(err, "message {uid}: {}", describe(&applied));
         }
@@ -364,22 +381,6 @@ fn handle_all(
         }
     }
     Ok(())
-}
-
-fn count_in(tally: &mut Tally, applied: &Applied) {
-    match applied {
-        Applied::AlreadySeen => tally.put_away += 1,
-        Applied::Bounced { suppressed, .. } => {
-            tally.bounces += 1;
-            if *suppressed {
-                tally.kept_out += 1;
-            }
-        }
-        Applied::Unsubscribed { .. } => tally.unsubscribes += 1,
-        Applied::Ignored => tally.auto_replies += 1,
-        Applied::Replied { .. } => tally.replies += 1,
-        Applied::Unmatched => tally.unmatched += 1,
-    }
 }
 
 /// One message's outcome, for `--verbose`.

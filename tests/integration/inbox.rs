@@ -980,3 +980,111 @@ fn mail_that_arrived_before_greets_first_send_is_neither_read_nor_moved() {
     assert_eq!(summary(&run), "inbox: nothing new");
     assert_eq!((history(&shop), server.messages()), before);
 }
+
+#[test]
+#[cfg_attr(
+    greet_no_dovecot,
+    ignore = "needs Dovecot (apt install dovecot-imapd) and openssl"
+)]
+fn every_inbox_fixture_is_put_where_its_verdict_and_the_ledger_say_and_the_ledger_matches_the_library()
+ {
+    use greet::cmd::inbox::Tally;
+    use greet::inbox::{Verdict, classify};
+    use greet::ledger::{Applied, BouncePolicy, Ledger};
+
+    let mut shop = Shop::samples();
+    shop.now = "2026-03-14T12:00:00+02:00".into();
+    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(0);
+    let mut names: Vec<_> = std::fs::read_dir(crate::classify::fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .collect();
+    names.sort();
+    assert!(names.len() > 40, "{names:?}");
+    let raws: Vec<Vec<u8>> = names.iter().map(|p| std::fs::read(p).unwrap()).collect();
+
+    // What the library does with them, in order, on a copy of the ledger.
+    std::fs::copy(shop.path("greet-ledger.sqlite"), shop.path("copy.sqlite")).unwrap();
+    let mut copy = Ledger::open(&shop.path("copy.sqlite")).unwrap();
+    let mut expected = Tally::default();
+    let mut stays = Vec::new();
+    for (i, raw) in raws.iter().enumerate() {
+        let verdict = classify(raw);
+        let applied = copy
+            .apply_inbox("INBOX", 1, i as u32 + 1, &verdict, &BouncePolicy::default())
+            .unwrap();
+        expected.add(&applied);
+        if matches!(verdict, Verdict::Reply { .. }) || applied == Applied::Unmatched {
+            stays.push(i as u32 + 1);
+        }
+    }
+    assert!(
+        expected.bounces > 0 && expected.unsubscribes > 0,
+        "{expected:?}"
+    );
+
+    let server = Dovecot::start(shop.dir.path());
+    let mut config = shop.read("greet.toml");
+    config.push_str(&format!(
+        "\n[inbox]\nhost = \"127.0.0.1\"\nport = {}\nusername = \"{USER}\"\npassword_env = \"GREET_TEST_IMAP_PASSWORD\"\nca_file = \"ca.pem\"\n",
+        server.port
+    ));
+    shop.write("greet.toml", &config);
+    for raw in &raws {
+        server.deliver("INBOX", raw);
+    }
+    assert_eq!(server.folder_uids("INBOX").len(), raws.len());
+
+    let run = inbox(&shop, &[]).expect(0);
+    assert_eq!(summary(&run), expected.line());
+    assert_eq!(
+        server.folder_uids("INBOX"),
+        stays,
+        "{}",
+        names_of(&names, &stays)
+    );
+    assert_eq!(
+        server.folder_uids("greet-processed").len(),
+        raws.len() - stays.len()
+    );
+    // The ledger is what the library made of the same messages.
+    let real = Ledger::open(&shop.path("greet-ledger.sqlite")).unwrap();
+    let emails = |l: &Ledger| {
+        let mut v: Vec<String> = l
+            .suppressions()
+            .unwrap()
+            .into_iter()
+            .map(|s| s.email)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(emails(&real), emails(&copy));
+    let states = |l: &Ledger| {
+        let mut v: Vec<(String, String)> = l
+            .history(None)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.recipient, e.state.as_str().to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(states(&real), states(&copy));
+    assert_eq!(summary(&inbox(&shop, &[]).expect(0)), "inbox: nothing new");
+}
+
+fn names_of(names: &[std::path::PathBuf], uids: &[u32]) -> String {
+    uids.iter()
+        .map(|u| {
+            names[*u as usize - 1]
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
