@@ -79,7 +79,18 @@ impl Dovecot {
         Dovecot::start_with(dir, Some(introspection_url))
     }
 
+    /// [`Dovecot::start`], the user's folders taking no keywords (nor any
+    /// flag but \Seen and \Deleted), as Exchange's IMAP: an ACL without
+    /// the right to write flags.
+    pub fn start_without_keywords(dir: &Path) -> Dovecot {
+        Dovecot::start_with_extra(dir, None, true)
+    }
+
     fn start_with(dir: &Path, introspection_url: Option<&str>) -> Dovecot {
+        Dovecot::start_with_extra(dir, introspection_url, false)
+    }
+
+    fn start_with_extra(dir: &Path, introspection_url: Option<&str>, no_keywords: bool) -> Dovecot {
         if !dir.join("ca.pem").exists() {
             make_certs(dir);
         }
@@ -114,6 +125,15 @@ impl Dovecot {
                     ),
                 )
             }
+        };
+        let acl = if no_keywords {
+            std::fs::write(home.join("acl"), "* owner lrsitekx\n").unwrap();
+            format!(
+                "mail_plugins = acl\nprotocol imap {{\n  mail_plugins = $mail_plugins imap_acl\n}}\nplugin {{\n  acl = vfile:{}/acl\n}}\n",
+                home.display()
+            )
+        } else {
+            String::new()
         };
         let port = free_port();
         let starttls_port = free_port();
@@ -164,7 +184,7 @@ service imap-login {{
 service anvil {{
   chroot =
 }}
-"#
+{acl}"#
             ),
         )
         .unwrap();

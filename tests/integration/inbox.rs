@@ -1088,3 +1088,44 @@ fn names_of(names: &[std::path::PathBuf], uids: &[u32]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[test]
+#[cfg_attr(
+    greet_no_dovecot,
+    ignore = "needs Dovecot (apt install dovecot-imapd) and openssl"
+)]
+fn a_folder_that_takes_no_keyword_of_ours_is_handled_once_by_the_ledger_alone() {
+    // Exchange's IMAP takes no keywords: Dovecot with an ACL that does not
+    // let the user write flags.
+    let mut shop = Shop::with_customers(&customer_list());
+    shop.now = "2026-03-14T12:00:00+02:00".into();
+    shop.run(&["send", "birthday", "--date", "2026-03-14", "--yes"])
+        .expect(0);
+    let sent = sent_ids(&shop);
+    let server = Dovecot::start_without_keywords(shop.dir.path());
+    let mut config = shop.read("greet.toml");
+    config.push_str(&format!(
+        "\n[inbox]\nhost = \"127.0.0.1\"\nport = {}\nusername = \"{USER}\"\npassword_env = \"GREET_TEST_IMAP_PASSWORD\"\nca_file = \"ca.pem\"\n",
+        server.port
+    ));
+    shop.write("greet.toml", &config);
+    let load = load(&sent);
+    deliver_all(&server, &load);
+
+    let run = inbox(&shop, &[]).expect(0);
+    assert_eq!(summary(&run), FULL_SUMMARY);
+    let mut replies = load.replies.clone();
+    replies.sort();
+    assert_eq!(server.folder_ids("INBOX"), replies);
+    assert!(
+        server
+            .messages()
+            .iter()
+            .all(|m| !m.flags.contains(&"$GreetSeen".to_string())),
+        "{:?}",
+        server.messages()
+    );
+    let before = (history(&shop), server.messages());
+    assert_eq!(summary(&inbox(&shop, &[]).expect(0)), "inbox: nothing new");
+    assert_eq!((history(&shop), server.messages()), before);
+}
