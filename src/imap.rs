@@ -47,7 +47,7 @@ pub struct Selected {
     pub uid_validity: u32,
     pub exists: u32,
     /// The folder takes keywords of our own (`PERMANENTFLAGS` has `\*`);
-    /// Exchange's IMAP, for one, does not.
+    /// Exchange's IMAP, notably, does not.
     pub keywords: bool,
 }
 

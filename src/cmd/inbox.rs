@@ -28,8 +28,8 @@ pub const SEEN: &str = "$GreetSeen";
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tally {
     pub bounces: usize,
-    /// Addresses a bounce put on the suppression list.
-    pub kept_out: usize,
+    /// The addresses bounces keep out (each once, however many bounced).
+    pub kept_out: std::collections::BTreeSet<String>,
     pub unsubscribes: usize,
     pub auto_replies: usize,
     pub replies: usize,
@@ -44,10 +44,10 @@ impl Tally {
     pub fn add(&mut self, applied: &Applied) {
         match applied {
             Applied::AlreadySeen => self.put_away += 1,
-            Applied::Bounced { suppressed, .. } => {
+            Applied::Bounced { email, suppressed } => {
                 self.bounces += 1;
                 if *suppressed {
-                    self.kept_out += 1;
+                    self.kept_out.insert(email.to_lowercase());
                 }
             }
             Applied::Unsubscribed { .. } => self.unsubscribes += 1,
@@ -68,10 +68,10 @@ impl Tally {
         let mut parts = Vec::new();
         if self.bounces > 0 {
             let mut part = count(self.bounces, "bounce", "bounces");
-            if self.kept_out > 0 {
+            if !self.kept_out.is_empty() {
                 part.push_str(&format!(
                     " ({} kept out from now on)",
-                    count(self.kept_out, "address", "addresses")
+                    count(self.kept_out.len(), "address", "addresses")
                 ));
             }
             parts.push(part);
@@ -410,7 +410,7 @@ mod tests {
             (
                 Tally {
                     bounces: 2,
-                    kept_out: 1,
+                    kept_out: ["a@example.gr".to_string()].into(),
                     unsubscribes: 1,
                     auto_replies: 3,
                     replies: 3,
@@ -421,7 +421,7 @@ mod tests {
             (
                 Tally {
                     bounces: 1,
-                    kept_out: 2,
+                    kept_out: ["a@example.gr".to_string(), "b@example.gr".to_string()].into(),
                     auto_replies: 1,
                     replies: 1,
                     ..Tally::default()
@@ -441,6 +441,30 @@ mod tests {
         for (tally, line) in cases {
             assert_eq!(tally.line(), line);
             assert_eq!(tally.changed(), line != "inbox: nothing new");
+        }
+    }
+
+    #[test]
+    fn an_address_that_bounced_many_times_is_one_address_kept_out() {
+        for times in 1..5 {
+            let mut tally = Tally::default();
+            for i in 0..times {
+                let email = if i % 2 == 0 {
+                    "Kate@Example.com"
+                } else {
+                    "kate@example.com"
+                };
+                tally.add(&Applied::Bounced {
+                    email: email.into(),
+                    suppressed: true,
+                });
+            }
+            tally.add(&Applied::Bounced {
+                email: "eleni@example.gr".into(),
+                suppressed: false,
+            });
+            assert_eq!(tally.bounces, times + 1);
+            assert_eq!(tally.kept_out.len(), 1, "{tally:?}");
         }
     }
 }
