@@ -14,6 +14,13 @@
 //! commit for each — at half the fsyncs. Statements are prepared once and
 //! cached. The run lock is a separate file; SQLite keeps its normal
 //! locking so that `preview` and `history` can read the ledger during a send.
+//!
+//! What comes back (schema 2, `greet inbox`): a greeting a bounce notice
+//! names becomes `bounced` with the notice's status and diagnostic; the
+//! suppression list keeps why each address is on it; `bounces` keeps the
+//! notices for the temporary-failure policy; `inbox_seen` keeps every
+//! mailbox message applied, written in the same transaction as its effect
+//! ([`Ledger::apply_inbox`]).
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -382,6 +389,7 @@ const SCHEMA_2: &str = "
         seen_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
         PRIMARY KEY (mailbox, uidvalidity, uid)
     );
+    CREATE INDEX inbox_seen_by_message_id ON inbox_seen(message_id);
 ";
 
 /// Bring the ledger's schema up to [`SCHEMA_VERSION`]: every step in one
@@ -757,7 +765,9 @@ impl Ledger {
     }
 
     /// [`Ledger::apply_inbox`], keeping the message's own Message-ID in the
-    /// seen-row (see [`crate::inbox::message_id`]).
+    /// seen-row (see [`crate::inbox::message_id`]): a message seen before
+    /// under another (mailbox, uidvalidity, uid) with the same Message-ID is
+    /// recorded as seen here too and not applied again.
     pub fn apply_inbox_with_id(
         &mut self,
         mailbox: &str,
@@ -785,6 +795,18 @@ impl Ledger {
             ])?;
         if fresh == 0 {
             return Ok(Applied::AlreadySeen);
+        }
+        // The same message under another uid (moved to another folder, the
+        // folder recreated with a new UIDVALIDITY, delivered twice): seen now
+        // here too, applied once.
+        if let Some(id) = message_id {
+            let before: i64 = tx
+                .prepare_cached("SELECT count(*) FROM inbox_seen WHERE message_id = ?1")?
+                .query_row(params![id], |r| r.get(0))?;
+            if before > 1 {
+                tx.commit()?;
+                return Ok(Applied::AlreadySeen);
+            }
         }
         let applied = match verdict {
             Verdict::Bounce(b) => apply_bounce(&tx, b, policy)?,
@@ -1461,6 +1483,37 @@ mod tests {
             .query_row("SELECT message_id FROM inbox_seen", [], |r| r.get(0))
             .unwrap();
         assert_eq!(kept, "<CAF1@mail.example.gr>");
+    }
+
+    #[test]
+    fn a_message_moved_to_another_folder_or_uid_is_applied_once_by_its_message_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = locked(&dir);
+        let id = sent(&l, "C1", "2026-03-14", "maria@example.gr");
+        let policy = BouncePolicy::default();
+        let notice = bounce_of(None, "4.2.2", Some(&id));
+        let dsn_id = Some("<20261201070007.7C1A2B3D4E@mail.example.gr>");
+        let first = l
+            .apply_inbox_with_id("INBOX", 1, 10, dsn_id, &notice, &policy)
+            .unwrap();
+        assert!(matches!(first, Applied::Bounced { .. }), "{first:?}");
+        for (mailbox, uidvalidity, uid) in [("greet/processed", 3, 1), ("INBOX", 2, 10)] {
+            assert_eq!(
+                l.apply_inbox_with_id(mailbox, uidvalidity, uid, dsn_id, &notice, &policy)
+                    .unwrap(),
+                Applied::AlreadySeen
+            );
+            assert!(l.inbox_seen(mailbox, uidvalidity, uid).unwrap());
+        }
+        assert_eq!(count(&l, "SELECT count(*) FROM bounces"), 1);
+        // Messages without a Message-ID are told apart by their uid alone.
+        for uid in [20, 21] {
+            let got = l
+                .apply_inbox_with_id("INBOX", 1, uid, None, &notice, &policy)
+                .unwrap();
+            assert!(matches!(got, Applied::Bounced { .. }), "{got:?}");
+        }
+        assert_eq!(count(&l, "SELECT count(*) FROM bounces"), 3);
     }
 
     #[test]

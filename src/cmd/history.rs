@@ -26,7 +26,12 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
     let mut out = std::io::stdout().lock();
     let mut shown = 0;
     for e in ledger.history(args.occasion.as_deref())? {
-        if since.as_deref().is_some_and(|s| e.updated_at.as_str() < s) {
+        // A bounce read after --since shows its (older) greeting too.
+        let latest = match &e.bounce {
+            Some(b) if b.at > e.updated_at => b.at.as_str(),
+            _ => e.updated_at.as_str(),
+        };
+        if since.as_deref().is_some_and(|s| latest < s) {
             continue;
         }
         if who
@@ -99,6 +104,7 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
     // Whether the list has it: said, not required (people ask before they are imported).
     let in_list = in_customer_list(&config, addr);
     let ledger = Ledger::open(&config.ledger)?;
+    let before = ledger.suppression(addr)?;
     let changed = if resubscribe {
         ledger.unsuppress(addr)?
     } else {
@@ -110,8 +116,16 @@ pub fn subscription(cli: &Cli, email: &str, resubscribe: bool) -> anyhow::Result
                 "{addr} will not be greeted again (kept in {})",
                 config.ledger.display()
             ),
-            (false, false) => println!("{addr} was already unsubscribed"),
-            (true, true) => println!("{addr} can be greeted again"),
+            (false, false) => match &before {
+                Some(s) if s.reason.is_some() => {
+                    println!("{addr} was already kept out: {}", s.describe())
+                }
+                _ => println!("{addr} was already unsubscribed"),
+            },
+            (true, true) => match &before {
+                Some(s) => println!("{addr} can be greeted again (it was {})", s.describe()),
+                None => println!("{addr} can be greeted again"),
+            },
             (true, false) => println!("{addr} was not unsubscribed"),
         }
         match in_list {

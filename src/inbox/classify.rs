@@ -454,8 +454,9 @@ fn diagnostic_line(line: &str) -> String {
     unfold(line.trim_start_matches('#').trim_end_matches('#'))
 }
 
-/// A notice without a delivery-status part: said so by its sender, its
-/// subject or `X-Failed-Recipients`.
+/// A notice without a delivery-status part: said so by its sender
+/// (MAILER-DAEMON, postmaster, "Mail Delivery …"), `X-Failed-Recipients`,
+/// or a notice's subject over a text with an enhanced status code in it.
 fn looks_like_bounce(msg: &Message<'_>) -> bool {
     if header(msg, "X-Failed-Recipients").is_some() {
         return true;
@@ -482,7 +483,14 @@ fn looks_like_bounce(msg: &Message<'_>) -> bool {
     if display.contains("mail delivery") || display.contains("mailer-daemon") {
         return true;
     }
-    words::is_bounce_subject(msg.subject().unwrap_or(""))
+    // A subject alone is not enough (a customer may write "Delivery failure
+    // of my order", and a phone number may hold a 550): the text must carry
+    // an enhanced status code (5.2.2) too, and a reply ("Re: …") is never a
+    // notice.
+    let subject = msg.subject().unwrap_or("");
+    words::strip_reply_prefixes(subject).len() == subject.trim().len()
+        && words::is_bounce_subject(subject)
+        && explanation(msg).lines().any(|l| enhanced_code(l).is_some())
 }
 
 /// The human-readable explanation of a notice: its first text part (or its

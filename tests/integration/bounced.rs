@@ -84,6 +84,14 @@ fn sarah_bounced(shop: &Shop) {
 fn history_shows_a_bounced_greeting_with_its_status_and_diagnostic_and_why_the_address_is_kept_out()
 {
     let shop = greeted();
+    // The greetings went out on their day, in March.
+    rusqlite::Connection::open(shop.path("greet-ledger.sqlite"))
+        .unwrap()
+        .execute(
+            "UPDATE greetings SET updated_at = '2026-03-14T07:00:00Z'",
+            [],
+        )
+        .unwrap();
     sarah_bounced(&shop);
     let day = kept_since(&shop, SARAH);
     let h = shop.run(&["history"]).expect(0).stdout();
@@ -110,6 +118,10 @@ fn history_shows_a_bounced_greeting_with_its_status_and_diagnostic_and_why_the_a
         .expect(0)
         .stdout();
     assert!(sarah.contains("bounced 5.1.1 on"), "{sarah}");
+    // --since the day the notice was read still shows the March greeting it bounced.
+    let since = shop.run(&["history", "--since", &day]).expect(0).stdout();
+    assert!(since.contains(&line), "{since}");
+    assert!(!since.contains("sent      birthday"), "{since}");
 }
 
 #[test]
@@ -151,8 +163,22 @@ fn preview_and_send_skip_an_address_that_bounced_and_say_why_until_the_owner_res
         .expect(0);
     assert!(!quiet.stderr().contains("skipped ·"), "{}", quiet.stderr());
 
+    // Unsubscribing her again says why she is out already.
+    let again = shop.run(&["unsubscribe", SARAH]).expect(0).stdout();
+    assert!(
+        again.contains(&format!(
+            "{SARAH} was already kept out: bounced 5.1.1 on {day}"
+        )),
+        "{again}"
+    );
     // The owner resubscribes her: the next campaign greets her again.
-    shop.run(&["resubscribe", SARAH]).expect(0);
+    let back = shop.run(&["resubscribe", SARAH]).expect(0).stdout();
+    assert!(
+        back.contains(&format!(
+            "{SARAH} can be greeted again (it was bounced 5.1.1 on {day})"
+        )),
+        "{back}"
+    );
     let preview = shop.run(&["preview", "easter"]).expect(0).stdout();
     assert!(
         !preview.contains(&format!("skipped · שרה כהן <{SARAH}>")),

@@ -222,6 +222,16 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
                 None,
             ),
         ),
+        (
+            "bounce-exchange-subject-only-text.eml",
+            bounce(
+                "nikos.papas@contoso.example",
+                "5.2.2",
+                true,
+                "552 5.2.2 STOREDRV.Deliver; mailbox full",
+                id(NIKOS),
+            ),
+        ),
         // A report that the message was delivered: nothing to do.
         ("report-delivered-success.eml", Verdict::AutoReply),
         // ---- the List-Unsubscribe mailto, token in the subject
@@ -317,6 +327,11 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
         ),
         ("reply-en-question.eml", reply("kostas@example.net")),
         ("reply-el-thanks-plain.eml", reply("stamatis@example.gr")),
+        // A customer's own "delivery failure" (and a phone number with 550 in it) is not a notice.
+        (
+            "reply-en-subject-sounds-like-a-bounce.eml",
+            reply("maria@example.gr"),
+        ),
         ("reply-he-question.eml", reply("sarah.cohen@example.co.il")),
         // ---- auto-replies, whatever words they carry
         ("auto-exchange-out-of-office.eml", Verdict::AutoReply),
