@@ -35,7 +35,8 @@ pub struct Tally {
     pub replies: usize,
     /// Bounces and requests to stop about no greeting and no greeted address.
     pub unmatched: usize,
-    /// Messages an interrupted run had applied but not put away.
+    /// Messages applied before (by a run that was interrupted before it put
+    /// them away, or the same message delivered twice): only put away now.
     pub put_away: usize,
 }
 
@@ -99,7 +100,7 @@ impl Tally {
         }
         if self.put_away > 0 {
             parts.push(format!(
-                "{} left by an interrupted run put away",
+                "{} handled before, now put away",
                 count(self.put_away, "message", "messages")
             ));
         }
@@ -386,7 +387,9 @@ fn handle_all(
 /// One message's outcome, for `--verbose`.
 fn describe(applied: &Applied) -> String {
     match applied {
-        Applied::AlreadySeen => "handled by an earlier run; put away".into(),
+        Applied::AlreadySeen => {
+            "handled before (an interrupted run, or the same message twice): put away".into()
+        }
         Applied::Bounced {
             email,
             suppressed: true,
@@ -435,7 +438,7 @@ mod tests {
                     put_away: 2,
                     ..Tally::default()
                 },
-                "inbox: 2 unsubscribes, 1 notice about no greeting left for you, 2 messages left by an interrupted run put away",
+                "inbox: 2 unsubscribes, 1 notice about no greeting left for you, 2 messages handled before, now put away",
             ),
         ];
         for (tally, line) in cases {
