@@ -310,7 +310,7 @@ impl Mailbox {
         })
     }
 
-    /// CREATE `folder` unless it exists.
+    /// CREATE (and SUBSCRIBE) `folder` unless it exists.
     pub fn ensure_folder(&mut self, folder: &str) -> anyhow::Result<()> {
         let names = self
             .session
@@ -321,7 +321,11 @@ impl Mailbox {
         }
         self.session
             .create(folder)
-            .map_err(|e| self.err(&format!("cannot create the folder {folder:?}"), e))
+            .map_err(|e| self.err(&format!("cannot create the folder {folder:?}"), e))?;
+        // Mail programs show subscribed folders; a refusal here is no reason
+        // to stop (the folder exists).
+        let _ = self.session.subscribe(folder);
+        Ok(())
     }
 
     /// The UIDs of the selected folder's messages that arrived on or after

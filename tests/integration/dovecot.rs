@@ -293,6 +293,15 @@ service anvil {{
             .collect()
     }
 
+    /// The folders the user is subscribed to (what mail programs show).
+    pub fn subscribed(&self) -> Vec<String> {
+        self.doveadm(&["mailbox", "list", "-u", USER, "-s"])
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
     /// The UIDs in `folder`.
     pub fn folder_uids(&self, folder: &str) -> Vec<u32> {
         self.messages()

@@ -583,6 +583,11 @@ fn bounces_unsubscribes_auto_replies_and_replies_are_each_handled_once_and_put_a
     let run = inbox(&shop, &[]).expect(0);
     assert_eq!(summary(&run), FULL_SUMMARY);
     assert_folders_after_a_full_run(&server, &load);
+    assert!(
+        server.subscribed().contains(&"greet-processed".to_string()),
+        "{:?}",
+        server.subscribed()
+    );
     // The replies are where they were, under the same UIDs; the owner's
     // own flag is kept.
     let left = server.folder_uids("INBOX");
