@@ -38,7 +38,7 @@ fn main() {
 /// plus one question to the interop python; no dependencies.
 fn probe_test_tools(root: &Path) {
     println!(
-        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop, greet_no_oauth, greet_no_dkim, greet_no_dnsmasq)"
+        "cargo::rustc-check-cfg=cfg(greet_no_chromium, greet_no_faketime, greet_no_strace, greet_no_systemd, greet_no_interop, greet_no_oauth, greet_no_dkim, greet_no_dnsmasq, greet_no_dovecot)"
     );
     for var in ["CI", "PATH", "GREET_INTEROP_PYTHON"] {
         println!("cargo::rerun-if-env-changed={var}");
@@ -82,6 +82,14 @@ fn probe_test_tools(root: &Path) {
         sbin.is_file().then(|| sbin.to_path_buf())
     });
     tool("greet_no_dnsmasq", dnsmasq.clone(), &[]);
+    // The inbox suite: Dovecot (dovecot-imapd: the server in /usr/sbin,
+    // doveadm) and openssl for its test CA.
+    let dovecot = Path::new("/usr/sbin/dovecot");
+    let found = (dovecot.is_file() && on_path("openssl").is_some())
+        .then(|| on_path("doveadm"))
+        .flatten()
+        .map(|_| dovecot.to_path_buf());
+    tool("greet_no_dovecot", found, &[]);
     // systemd-analyze, and the manager (`systemd --test`).
     let manager = ["/usr/lib/systemd/systemd", "/lib/systemd/systemd"]
         .iter()

@@ -52,6 +52,9 @@ pub enum Command {
     /// Outlook.com delivery. Exit 0: all right; 2: something missing or wrong;
     /// 4: DNS could not be asked.
     Doctor(DoctorArgs),
+    /// Read the shop's mailbox ([inbox]): bounces and unsubscribe replies
+    /// update the ledger; each message is handled once.
+    Inbox,
 }
 
 #[derive(Debug, Subcommand)]

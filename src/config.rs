@@ -47,6 +47,8 @@ struct RawConfig {
     dkim: Option<Spanned<RawDkim>>,
     /// `[unsubscribe]`: the List-Unsubscribe links (all keys optional).
     unsubscribe: Option<Spanned<RawUnsubscribe>>,
+    /// `[inbox]`: the mailbox `greet inbox` reads.
+    inbox: Option<Spanned<RawInbox>>,
 }
 
 /// The words of a salutation in one language; `{name}` stands for the
@@ -545,6 +547,8 @@ pub struct Config {
     pub occasions: BTreeMap<String, Occasion>,
     pub ledger: PathBuf,
     pub transport: Transport,
+    /// `[inbox]`, resolved; `None` when greet.toml has no such table.
+    pub inbox: Option<Inbox>,
     /// Owner overrides of the vocative, by the name as lower-case text.
     pub vocative: BTreeMap<String, String>,
     pub salutations: BTreeMap<String, Salutation>,
@@ -1342,6 +1346,335 @@ impl Config {
     }
 }
 
+/// `[inbox]` as serde reads it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInbox {
+    host: Option<Spanned<String>>,
+    port: Option<Spanned<u16>>,
+    security: Option<Spanned<InboxSecurity>>,
+    username: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    password_file: Option<Spanned<PathBuf>>,
+    ca_file: Option<Spanned<PathBuf>>,
+    timeout: Option<Spanned<u64>>,
+    folder: Option<Spanned<String>>,
+    processed_folder: Option<Spanned<String>>,
+    soft_bounce_limit: Option<Spanned<u32>>,
+    soft_bounce_days: Option<Spanned<u32>>,
+    before_send: Option<Spanned<bool>>,
+}
+
+/// How the IMAP connection is protected: always TLS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InboxSecurity {
+    /// IMAPS: TLS from the first byte (993).
+    #[default]
+    Tls,
+    /// STARTTLS, required (143).
+    Starttls,
+}
+
+impl InboxSecurity {
+    pub const fn default_port(self) -> u16 {
+        match self {
+            InboxSecurity::Tls => 993,
+            InboxSecurity::Starttls => 143,
+        }
+    }
+}
+
+/// `[inbox]`, resolved: where the mailbox is, how greet signs in, what it
+/// does with what came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbox {
+    pub host: String,
+    pub port: u16,
+    pub security: InboxSecurity,
+    pub timeout: Duration,
+    /// PEM certificate authorities trusted besides the system's:
+    /// `[inbox] ca_file`, else `[transport] ca_file`.
+    pub ca_file: Option<PathBuf>,
+    pub username: String,
+    /// The password's source; [`PasswordSource::None`] with `oauth`.
+    pub password: PasswordSource,
+    /// Sign in with the sending account's OAuth token (SASL XOAUTH2).
+    pub oauth: Option<Box<OAuthSettings>>,
+    /// The login is `[inbox]`'s own (not the sending account's): which
+    /// table to name in messages.
+    pub own_login: bool,
+    /// The folder read (`INBOX`).
+    pub folder: String,
+    /// Where bounces, unsubscribes and auto-replies go once handled.
+    pub processed_folder: String,
+    /// Temporary failures that keep an address out …
+    pub soft_bounce_limit: u32,
+    /// … when they fall within this many days.
+    pub soft_bounce_days: u32,
+    /// `send --due` reads the mailbox first.
+    pub before_send: bool,
+    /// Where each key stands in greet.toml; `"inbox"` is the table.
+    pub at: BTreeMap<&'static str, (u64, u64)>,
+}
+
+/// The defaults of `[inbox]`.
+pub mod inbox_defaults {
+    pub const FOLDER: &str = "INBOX";
+    pub const PROCESSED_FOLDER: &str = "greet-processed";
+    pub const SOFT_BOUNCE_LIMIT: u32 = 3;
+    pub const SOFT_BOUNCE_DAYS: u32 = 14;
+}
+
+/// `[inbox]` checked and resolved against `[transport]` (its login, CA
+/// file, timeout and provider fill in what `[inbox]` leaves out).
+fn inbox(
+    raw: Option<Spanned<RawInbox>>,
+    text: &str,
+    shown: &str,
+    base: &Path,
+    transport: &Transport,
+    problems: &mut Vec<Problem>,
+) -> Option<Inbox> {
+    let raw = raw?;
+    let table_at = line_col(text, raw.span().start);
+    let raw = raw.into_inner();
+    let mut at: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
+    at.insert("inbox", table_at);
+    let mut l = Located { text, at: &mut at };
+    let host = l.take("host", raw.host).map(|h| h.trim().to_string());
+    let port = l.take("port", raw.port);
+    let security = l.take("security", raw.security).unwrap_or_default();
+    let username = l
+        .take("username", raw.username)
+        .map(|u| u.trim().to_string());
+    let password_env = l
+        .take("password_env", raw.password_env)
+        .map(|v| v.trim().to_string());
+    let password_file = l
+        .take("password_file", raw.password_file)
+        .map(|f| base.join(f));
+    let ca_file = l.take("ca_file", raw.ca_file).map(|f| base.join(f));
+    let timeout = l.take("timeout", raw.timeout);
+    let folder = l
+        .take("folder", raw.folder)
+        .unwrap_or_else(|| inbox_defaults::FOLDER.into());
+    let processed_folder = l
+        .take("processed_folder", raw.processed_folder)
+        .unwrap_or_else(|| inbox_defaults::PROCESSED_FOLDER.into());
+    let soft_bounce_limit = l
+        .take("soft_bounce_limit", raw.soft_bounce_limit)
+        .unwrap_or(inbox_defaults::SOFT_BOUNCE_LIMIT);
+    let soft_bounce_days = l
+        .take("soft_bounce_days", raw.soft_bounce_days)
+        .unwrap_or(inbox_defaults::SOFT_BOUNCE_DAYS);
+    let before_send = l.take("before_send", raw.before_send).unwrap_or(false);
+    let before = problems.len();
+    let mut err = |key: &str, msg: String| {
+        let p = Problem::error(shown, msg);
+        problems.push(match at.get(key).or_else(|| at.get("inbox")) {
+            Some(&(line, col)) if line > 0 => p.at(line, Some(col)),
+            _ => p,
+        })
+    };
+    let smtp = match &transport.kind {
+        TransportKind::Smtp(s) => Some(s),
+        _ => None,
+    };
+    let host = match host {
+        Some(h) if h.is_empty() => {
+            err("host", "[inbox] host is empty; name the IMAP server".into());
+            String::new()
+        }
+        Some(h) => h,
+        None => match transport.provider {
+            Some(p) => p.imap_host().to_string(),
+            None => {
+                err(
+                    "inbox",
+                    "[inbox] has no host: name the IMAP server, e.g. host = \"imap.example.com\" (with provider = \"…\" in [transport] it is filled in)".into(),
+                );
+                String::new()
+            }
+        },
+    };
+    if port == Some(0) {
+        err(
+            "port",
+            "[inbox] port = 0 is not a port; remove it for the default (993, or 143 with STARTTLS)"
+                .into(),
+        );
+    }
+    if timeout == Some(0) {
+        err(
+            "timeout",
+            "[inbox] timeout = 0 would give up at once; give seconds from 1, or remove it".into(),
+        );
+    }
+    for (key, value) in [("folder", &folder), ("processed_folder", &processed_folder)] {
+        if value.trim().is_empty() {
+            err(
+                key,
+                format!("[inbox] {key} is empty; name a folder of the mailbox"),
+            );
+        }
+    }
+    if folder.trim() == processed_folder.trim() {
+        err(
+            "processed_folder",
+            format!(
+                "[inbox] processed_folder is the folder read ({folder:?}); name another, e.g. \"{}\"",
+                inbox_defaults::PROCESSED_FOLDER
+            ),
+        );
+    }
+    if soft_bounce_limit == 0 {
+        err("soft_bounce_limit", "[inbox] soft_bounce_limit = 0 would keep out an address that never bounced; give a number from 1".into());
+    }
+    if soft_bounce_days == 0 {
+        err(
+            "soft_bounce_days",
+            "[inbox] soft_bounce_days = 0 is no span of time; give days from 1".into(),
+        );
+    }
+    if password_env.is_some() && password_file.is_some() {
+        err(
+            "password_file",
+            "[inbox] names both password_env and password_file; keep one".into(),
+        );
+    }
+    // The login: [inbox]'s own, or the sending account's.
+    let (username, password, oauth, own_login) = match username {
+        Some(user) if user.is_empty() => {
+            err("username", "[inbox] username is empty".into());
+            (String::new(), PasswordSource::None, None, true)
+        }
+        Some(user) => {
+            let password = match (password_env, password_file) {
+                (Some(var), _) => PasswordSource::Env(var),
+                (None, Some(file)) => PasswordSource::File(file),
+                (None, None) => {
+                    err("username", "[inbox] username is set: name its password with password_env or password_file".into());
+                    PasswordSource::None
+                }
+            };
+            (user, password, None, true)
+        }
+        None => {
+            if password_env.is_some() || password_file.is_some() {
+                let key = if password_env.is_some() {
+                    "password_env"
+                } else {
+                    "password_file"
+                };
+                err(
+                    key,
+                    format!(
+                        "[inbox] {key} without username: name the mailbox's username too, or remove {key} to sign in as [transport] does"
+                    ),
+                );
+            }
+            match smtp.and_then(|s| s.username.clone().map(|u| (u, s))) {
+                Some((user, s)) => (user, s.password.clone(), s.oauth.clone(), false),
+                None => {
+                    err(
+                        "inbox",
+                        "[inbox] has no login: [transport] signs in to no SMTP server, so name the mailbox's username and password_env (or password_file) in [inbox]".into(),
+                    );
+                    (String::new(), PasswordSource::None, None, true)
+                }
+            }
+        }
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(Inbox {
+        port: port.unwrap_or(security.default_port()),
+        host,
+        security,
+        timeout: timeout
+            .map(Duration::from_secs)
+            .or(smtp.map(|s| s.timeout))
+            .unwrap_or(defaults::TIMEOUT),
+        ca_file: ca_file.or_else(|| smtp.and_then(|s| s.ca_file.clone())),
+        username,
+        password,
+        oauth,
+        own_login,
+        folder,
+        processed_folder,
+        soft_bounce_limit,
+        soft_bounce_days,
+        before_send,
+        at,
+    })
+}
+
+impl Inbox {
+    /// A problem located at `key` of `[inbox]` (else at the table).
+    pub fn problem(&self, file: &str, key: &str, message: String) -> Problem {
+        let p = Problem::error(file, message);
+        match self.at.get(key).or_else(|| self.at.get("inbox")) {
+            Some(&(l, c)) if l > 0 => p.at(l, Some(c)),
+            _ => p,
+        }
+    }
+}
+
+impl Config {
+    /// What this machine must provide for `greet inbox`: the password's
+    /// variable or 0600 file, a readable CA file, the sign-in file.
+    pub fn inbox_problems(&self) -> Vec<Problem> {
+        let Some(inbox) = &self.inbox else {
+            return Vec::new();
+        };
+        let shown = self.path.display().to_string();
+        // A borrowed login is [transport]'s to report, at its keys.
+        let mut problems = Vec::new();
+        if !inbox.own_login {
+            // The sending account's login (and CA file): [transport]'s
+            // problems, as `check` and `send` say them.
+            problems.extend(self.transport_problems());
+        } else {
+            let at_key = |key: &str, msg: String| inbox.problem(&shown, key, msg);
+            match &inbox.password {
+                PasswordSource::None => {}
+                PasswordSource::Env(var) => match std::env::var_os(var) {
+                    Some(v) if !v.is_empty() => {}
+                    _ => problems.push(at_key(
+                        "password_env",
+                        format!("[inbox] password_env names {var}, which is not set (or empty) in the environment of this run"),
+                    )),
+                },
+                PasswordSource::File(path) => {
+                    if let Err(why) = secret_file_problem(path) {
+                        problems.push(at_key("password_file", format!("[inbox] password_file: {why}")));
+                    }
+                }
+            }
+        }
+        if let Some(path) = inbox
+            .ca_file
+            .as_ref()
+            .filter(|_| inbox.at.contains_key("ca_file"))
+        {
+            let pem = std::fs::read(path);
+            let ok = pem
+                .as_ref()
+                .is_ok_and(|pem| pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----"));
+            if !ok {
+                let why = match pem {
+                    Err(e) => format!("cannot read {}: {e}", path.display()),
+                    Ok(_) => format!("{} is not a PEM certificate", path.display()),
+                };
+                problems.push(inbox.problem(&shown, "ca_file", format!("[inbox] ca_file: {why}")));
+            }
+        }
+        problems
+    }
+}
+
 /// Whether `path` is a file this user may run.
 fn is_executable(path: &Path) -> bool {
     let Ok(meta) = std::fs::metadata(path) else {
@@ -1479,6 +1812,7 @@ impl Config {
         let ledger = base.join(&raw.ledger);
         let transport = transport(raw.transport, text, &shown, base, &ledger, &mut problems);
         let dkim = dkim(raw.dkim, text, &shown, base, &email, &mut problems);
+        let inbox = inbox(raw.inbox, text, &shown, base, &transport, &mut problems);
         let mut namedays = crate::i18n::nameday::Calendar::builtin();
         if let Some(file) = &raw.namedays {
             let path = base.join(file.get_ref());
@@ -1561,6 +1895,7 @@ impl Config {
             occasions,
             ledger,
             transport,
+            inbox,
             vocative: raw
                 .vocative
                 .into_iter()
@@ -1867,6 +2202,219 @@ kind = "birthday"
             .find(|(_, l)| l.starts_with(&prefix))
             .unwrap_or_else(|| panic!("no {key} in {text}"));
         (i as u64 + 1, line.find(" = ").unwrap() as u64 + 4)
+    }
+
+    /// The minimal config with `[transport]` and `[inbox]` lines.
+    fn with_inbox(transport: &[&str], inbox: &[&str]) -> (String, Result<Config, Vec<Problem>>) {
+        let text = format!(
+            "{MINIMAL}\n[transport]\n{}\n\n[inbox]\n{}\n",
+            transport.join("\n"),
+            inbox.join("\n")
+        );
+        let parsed = Config::parse(&text, Path::new("/srv/shop/greet.toml"));
+        (text, parsed)
+    }
+
+    fn inbox_of(transport: &[&str], inbox: &[&str]) -> Inbox {
+        let (text, parsed) = with_inbox(transport, inbox);
+        parsed
+            .unwrap_or_else(|e| panic!("{text}\n{}", e[0]))
+            .inbox
+            .expect("[inbox] is there")
+    }
+
+    const SMTP_LOGIN: &[&str] = &[
+        "kind = \"smtp\"",
+        "host = \"smtp.example.gr\"",
+        "username = \"hello@example.gr\"",
+        "password_env = \"GREET_SMTP_PASSWORD\"",
+        "ca_file = \"company-ca.pem\"",
+        "timeout = 12",
+    ];
+
+    #[test]
+    fn an_inbox_signs_in_as_the_sending_account_with_the_defaults_filled_in() {
+        let inbox = inbox_of(SMTP_LOGIN, &["host = \"imap.example.gr\""]);
+        assert_eq!(inbox.host, "imap.example.gr");
+        assert_eq!((inbox.port, inbox.security), (993, InboxSecurity::Tls));
+        assert_eq!(inbox.username, "hello@example.gr");
+        assert_eq!(
+            inbox.password,
+            PasswordSource::Env("GREET_SMTP_PASSWORD".into())
+        );
+        assert!(!inbox.own_login);
+        assert_eq!(
+            inbox.ca_file,
+            Some(PathBuf::from("/srv/shop/company-ca.pem"))
+        );
+        assert_eq!(inbox.timeout, Duration::from_secs(12));
+        assert_eq!(
+            (inbox.folder.as_str(), inbox.processed_folder.as_str()),
+            ("INBOX", "greet-processed")
+        );
+        assert_eq!((inbox.soft_bounce_limit, inbox.soft_bounce_days), (3, 14));
+        assert!(!inbox.before_send);
+        // No [inbox]: no inbox.
+        let (text, parsed) = with_transport(SMTP_LOGIN);
+        assert!(
+            parsed
+                .unwrap_or_else(|e| panic!("{text}\n{}", e[0]))
+                .inbox
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn every_provider_names_its_imap_server_and_written_keys_win() {
+        for provider in Provider::ALL {
+            let lines = [
+                format!("provider = \"{}\"", provider.name()),
+                "username = \"hello@example.gr\"".into(),
+                "password_env = \"P\"".into(),
+            ];
+            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let inbox = inbox_of(&lines, &[]);
+            assert_eq!(inbox.host, provider.imap_host(), "{provider:?}");
+            assert_eq!(inbox.port, 993);
+            let inbox = inbox_of(
+                &lines,
+                &["host = \"imap.own.example\"", "security = \"starttls\""],
+            );
+            assert_eq!((inbox.host.as_str(), inbox.port), ("imap.own.example", 143));
+        }
+    }
+
+    #[test]
+    fn an_inbox_with_its_own_login_and_every_key_written_is_read_as_written() {
+        let inbox = inbox_of(
+            &["kind = \"file\""],
+            &[
+                "host = \"mail.example.gr\"",
+                "port = 9993",
+                "username = \"bounces@example.gr\"",
+                "password_file = \"imap-password\"",
+                "ca_file = \"ca.pem\"",
+                "timeout = 5",
+                "folder = \"Bounces\"",
+                "processed_folder = \"Done\"",
+                "soft_bounce_limit = 2",
+                "soft_bounce_days = 30",
+                "before_send = true",
+            ],
+        );
+        assert_eq!(inbox.port, 9993);
+        assert_eq!(inbox.username, "bounces@example.gr");
+        assert_eq!(
+            inbox.password,
+            PasswordSource::File("/srv/shop/imap-password".into())
+        );
+        assert!(inbox.own_login);
+        assert_eq!(inbox.ca_file, Some(PathBuf::from("/srv/shop/ca.pem")));
+        assert_eq!(inbox.timeout, Duration::from_secs(5));
+        assert_eq!(
+            (inbox.folder.as_str(), inbox.processed_folder.as_str()),
+            ("Bounces", "Done")
+        );
+        assert_eq!((inbox.soft_bounce_limit, inbox.soft_bounce_days), (2, 30));
+        assert!(inbox.before_send);
+    }
+
+    #[test]
+    fn every_inbox_mistake_is_refused_at_its_key_with_what_to_write() {
+        let own = [
+            "host = \"imap.example.gr\"",
+            "username = \"u@example.gr\"",
+            "password_env = \"P\"",
+        ];
+        // (transport lines, inbox lines, the key the problem points at, words it says)
+        let cases: Vec<(&[&str], Vec<&str>, &str, &str)> = vec![
+            (SMTP_LOGIN, vec![], "inbox", "has no host"),
+            (SMTP_LOGIN, vec!["host = \" \""], "host", "host is empty"),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "port = 0"],
+                "port",
+                "not a port",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "timeout = 0"],
+                "timeout",
+                "give up at once",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "folder = \"\""],
+                "folder",
+                "folder is empty",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "processed_folder = \"INBOX\""],
+                "processed_folder",
+                "is the folder read",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "soft_bounce_limit = 0"],
+                "soft_bounce_limit",
+                "never bounced",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "soft_bounce_days = 0"],
+                "soft_bounce_days",
+                "no span of time",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "password_env = \"P\""],
+                "password_env",
+                "without username",
+            ),
+            (
+                SMTP_LOGIN,
+                vec!["host = \"h\"", "username = \"u\""],
+                "username",
+                "name its password",
+            ),
+            (
+                &["kind = \"file\""],
+                vec!["host = \"h\""],
+                "inbox",
+                "has no login",
+            ),
+            (
+                &["kind = \"file\""],
+                [&own[..], &["password_file = \"f\""]].concat(),
+                "password_file",
+                "keep one",
+            ),
+        ];
+        for (transport, inbox, key, words) in cases {
+            let (text, parsed) = with_inbox(transport, &inbox);
+            let problems = parsed.err().unwrap_or_else(|| panic!("accepted:\n{text}"));
+            assert_eq!(problems.len(), 1, "{text}\n{problems:?}");
+            let p = &problems[0];
+            assert!(p.message.contains(words), "{text}\n{}", p.message);
+            assert!(p.message.starts_with("[inbox]"), "{}", p.message);
+            let at = if key == "inbox" {
+                let line = text.lines().position(|l| l == "[inbox]").unwrap() as u64 + 1;
+                (line, 1)
+            } else {
+                let table = text.find("[inbox]").unwrap();
+                let (l, c) = value_at(&text[table..], key);
+                (l + text[..table].lines().count() as u64, c)
+            };
+            assert_eq!(
+                (p.line, p.column),
+                (Some(at.0), Some(at.1)),
+                "{text}\n{p:?}"
+            );
+        }
+        // security = "none" is no choice here.
+        let (_, parsed) = with_inbox(SMTP_LOGIN, &["host = \"h\"", "security = \"none\""]);
+        assert!(parsed.is_err());
     }
 
     fn transport_of(lines: &[&str]) -> Transport {

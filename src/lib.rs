@@ -23,6 +23,7 @@ pub mod dkim;
 pub mod doctor;
 pub mod exit;
 pub mod i18n;
+pub mod imap;
 pub mod inbox;
 pub mod jsonl;
 pub mod ledger;
@@ -61,5 +62,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Login => cmd::login::run(&cli),
         Command::Dkim(args) => cmd::dkim::run(&cli, args),
         Command::Doctor(args) => cmd::doctor::run(&cli, args),
+        Command::Inbox => cmd::inbox::run(&cli),
     }
 }

@@ -122,6 +122,14 @@ impl Provider {
         }
     }
 
+    /// The provider's IMAP server (IMAPS, port 993), for `greet inbox`.
+    pub fn imap_host(self) -> &'static str {
+        match self {
+            Provider::Microsoft365 | Provider::Outlook => "outlook.office365.com",
+            Provider::Gmail | Provider::GoogleWorkspace => "imap.gmail.com",
+        }
+    }
+
     pub fn preset(self) -> Preset {
         match self {
             // Exchange Online limits: 30 messages a minute (SMTP client

@@ -31,6 +31,15 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     problems.extend(dkim_problems);
     problems.extend(super::schedule::scheduled_secret_problems(&config));
     problems.extend(unsubscribe_off(&config));
+    // `[inbox]`'s own password and CA file (a borrowed login is said once).
+    for p in config.inbox_problems() {
+        if !problems
+            .iter()
+            .any(|q| q.message == p.message && q.line == p.line)
+        {
+            problems.push(p);
+        }
+    }
 
     let renderer = match Renderer::load(&config) {
         Ok(mut r) => {

@@ -3,6 +3,7 @@ pub mod check;
 pub mod dkim;
 pub mod doctor;
 pub mod history;
+pub mod inbox;
 pub mod init;
 pub mod login;
 pub mod preview;

@@ -42,6 +42,13 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     if let Some(dir) = &args.batch {
         return send_batch(cli, args, &config, dir, now.date_naive(), &mut err);
     }
+    // `[inbox] before_send`: the daily run reads the mailbox first, so an
+    // address that bounced or asked to stop since yesterday is not written
+    // to. A mailbox that cannot be read is said, not a stop: the greetings
+    // of the day matter more than one more message to a dead address.
+    if args.due && args.test_to.is_none() && config.inbox.as_ref().is_some_and(|i| i.before_send) {
+        super::inbox::before_send(&config, cli, &mut err)?;
+    }
 
     // What this run is about: one occasion, or every dated one.
     let occasions: Vec<&Occasion> = if args.due {

@@ -14,6 +14,8 @@ mod cron;
 mod customers;
 mod dkim;
 mod doctor;
+mod dovecot;
+mod inbox;
 mod init;
 mod interop;
 mod oauth;

@@ -21,7 +21,7 @@ fn auth_server(env: &[(&str, &str)]) -> (tempfile::TempDir, OAuthServer) {
 
 /// How `greet login` signs in, in the shop's config.
 #[derive(Clone, Copy)]
-enum Flow {
+pub(crate) enum Flow {
     /// The device code, as the public client (Microsoft's way).
     Device,
     /// The browser back to a loopback port, as the client with a secret (Google's way).
@@ -30,7 +30,7 @@ enum Flow {
 
 /// The sample shop sending as [`ACCOUNT`] over STARTTLS, signing in at
 /// `server`; its SMTP server is on port 9 (nobody) until [`with_smtp`].
-fn oauth_shop(server: &OAuthServer, flow: Flow) -> Shop {
+pub(crate) fn oauth_shop(server: &OAuthServer, flow: Flow) -> Shop {
     let shop = Shop::samples();
     let port = 9;
     let scopes = SCOPES
@@ -113,7 +113,7 @@ fn login(shop: &Shop, owner: impl FnOnce(&str)) -> Run {
 }
 
 /// `greet login` through the device code, approved by the owner.
-fn device_login(shop: &Shop, server: &OAuthServer) -> Run {
+pub(crate) fn device_login(shop: &Shop, server: &OAuthServer) -> Run {
     login(shop, |code| server.approve_device(code))
 }
 
