@@ -1812,7 +1812,24 @@ impl Config {
         let ledger = base.join(&raw.ledger);
         let transport = transport(raw.transport, text, &shown, base, &ledger, &mut problems);
         let dkim = dkim(raw.dkim, text, &shown, base, &email, &mut problems);
+        let mut transport = transport;
         let inbox = inbox(raw.inbox, text, &shown, base, &transport, &mut problems);
+        // Reading the mailbox with the sending account's sign-in: Microsoft
+        // grants IMAP only for its own scope (Google's mail scope covers
+        // both). Scopes written in greet.toml are left as written.
+        if inbox.is_some()
+            && matches!(
+                transport.provider,
+                Some(Provider::Microsoft365 | Provider::Outlook)
+            )
+            && !transport.at.contains_key("oauth_scopes")
+            && let TransportKind::Smtp(s) = &mut transport.kind
+            && let Some(oauth) = &mut s.oauth
+        {
+            oauth
+                .scopes
+                .push(crate::provider::MICROSOFT_IMAP_SCOPE.to_string());
+        }
         let mut namedays = crate::i18n::nameday::Calendar::builtin();
         if let Some(file) = &raw.namedays {
             let path = base.join(file.get_ref());
@@ -2543,6 +2560,45 @@ kind = "birthday"
                 "{name}"
             );
         }
+    }
+
+    #[test]
+    fn a_microsoft_sign_in_that_also_reads_the_mailbox_asks_for_imap_too() {
+        let scopes = |provider: &str, extra: &[&str], inbox: bool| {
+            let p = format!("provider = \"{provider}\"");
+            let mut lines = vec![
+                p.as_str(),
+                "username = \"shop@example.gr\"",
+                "auth = \"oauth2\"",
+                "token_file = \"t.json\"",
+                "client_id = \"app\"",
+                "tenant = \"contoso.onmicrosoft.com\"",
+                "client_secret = \"s\"",
+            ];
+            if !provider.starts_with("microsoft") {
+                lines.retain(|l| !l.starts_with("tenant"));
+            }
+            lines.extend(extra.iter().copied());
+            if inbox {
+                lines.push("[inbox]");
+                lines.push("folder = \"INBOX\"");
+            }
+            let t = transport_of(&lines);
+            let TransportKind::Smtp(s) = t.kind else {
+                panic!("smtp")
+            };
+            s.oauth.unwrap().scopes.join(" ")
+        };
+        let send = "https://outlook.office.com/SMTP.Send offline_access";
+        let imap = format!("{send} https://outlook.office.com/IMAP.AccessAsUser.All");
+        assert_eq!(scopes("microsoft365", &[], true), imap);
+        assert_eq!(scopes("microsoft365", &[], false), send);
+        assert_eq!(scopes("gmail", &[], true), "https://mail.google.com/");
+        // Scopes written stay as written.
+        assert_eq!(
+            scopes("microsoft365", &["oauth_scopes = [\"x\"]"], true),
+            "x"
+        );
     }
 
     #[test]

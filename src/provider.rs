@@ -37,6 +37,10 @@ pub struct Preset {
     pub daily_limit: usize,
 }
 
+/// The scope Microsoft grants IMAP for: added to a Microsoft sign-in when
+/// `[inbox]` reads the mailbox with it.
+pub const MICROSOFT_IMAP_SCOPE: &str = "https://outlook.office.com/IMAP.AccessAsUser.All";
+
 /// A provider's OAuth 2.0 sign-in: endpoints, scopes, flow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthPreset {
