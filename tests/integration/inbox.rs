@@ -771,7 +771,7 @@ fn a_wrong_password_or_an_untrusted_certificate_is_try_later_and_changes_nothing
                 &format!("port = {}", server.port),
                 &format!("port = {dead_port}"),
             )
-            .replace("[inbox]\n", "[inbox]\nca_file = \"ca.pem\"\n"),
+            .replace("\n[inbox]\n", "\n[inbox]\nca_file = \"ca.pem\"\n"),
     );
     let down = inbox(&shop, &[]).expect(4);
     assert!(
@@ -816,7 +816,7 @@ fn send_due_reads_the_mailbox_first_and_skips_an_address_that_bounced() {
             &gmail_bounce("kate@example.com", &sent["kate@example.com"]),
         );
     }
-    shop.edit("greet.toml", "[inbox]\n", "[inbox]\nbefore_send = true\n");
+    shop.edit("greet.toml", "\n[inbox]\n", "\n[inbox]\nbefore_send = true\n");
     let before = shop.eml_files("outbox");
     let mut cmd = shop.command(&["send", "--due", "--date", "2026-03-15", "--yes"]);
     cmd.env("GREET_TEST_IMAP_PASSWORD", PASSWORD);
