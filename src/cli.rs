@@ -55,6 +55,22 @@ pub enum Command {
     /// Read the shop's mailbox ([inbox]): bounces and unsubscribe replies
     /// update the ledger; each message is handled once.
     Inbox,
+    /// A gift code from a greeting: whose it is, for which occasion, until
+    /// when, whether it was redeemed; `--redeem` marks it (once). Exit 0: it
+    /// can be (or now was) redeemed; 1: it cannot (unknown, not sent,
+    /// expired or redeemed before); 2: not a gift code, or mistyped.
+    Gift(GiftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GiftArgs {
+    /// The code as the customer shows it (7KQM-2XHR-9DT; case, spaces and
+    /// dashes do not matter).
+    #[arg(value_name = "CODE")]
+    pub code: String,
+    /// Mark the gift redeemed now; a second redeem is refused.
+    #[arg(long)]
+    pub redeem: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -49,6 +49,15 @@ struct RawConfig {
     unsubscribe: Option<Spanned<RawUnsubscribe>>,
     /// `[inbox]`: the mailbox `greet inbox` reads.
     inbox: Option<Spanned<RawInbox>>,
+    /// `[gifts]`: the secret gift codes are made with.
+    gifts: Option<Spanned<RawGifts>>,
+}
+
+/// `[gifts]` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGifts {
+    secret_file: Spanned<PathBuf>,
 }
 
 /// The words of a salutation in one language; `{name}` stands for the
@@ -423,6 +432,10 @@ struct RawOccasion {
     kind: OccasionKind,
     template: Option<String>,
     segment: Option<Spanned<String>>,
+    /// Days a gift code stays valid; a gift is given only with this.
+    gift_days: Option<Spanned<u32>>,
+    /// The offer, per language: `gift = { el = "…", en = "…" }`.
+    gift: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 fn default_time_zone() -> Spanned<String> {
@@ -525,6 +538,27 @@ pub struct Occasion {
     pub segment: Option<String>,
     /// Where the segment expression starts in greet.toml (line, column).
     pub segment_at: (u64, u64),
+    /// The gift its greetings carry (`gift_days` and `gift`), if any.
+    pub gift: Option<OccasionGift>,
+}
+
+/// An occasion's gift: how long a code stays valid and the offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OccasionGift {
+    /// The code is valid through the greeting's day plus this many days.
+    pub days: u32,
+    /// Language → the offer; the default language always has one.
+    pub offer: BTreeMap<String, String>,
+}
+
+impl OccasionGift {
+    /// The offer in `lang`, else in the default language.
+    pub fn offer_for(&self, lang: &str, default_language: &str) -> &str {
+        self.offer
+            .get(lang)
+            .or_else(|| self.offer.get(default_language))
+            .map_or("", String::as_str)
+    }
 }
 
 /// The checked configuration; paths are resolved against the config file's folder.
@@ -558,6 +592,8 @@ pub struct Config {
     pub dkim: Option<DkimSettings>,
     /// `[unsubscribe]`: the links every greeting carries.
     pub unsubscribe: crate::unsubscribe::Unsubscribe,
+    /// `[gifts] secret_file`, read: gift codes are made with it.
+    pub gift_secret: Option<crate::gift::Secret>,
 }
 
 /// A bad row of the name-day file ("line 3, column 2: …") as `file:3:2: …`.
@@ -1691,9 +1727,100 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
+/// An occasion's `gift_days` and `gift` checked together: both or neither,
+/// at least one day, an offer in the default language (other languages fall
+/// back to it), offers not blank, each problem located.
+fn occasion_gift(
+    name: &str,
+    days: Option<Spanned<u32>>,
+    offer: Option<Spanned<BTreeMap<String, String>>>,
+    default_language: &str,
+    problem: &mut dyn FnMut(std::ops::Range<usize>, String),
+) -> Option<OccasionGift> {
+    match (days, offer) {
+        (None, None) => None,
+        (Some(days), None) => {
+            problem(
+                days.span(),
+                format!(
+                    "occasion \"{name}\": gift_days needs the offer too, e.g. gift = {{ {default_language} = \"a coffee and a cake on us\" }}"
+                ),
+            );
+            None
+        }
+        (None, Some(offer)) => {
+            problem(
+                offer.span(),
+                format!(
+                    "occasion \"{name}\": gift needs gift_days = N, the days its code stays valid"
+                ),
+            );
+            None
+        }
+        (Some(days), Some(offer)) => {
+            let mut ok = true;
+            if *days.get_ref() == 0 {
+                problem(
+                    days.span(),
+                    format!("occasion \"{name}\": gift_days must be at least 1"),
+                );
+                ok = false;
+            }
+            let span = offer.span();
+            let offer: BTreeMap<String, String> = offer
+                .into_inner()
+                .into_iter()
+                .map(|(l, t)| (l.trim().to_ascii_lowercase(), t.trim().to_string()))
+                .collect();
+            for (lang, text) in &offer {
+                if !is_language_tag(lang) {
+                    problem(
+                        span.clone(),
+                        format!(
+                            "occasion \"{name}\": gift names \"{lang}\", which is not a language code such as el, hy, he or en"
+                        ),
+                    );
+                    ok = false;
+                } else if text.is_empty() {
+                    problem(
+                        span.clone(),
+                        format!("occasion \"{name}\": the {lang} gift offer is empty"),
+                    );
+                    ok = false;
+                }
+            }
+            if !offer.contains_key(default_language) {
+                problem(
+                    span,
+                    format!(
+                        "occasion \"{name}\": gift has no offer in the default language ({default_language}), which the other languages fall back to"
+                    ),
+                );
+                ok = false;
+            }
+            ok.then_some(OccasionGift {
+                days: *days.get_ref(),
+                offer,
+            })
+        }
+    }
+}
+
 /// Why a file holding a secret cannot be used: missing, unreadable, empty,
 /// or readable by group or others.
 pub fn secret_file_problem(path: &Path) -> Result<(), String> {
+    secret_file_access_problem(path)?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if text.trim_end_matches(['\r', '\n']).is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(())
+}
+
+/// Why a file holding a secret (of any bytes) cannot be used: missing, not
+/// a file, or readable by group or others.
+pub fn secret_file_access_problem(path: &Path) -> Result<(), String> {
     let meta =
         std::fs::metadata(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if !meta.is_file() {
@@ -1709,11 +1836,6 @@ pub fn secret_file_problem(path: &Path) -> Result<(), String> {
                 path.display()
             ));
         }
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if text.trim_end_matches(['\r', '\n']).is_empty() {
-        return Err(format!("{} is empty", path.display()));
     }
     Ok(())
 }
@@ -1870,6 +1992,17 @@ impl Config {
                     ));
                 }
             }
+            let gift = occasion_gift(&name, occ.gift_days, occ.gift, &lang, &mut |span, msg| {
+                problems.push(at(span, msg))
+            });
+            if gift.is_some() && raw.gifts.is_none() {
+                problems.push(at(
+                    span.clone(),
+                    format!(
+                        "occasion \"{name}\" gives a gift: add [gifts] with secret_file = \"gift-secret\" (make it with `head -c 32 /dev/urandom > gift-secret && chmod 600 gift-secret`)"
+                    ),
+                ));
+            }
             occasions.insert(
                 name.clone(),
                 Occasion {
@@ -1878,6 +2011,7 @@ impl Config {
                     kind: occ.kind,
                     segment: occ.segment.map(Spanned::into_inner),
                     segment_at,
+                    gift,
                 },
             );
         }
@@ -1887,6 +2021,15 @@ impl Config {
                 "no occasions: add one, e.g. [occasions.birthday] with kind = \"birthday\"",
             ));
         }
+        let gift_secret = raw.gifts.and_then(|g| {
+            let file = g.into_inner().secret_file;
+            let path = base.join(file.get_ref());
+            crate::gift::Secret::read(&path)
+                .map_err(|why| {
+                    problems.push(at(file.span(), format!("[gifts] secret_file: {why}")))
+                })
+                .ok()
+        });
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -1922,6 +2065,7 @@ impl Config {
             namedays: std::sync::Arc::new(namedays),
             dkim,
             unsubscribe,
+            gift_secret,
         })
     }
 

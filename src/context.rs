@@ -71,6 +71,8 @@ pub struct Greeting<'a> {
     pub lang: &'a str,
     /// The greeting's unsubscribe links, when it carries them.
     pub unsubscribe: Option<&'a crate::unsubscribe::Links>,
+    /// The gift it carries, when its occasion gives one.
+    pub gift: Option<&'a crate::gift::Gift>,
 }
 
 fn text(s: &str) -> Value {
@@ -152,6 +154,32 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
         "unsubscribe",
         g.unsubscribe
             .map_or_else(Value::none, |l| text(l.for_template())),
+    );
+    // `{% if gift %}`: none when the occasion gives no gift.
+    ctx.insert_value(
+        "gift",
+        g.gift.map_or_else(Value::none, |gift| {
+            let mut m = Map::new();
+            // Latin letters and digits: isolated in a right-to-left text.
+            m.insert(
+                "code".into(),
+                text(&i18n::isolate(g.lang, &gift.code.to_string())),
+            );
+            m.insert(
+                "valid_until".into(),
+                Value::from(i18n::format_date(
+                    g.lang,
+                    gift.valid_until,
+                    i18n::DateStyle::Long,
+                )),
+            );
+            m.insert(
+                "valid_until_date".into(),
+                Value::from(gift.valid_until.to_string()),
+            );
+            m.insert("offer".into(), text(&gift.offer));
+            Value::from(m)
+        }),
     );
     ctx.insert_value("lang", text(g.lang));
     ctx.insert_value("dir", text(i18n::direction(g.lang)));

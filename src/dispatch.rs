@@ -39,6 +39,8 @@ pub struct Greeting {
     pub bytes: Vec<u8>,
     /// The outbox file name.
     pub file: String,
+    /// The gift code the message carries, recorded with its reservation.
+    pub gift: Option<crate::ledger::GiftRecord>,
 }
 
 /// Time as the dispatcher sees it: the real clock in `greet send`, a
@@ -305,6 +307,7 @@ impl<'a> Dispatcher<'a> {
                     recipient: &g.to,
                     message_id: &message_id,
                     retry_uncertain: self.policy.retry_uncertain,
+                    gift: g.gift.as_ref(),
                 }),
             )?
             .expect("a reservation was asked for");
@@ -526,6 +529,7 @@ mod tests {
             bytes: b"Subject: x\r\n\r\nhello\r\n".to_vec(),
             file: format!("{i}.eml"),
             to,
+            gift: None,
         }
     }
 

@@ -146,7 +146,7 @@ impl Secret {
     /// Read the secret file: 0600, at least [`MIN_SECRET`] bytes (used as
     /// they are, a trailing newline included).
     pub fn read(path: &Path) -> Result<Secret, String> {
-        crate::config::secret_file_problem(path)?;
+        crate::config::secret_file_access_problem(path)?;
         let bytes =
             std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if bytes.len() < MIN_SECRET {
@@ -186,6 +186,49 @@ pub struct Gift {
     pub offer: String,
 }
 
+/// What the ledger keeps of the gift a greeting of a reviewed batch
+/// carries, made again from its key and the batch's day (the same code and
+/// last day the files were rendered with, while the secret and `gift_days`
+/// are unchanged).
+pub fn record_for(
+    config: &crate::config::Config,
+    key: &GreetingKey,
+    date: NaiveDate,
+) -> Option<crate::ledger::GiftRecord> {
+    let occasion = config.occasions.get(&key.occasion)?;
+    for_greeting(config, occasion, key, date, &config.default_language).map(|g| g.record())
+}
+
+impl Gift {
+    /// What the ledger keeps of it.
+    pub fn record(&self) -> crate::ledger::GiftRecord {
+        crate::ledger::GiftRecord {
+            code: self.code.compact().to_string(),
+            valid_until: self.valid_until.to_string(),
+        }
+    }
+}
+
+/// The gift a greeting carries: its occasion has one and the shop has a
+/// secret. Valid through the greeting's day plus the occasion's `gift_days`;
+/// the offer in the greeting's language, else in the default language.
+pub fn for_greeting(
+    config: &crate::config::Config,
+    occasion: &crate::config::Occasion,
+    key: &GreetingKey,
+    date: NaiveDate,
+    lang: &str,
+) -> Option<Gift> {
+    let (g, secret) = (occasion.gift.as_ref()?, config.gift_secret.as_ref()?);
+    Some(Gift {
+        code: secret.code(key),
+        valid_until: date
+            .checked_add_days(chrono::Days::new(u64::from(g.days)))
+            .unwrap_or(NaiveDate::MAX),
+        offer: g.offer_for(lang, &config.default_language).to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,7 +261,7 @@ mod tests {
     #[test]
     fn the_alphabet_has_a_prime_number_of_characters_none_of_them_lookalikes() {
         assert_eq!(ALPHABET.len() as u32, P);
-        assert!((2..P).all(|d| P % d != 0));
+        assert!((2..P).all(|d| !P.is_multiple_of(d)));
         for c in b"01ILOSU" {
             assert!(!ALPHABET.contains(c), "{}", *c as char);
         }
@@ -259,14 +302,22 @@ mod tests {
                     let mut typo = chars;
                     typo[i] = other;
                     let typed = std::str::from_utf8(&typo).unwrap();
-                    assert_eq!(Code::parse(typed), Err(CodeError::Mistyped), "{code} → {typed}");
+                    assert_eq!(
+                        Code::parse(typed),
+                        Err(CodeError::Mistyped),
+                        "{code} → {typed}"
+                    );
                     checked += 1;
                 }
                 if i + 1 < LEN && chars[i] != chars[i + 1] {
                     let mut swap = chars;
                     swap.swap(i, i + 1);
                     let typed = std::str::from_utf8(&swap).unwrap();
-                    assert_eq!(Code::parse(typed), Err(CodeError::Mistyped), "{code} → {typed}");
+                    assert_eq!(
+                        Code::parse(typed),
+                        Err(CodeError::Mistyped),
+                        "{code} → {typed}"
+                    );
                     checked += 1;
                 }
             }
@@ -276,7 +327,14 @@ mod tests {
 
     #[test]
     fn text_that_is_not_a_code_is_told_apart_from_a_typo() {
-        for typed in ["", "7KQM-2XHR", "7KQM-2XHR-9DTT9", "OKQM-2XHR-9DT", "7KQM-2XHR-9D!", "ΑΒΓΔ-2XHR-9DT"] {
+        for typed in [
+            "",
+            "7KQM-2XHR",
+            "7KQM-2XHR-9DTT9",
+            "OKQM-2XHR-9DT",
+            "7KQM-2XHR-9D!",
+            "ΑΒΓΔ-2XHR-9DT",
+        ] {
             assert!(
                 matches!(Code::parse(typed), Err(CodeError::NotACode(_))),
                 "{typed}: {:?}",
@@ -295,16 +353,30 @@ mod tests {
             assert_eq!(a.code(&k), again.code(&k));
             assert_ne!(a.code(&k), b.code(&k), "{k:?}");
             for other in [
-                GreetingKey { occasion: "nameday".into(), ..k.clone() },
-                GreetingKey { occurrence: "2027-03-14".into(), ..k.clone() },
+                GreetingKey {
+                    occasion: "nameday".into(),
+                    ..k.clone()
+                },
+                GreetingKey {
+                    occurrence: "2027-03-14".into(),
+                    ..k.clone()
+                },
             ] {
                 assert_ne!(a.code(&k), a.code(&other));
             }
             assert!(Code::parse(&a.code(&k).to_string()).is_ok());
         }
         // Parts run together differently are different keys.
-        let ab = GreetingKey { occasion: "ab".into(), customer: "c".into(), occurrence: "1".into() };
-        let a_bc = GreetingKey { occasion: "a".into(), customer: "bc".into(), occurrence: "1".into() };
+        let ab = GreetingKey {
+            occasion: "ab".into(),
+            customer: "c".into(),
+            occurrence: "1".into(),
+        };
+        let a_bc = GreetingKey {
+            occasion: "a".into(),
+            customer: "bc".into(),
+            occurrence: "1".into(),
+        };
         assert_ne!(a.code(&ab), a.code(&a_bc));
     }
 

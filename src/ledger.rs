@@ -31,7 +31,7 @@ use crate::inbox::{Bounce, Verdict};
 use crate::message::GreetingKey;
 
 /// The schema this build writes; older files are migrated on open.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// Where a greeting stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -392,6 +392,17 @@ const SCHEMA_2: &str = "
     CREATE INDEX inbox_seen_by_message_id ON inbox_seen(message_id);
 ";
 
+/// Schema 2 → 3 (gift codes): the code a greeting carried, the last day it
+/// can be redeemed, and when it was (NULL: not yet). Written with the
+/// reservation, so a greeting whose delivery is uncertain still has its code
+/// on record; a gift counts as given only once its greeting is sent.
+const SCHEMA_3: &str = "
+    ALTER TABLE greetings ADD COLUMN gift_code TEXT;
+    ALTER TABLE greetings ADD COLUMN gift_valid_until TEXT;
+    ALTER TABLE greetings ADD COLUMN gift_redeemed_at TEXT;
+    CREATE INDEX greetings_by_gift ON greetings(gift_code) WHERE gift_code IS NOT NULL;
+";
+
 /// Bring the ledger's schema up to [`SCHEMA_VERSION`]: every step in one
 /// transaction, so a ledger is either as it was or fully migrated; the
 /// version is read again inside it, so two runs opening an old ledger at
@@ -421,6 +432,10 @@ fn migrate(conn: &Connection, path: &Path) -> anyhow::Result<()> {
     if version < 2 {
         tx.execute_batch(SCHEMA_2)
             .with_context(|| format!("cannot bring {} to schema 2", path.display()))?;
+    }
+    if version < 3 {
+        tx.execute_batch(SCHEMA_3)
+            .with_context(|| format!("cannot bring {} to schema 3", path.display()))?;
     }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
@@ -452,6 +467,34 @@ fn suppressions(conn: &Connection) -> anyhow::Result<Vec<Suppression>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The greetings that carried `code` (compact form), sent ones first.
+fn gift_entries(conn: &Connection, code: &str) -> anyhow::Result<Vec<GiftEntry>> {
+    if schema_of(conn)? < 3 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT occasion, customer, occurrence, state, recipient, gift_valid_until, updated_at, gift_redeemed_at
+         FROM greetings WHERE gift_code = ?1
+         ORDER BY state <> 'sent', updated_at DESC",
+    )?;
+    let rows = stmt.query_map(params![code], |r| {
+        let state: String = r.get(3)?;
+        Ok(GiftEntry {
+            key: GreetingKey {
+                occasion: r.get(0)?,
+                customer: r.get(1)?,
+                occurrence: r.get(2)?,
+            },
+            state: State::parse(&state).unwrap_or(State::Uncertain),
+            recipient: r.get(4)?,
+            valid_until: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            updated_at: r.get(6)?,
+            redeemed_at: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The greeting to reserve in [`Ledger::settle`].
 #[derive(Debug, Clone, Copy)]
 pub struct Next<'a> {
@@ -459,6 +502,57 @@ pub struct Next<'a> {
     pub recipient: &'a str,
     pub message_id: &'a str,
     pub retry_uncertain: bool,
+    /// The gift code the message carries, recorded with it.
+    pub gift: Option<&'a GiftRecord>,
+}
+
+/// A gift code as a greeting carries it: recorded with the reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftRecord {
+    /// The 11 characters, without dashes.
+    pub code: String,
+    /// The last day it can be redeemed (`2026-04-13`).
+    pub valid_until: String,
+}
+
+/// A greeting that carried a gift code, as `greet gift` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftEntry {
+    pub key: GreetingKey,
+    pub state: State,
+    pub recipient: String,
+    pub valid_until: String,
+    /// When the greeting was last handed over or recorded (UTC).
+    pub updated_at: String,
+    /// When the gift was redeemed (UTC), if it was.
+    pub redeemed_at: Option<String>,
+}
+
+impl GiftEntry {
+    /// Whether the code went out to the customer: sent (or bounced after
+    /// being sent), or maybe sent (a run died while handing it over). A code
+    /// of a failed, deferred or previewed greeting was never given.
+    pub fn given(&self) -> bool {
+        matches!(
+            self.state,
+            State::Sent | State::Bounced | State::Uncertain | State::Sending
+        )
+    }
+}
+
+/// What `redeem_gift` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeem {
+    /// Marked redeemed now.
+    Redeemed(GiftEntry),
+    /// No greeting carried this code.
+    Unknown,
+    /// Its greeting was never sent (failed or deferred).
+    NotGiven(GiftEntry),
+    /// Past its last day.
+    Expired(GiftEntry),
+    /// Redeemed before (the entry says when).
+    Already(GiftEntry),
 }
 
 /// Another run holds the lock on this ledger.
@@ -547,6 +641,7 @@ impl Ledger {
             recipient,
             message_id,
             retry_uncertain,
+            gift: None,
         };
         Ok(self
             .settle(None, Some(next))?
@@ -605,11 +700,16 @@ impl Ledger {
             recipient,
             message_id,
             retry_uncertain,
+            gift,
         } = next;
+        let (gift_code, gift_valid_until) = match gift {
+            Some(g) => (Some(g.code.as_str()), Some(g.valid_until.as_str())),
+            None => (None, None),
+        };
         let inserted = tx
             .prepare_cached(
-                "INSERT INTO greetings (occasion, customer, occurrence, state, recipient, message_id)
-                 VALUES (?1, ?2, ?3, 'sending', ?4, ?5)
+                "INSERT INTO greetings (occasion, customer, occurrence, state, recipient, message_id, gift_code, gift_valid_until)
+                 VALUES (?1, ?2, ?3, 'sending', ?4, ?5, ?6, ?7)
                  ON CONFLICT DO NOTHING",
             )?
             .execute(params![
@@ -617,7 +717,9 @@ impl Ledger {
                 key.customer,
                 key.occurrence,
                 recipient,
-                message_id
+                message_id,
+                gift_code,
+                gift_valid_until
             ])?;
         if inserted == 1 {
             return Ok(Reservation::Go);
@@ -626,9 +728,12 @@ impl Ledger {
         if !may_go_again(state, retry_uncertain) {
             return Ok(Reservation::Skip(state));
         }
-        // A resend keeps the Message-ID of the first attempt.
+        // A resend keeps the Message-ID of the first attempt, and records
+        // the gift code the message carries now (the same, while the shop's
+        // secret is the same: it is made from the greeting's key).
         tx.prepare_cached(
             "UPDATE greetings SET state = 'sending', attempts = attempts + 1, recipient = ?4,
+                 gift_code = ?5, gift_valid_until = ?6,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
              WHERE occasion = ?1 AND customer = ?2 AND occurrence = ?3",
         )?
@@ -636,7 +741,9 @@ impl Ledger {
             key.occasion,
             key.customer,
             key.occurrence,
-            recipient
+            recipient,
+            gift_code,
+            gift_valid_until
         ])?;
         Ok(Reservation::Go)
     }
@@ -708,6 +815,63 @@ impl Ledger {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The greetings that carried this gift code (one, unless two keys
+    /// ever shared a code: 29¹⁰ codes make that vanishingly rare).
+    pub fn gift(&self, code: &str) -> anyhow::Result<Vec<GiftEntry>> {
+        gift_entries(&self.conn, code)
+    }
+
+    /// Mark a gift redeemed, once: refused if no sent greeting carried it,
+    /// if `today` is past its last day, or if it was redeemed before. The
+    /// check and the mark are one transaction, so two tills redeeming the
+    /// same code at once redeem it once.
+    pub fn redeem_gift(&self, code: &str, today: &str) -> anyhow::Result<Redeem> {
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
+        let entries = gift_entries(&tx, code)?;
+        // A sent greeting's code first, if ever two carried it.
+        let Some(entry) = entries
+            .iter()
+            .find(|e| e.given())
+            .or_else(|| entries.first())
+            .cloned()
+        else {
+            return Ok(Redeem::Unknown);
+        };
+        if entry.redeemed_at.is_some() {
+            return Ok(Redeem::Already(entry));
+        }
+        if !entry.given() {
+            return Ok(Redeem::NotGiven(entry));
+        }
+        if entry.valid_until.as_str() < today {
+            return Ok(Redeem::Expired(entry));
+        }
+        let n = tx.execute(
+            "UPDATE greetings SET gift_redeemed_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+             WHERE occasion = ?1 AND customer = ?2 AND occurrence = ?3 AND gift_code = ?4
+               AND gift_redeemed_at IS NULL",
+            params![
+                entry.key.occasion,
+                entry.key.customer,
+                entry.key.occurrence,
+                code
+            ],
+        )?;
+        anyhow::ensure!(
+            n == 1,
+            "the gift {code} changed while it was being redeemed"
+        );
+        let redeemed = gift_entries(&tx, code)?
+            .into_iter()
+            .find(|e| e.key == entry.key)
+            .unwrap_or(entry);
+        tx.commit()?;
+        Ok(Redeem::Redeemed(redeemed))
     }
 
     /// The suppression list with the reason for each address, newest first.
@@ -1104,6 +1268,116 @@ mod tests {
     }
 
     #[test]
+    fn a_gift_counts_once_its_greeting_is_sent_and_is_redeemed_once_within_its_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = locked(&dir);
+        let gift = |c: &str| GiftRecord {
+            code: format!("CODE{c}"),
+            valid_until: "2026-04-13".into(),
+        };
+        let outcomes = [
+            (
+                "S",
+                Some(Outcome::Sent {
+                    reply: "250 ok".into(),
+                }),
+            ),
+            (
+                "F",
+                Some(Outcome::Failed {
+                    reply: "550 no".into(),
+                }),
+            ),
+            (
+                "D",
+                Some(Outcome::Deferred {
+                    reply: "451 later".into(),
+                }),
+            ),
+            (
+                "U",
+                Some(Outcome::Uncertain {
+                    reply: "lost".into(),
+                }),
+            ),
+            // Reserved and never recorded: a run that died mid-handover.
+            ("R", None),
+        ];
+        for (c, outcome) in &outcomes {
+            let g = gift(c);
+            l.settle(
+                None,
+                Some(Next {
+                    key: &key(c),
+                    recipient: "a@x.gr",
+                    message_id: "<1@x>",
+                    retry_uncertain: false,
+                    gift: Some(&g),
+                }),
+            )
+            .unwrap();
+            if let Some(o) = outcome {
+                l.record(&key(c), o).unwrap();
+            }
+        }
+        let today = "2026-03-20";
+        assert_eq!(l.redeem_gift("NOSUCH", today).unwrap(), Redeem::Unknown);
+        for c in ["F", "D"] {
+            assert!(
+                matches!(l.redeem_gift(&format!("CODE{c}"), today).unwrap(), Redeem::NotGiven(e) if e.key == key(c)),
+                "{c}"
+            );
+        }
+        // Past its last day, refused, and still redeemable on that day.
+        assert!(matches!(
+            l.redeem_gift("CODES", "2026-04-14").unwrap(),
+            Redeem::Expired(_)
+        ));
+        for c in ["S", "U", "R"] {
+            let code = format!("CODE{c}");
+            let first = l.redeem_gift(&code, "2026-04-13").unwrap();
+            let Redeem::Redeemed(e) = first else {
+                panic!("{c}: {first:?}")
+            };
+            assert!(e.redeemed_at.is_some());
+            let again = l.redeem_gift(&code, today).unwrap();
+            assert!(
+                matches!(&again, Redeem::Already(a) if a.redeemed_at == e.redeemed_at),
+                "{c}: {again:?}"
+            );
+        }
+        // A deferred greeting sent later carries its code, now given.
+        let g = gift("D");
+        l.settle(
+            None,
+            Some(Next {
+                key: &key("D"),
+                recipient: "a@x.gr",
+                message_id: "<1@x>",
+                retry_uncertain: false,
+                gift: Some(&g),
+            }),
+        )
+        .unwrap();
+        l.record(
+            &key("D"),
+            &Outcome::Sent {
+                reply: "250 ok".into(),
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            l.redeem_gift("CODED", today).unwrap(),
+            Redeem::Redeemed(_)
+        ));
+        let e = &l.gift("CODED").unwrap()[0];
+        assert_eq!(
+            (e.state, e.valid_until.as_str()),
+            (State::Sent, "2026-04-13")
+        );
+    }
+
+    #[test]
     fn deferred_goes_again_failed_never() {
         let dir = tempfile::tempdir().unwrap();
         let l = locked(&dir);
@@ -1292,7 +1566,7 @@ mod tests {
     }
 
     #[test]
-    fn a_v1_ledger_with_rows_is_migrated_to_schema_2_and_nothing_is_lost() {
+    fn a_v1_ledger_with_rows_is_migrated_to_the_current_schema_and_nothing_is_lost() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("greet-ledger.sqlite");
         v1_ledger(&path);
@@ -1309,13 +1583,21 @@ mod tests {
             )
         };
         let l = Ledger::open(&path).unwrap();
-        assert_eq!(schema_of(&l.conn).unwrap(), 2);
+        assert_eq!(schema_of(&l.conn).unwrap(), SCHEMA_VERSION);
         assert_eq!(
             dump(
                 &l.conn,
                 &format!("SELECT {columns} FROM greetings ORDER BY 1,2,3")
             ),
             greetings
+        );
+        // Schema 3: no greeting from before gift codes carried one.
+        assert_eq!(
+            dump(
+                &l.conn,
+                "SELECT count(*) FROM greetings WHERE gift_code IS NOT NULL OR gift_valid_until IS NOT NULL OR gift_redeemed_at IS NOT NULL"
+            ),
+            ["Integer(0)"]
         );
         assert_eq!(
             dump(&l.conn, "SELECT email, added_at FROM suppressed ORDER BY 1"),
@@ -1357,7 +1639,8 @@ mod tests {
                 &l,
                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'greetings_by_%'"
             ),
-            3
+            // state, message_id, recipient (schema 2), gift (schema 3)
+            4
         );
         assert_eq!(
             l.first_run_recorded().unwrap().as_deref(),

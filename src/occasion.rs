@@ -230,6 +230,7 @@ mod tests {
             template: "x".into(),
             segment: None,
             segment_at: (0, 0),
+            gift: None,
         }
     }
 

@@ -71,6 +71,8 @@ pub struct Item {
     /// The List-Unsubscribe links (`None` for a dated occasion the owner
     /// sends without them); the message carries them and templates see them.
     pub unsubscribe: Option<Links>,
+    /// The gift the greeting carries (recorded in the ledger once sent).
+    pub gift: Option<crate::gift::Gift>,
 }
 
 /// Narrowing of a run.
@@ -393,6 +395,7 @@ impl<'a> Run<'a> {
             self.retry_uncertain,
         );
         let unsubscribe = self.config.unsubscribe.for_greeting(occasion.kind, &key);
+        let gift = crate::gift::for_greeting(self.config, occasion, &key, target.date, &lang);
         let mut item = Item {
             key,
             customer: customer.clone(),
@@ -401,6 +404,7 @@ impl<'a> Run<'a> {
             status,
             rendered: None,
             unsubscribe,
+            gift,
         };
         let greeting = Greeting {
             customer: &item.customer,
@@ -410,6 +414,7 @@ impl<'a> Run<'a> {
             shared: &target.shared,
             lang: &item.lang,
             unsubscribe: item.unsubscribe.as_ref(),
+            gift: item.gift.as_ref(),
         };
         let ctx = context::context(self.config, &greeting);
         if !self.renderer.in_segment(&occasion.name, &ctx)? {

@@ -217,6 +217,7 @@ pub fn send(
             };
             let flow = dispatcher.offer(Greeting {
                 file: eml_name(&item.key, None),
+                gift: item.gift.as_ref().map(crate::gift::Gift::record),
                 to: item.customer.email.clone(),
                 name: item.customer.full_name(),
                 key: item.key,
@@ -280,6 +281,7 @@ mod tests {
             template: "birthday".into(),
             segment: None,
             segment_at: (0, 0),
+            gift: None,
         };
         let today = NaiveDate::from_ymd_opt(2026, 3, 14).unwrap();
         let days = |catch_up, first: &str| -> Vec<(String, bool)> {

@@ -2,6 +2,7 @@
 pub mod check;
 pub mod dkim;
 pub mod doctor;
+pub mod gift;
 pub mod history;
 pub mod inbox;
 pub mod init;
