@@ -106,6 +106,8 @@ pub struct Entry {
     pub updated_at: String,
     /// The delivery status notification that came back for it, if one did.
     pub bounce: Option<BounceNote>,
+    /// The gift code it carried (compact) and when it was redeemed.
+    pub gift: Option<(String, Option<String>)>,
 }
 
 /// What a bounce notice said about a greeting: its status (`5.1.1`), the
@@ -776,14 +778,20 @@ impl Ledger {
 
     /// Every greeting, newest first, optionally of one occasion.
     pub fn history(&self, occasion: Option<&str>) -> anyhow::Result<Vec<Entry>> {
-        let sql = if schema_of(&self.conn)? >= 2 {
+        let schema = schema_of(&self.conn)?;
+        let sql = if schema >= 3 {
             "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
-                    bounce_status, bounce_diagnostic, bounced_at
+                    bounce_status, bounce_diagnostic, bounced_at, gift_code, gift_redeemed_at
+             FROM greetings WHERE ?1 IS NULL OR occasion = ?1
+             ORDER BY updated_at DESC, occasion, customer"
+        } else if schema == 2 {
+            "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
+                    bounce_status, bounce_diagnostic, bounced_at, NULL, NULL
              FROM greetings WHERE ?1 IS NULL OR occasion = ?1
              ORDER BY updated_at DESC, occasion, customer"
         } else {
             "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
-                    NULL, NULL, NULL
+                    NULL, NULL, NULL, NULL, NULL
              FROM greetings WHERE ?1 IS NULL OR occasion = ?1
              ORDER BY updated_at DESC, occasion, customer"
         };
@@ -812,6 +820,10 @@ impl Ledger {
                 attempts: r.get(7)?,
                 updated_at: r.get(8)?,
                 bounce,
+                gift: match r.get::<_, Option<String>>(12)? {
+                    Some(code) => Some((code, r.get(13)?)),
+                    None => None,
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -46,9 +46,21 @@ pub fn run(cli: &Cli, args: &HistoryArgs) -> anyhow::Result<Exit> {
             Some(b) => bounce_words(b),
             None => e.reply.clone().unwrap_or_default(),
         };
+        // The gift it carried, as the till reads it (given only if sent).
+        let gift = match &e.gift {
+            Some((code, redeemed)) => {
+                let shown =
+                    crate::gift::Code::parse(code).map_or_else(|_| code.clone(), |c| c.to_string());
+                match redeemed {
+                    Some(at) => format!("  gift {shown} (redeemed {at})"),
+                    None => format!("  gift {shown}"),
+                }
+            }
+            None => String::new(),
+        };
         writeln!(
             out,
-            "{}  {:<9} {} {} → {}  {}{}",
+            "{}  {:<9} {} {} → {}  {}{}{gift}",
             e.updated_at,
             e.state.as_str(),
             e.key.occasion,

@@ -223,6 +223,17 @@ fn each_greeting_carries_its_own_code_in_its_language_and_the_till_redeems_it_on
         );
     }
     // history and the ledger keep the code with the greeting.
+    let history = shop.run(&["history"]).expect(0).stdout();
+    for (to, code) in &codes {
+        let line = history
+            .lines()
+            .find(|l| l.contains(&format!("→ {to}")))
+            .unwrap_or_else(|| panic!("{to}: {history}"));
+        assert!(
+            line.contains(&format!("  gift {code} (redeemed 20")),
+            "{line}"
+        );
+    }
     let conn = rusqlite::Connection::open(shop.path("greet-ledger.sqlite")).unwrap();
     let mut stmt = conn
         .prepare("SELECT recipient, gift_code, gift_valid_until, gift_redeemed_at IS NOT NULL FROM greetings WHERE state = 'sent'")
