@@ -58,6 +58,13 @@ pub struct Item {
     pub occurrence: String,
     pub to: String,
     pub name: String,
+    /// The gift code the file carries (compact), if its occasion gives one:
+    /// recorded in the ledger as reviewed when the greeting is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_code: Option<String>,
+    /// The gift's last day, as the file says it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_valid_until: Option<String>,
 }
 
 impl Item {
@@ -84,6 +91,8 @@ pub struct Verified {
     /// so a batch of any size is sent in flat memory.
     pub path: std::path::PathBuf,
     pub sha256: String,
+    /// The gift the file carries, as the manifest records it.
+    pub gift: Option<crate::ledger::GiftRecord>,
 }
 
 impl Verified {
@@ -403,6 +412,22 @@ impl Manifest {
                     g.occasion, g.customer, g.occurrence
                 ));
             }
+            let gift = match (&g.gift_code, &g.gift_valid_until) {
+                (None, None) => None,
+                (Some(code), Some(until))
+                    if crate::gift::Code::parse(code).is_ok_and(|c| c.compact() == code)
+                        && chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").is_ok() =>
+                {
+                    Some(crate::ledger::GiftRecord {
+                        code: code.clone(),
+                        valid_until: until.clone(),
+                    })
+                }
+                _ => {
+                    wrong("has a gift the manifest does not describe whole (a code with its check character and a YYYY-MM-DD last day)".into());
+                    None
+                }
+            };
             greetings.push(Verified {
                 key: g.key(),
                 to,
@@ -410,6 +435,7 @@ impl Manifest {
                 file: g.file.clone(),
                 path: file.clone(),
                 sha256: g.sha256.clone(),
+                gift,
             });
         }
         // A message added to the folder after the review is not sent either.
@@ -506,6 +532,8 @@ mod tests {
                 occurrence: "2026-03-14".into(),
                 to: "maria@example.gr".into(),
                 name: "Μαρία".into(),
+                gift_code: None,
+                gift_valid_until: None,
             }],
             seal: String::new(),
         };

@@ -186,19 +186,6 @@ pub struct Gift {
     pub offer: String,
 }
 
-/// What the ledger keeps of the gift a greeting of a reviewed batch
-/// carries, made again from its key and the batch's day (the same code and
-/// last day the files were rendered with, while the secret and `gift_days`
-/// are unchanged).
-pub fn record_for(
-    config: &crate::config::Config,
-    key: &GreetingKey,
-    date: NaiveDate,
-) -> Option<crate::ledger::GiftRecord> {
-    let occasion = config.occasions.get(&key.occasion)?;
-    for_greeting(config, occasion, key, date, &config.default_language).map(|g| g.record())
-}
-
 impl Gift {
     /// What the ledger keeps of it.
     pub fn record(&self) -> crate::ledger::GiftRecord {

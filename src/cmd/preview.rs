@@ -361,6 +361,8 @@ fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyho
                     occurrence: item.key.occurrence.clone(),
                     to: item.customer.email.clone(),
                     name: item.customer.full_name(),
+                    gift_code: item.gift.as_ref().map(|g| g.code.compact().to_string()),
+                    gift_valid_until: item.gift.as_ref().map(|g| g.valid_until.to_string()),
                 });
                 review.entries.push(entry(Some(name)));
             } else {

@@ -460,8 +460,6 @@ fn send_batch(
         manifest.occasion,
         manifest.date
     );
-    // Checked by load_batch: the day the files were rendered for.
-    let day = chrono::NaiveDate::parse_from_str(&manifest.date, "%Y-%m-%d")?;
     let from: lettre::Address = config.sender.email.parse()?;
     let mut transport = open_transport(config)?;
     if let Some(owner) = &args.test_to {
@@ -513,9 +511,8 @@ fn send_batch(
                         break;
                     }
                 };
-                let gift = crate::gift::record_for(config, &g.key, day);
                 let flow = dispatcher.offer(Greeting {
-                    gift,
+                    gift: g.gift,
                     key: g.key,
                     to: g.to,
                     name: g.name,

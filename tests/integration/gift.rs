@@ -272,12 +272,47 @@ fn a_previewed_greeting_shows_the_same_code_the_sent_one_carries_but_gives_nothi
         );
         gift(&shop, &[code, "--redeem"]).expect(1);
     }
-    // The reviewed batch sent: the same codes, now given.
+    // The reviewed batch sent: the same codes, now given, with the last day
+    // the files say even if gift_days changed since the review.
+    shop.edit("greet.toml", "gift_days = 30", "gift_days = 3");
     shop.run(&["send", "--batch", "review", "--yes"]).expect(0);
     assert_eq!(codes(&outbox(&shop)), shown);
     for code in shown.values() {
-        gift(&shop, &[code]).expect(0);
+        let out = gift(&shop, &[code]).expect(0);
+        assert!(
+            out.stdout().contains(&format!("{LAST_DAY} (valid)")),
+            "{}",
+            out.stdout()
+        );
     }
+    // A manifest whose gift was edited is refused whole (its seal).
+    shop.preview_batch("birthday", "2027-03-14", "next")
+        .expect(0);
+    let manifest = shop.read("next/manifest.json");
+    assert!(
+        codes_in(&manifest).is_empty(),
+        "the manifest keeps codes compact, without dashes"
+    );
+    let compact: Vec<String> = shown.values().map(|c| c.replace('-', "")).collect();
+    assert!(
+        !compact.iter().any(|c| manifest.contains(c.as_str())),
+        "next year's codes are new"
+    );
+    let edited = manifest.replacen(
+        "\"gift_valid_until\": \"2027-03-17\"",
+        "\"gift_valid_until\": \"2028-03-17\"",
+        1,
+    );
+    assert_ne!(edited, manifest, "{manifest}");
+    shop.write("next/manifest.json", &edited);
+    let mut late = shop.command(&["send", "--batch", "next", "--yes"]);
+    late.env("GREET_NOW", "2027-03-14T09:00:00+02:00");
+    let refused = crate::support::Run(late.output().unwrap()).expect(2);
+    assert!(
+        refused.stderr().contains("manifest"),
+        "{}",
+        refused.stderr()
+    );
     // A rerun sends nothing and changes no code.
     shop.run(&["send", "birthday", "--date", DAY, "--yes"])
         .expect(0);
