@@ -114,7 +114,7 @@ pub struct SendArgs {
     #[arg(required_unless_present_any = ["due", "batch"], conflicts_with_all = ["due", "batch"])]
     pub occasion: Option<String>,
 
-    /// Every dated occasion due today (birthday, anniversary, nameday) in one
+    /// Every dated occasion due today (birthday, anniversary, nameday, holiday) in one
     /// run, one connection, one summary: the daily command for cron or systemd.
     #[arg(long, conflicts_with = "batch")]
     pub due: bool,

@@ -49,6 +49,10 @@ struct RawConfig {
     unsubscribe: Option<Spanned<RawUnsubscribe>>,
     /// `[inbox]`: the mailbox `greet inbox` reads.
     inbox: Option<Spanned<RawInbox>>,
+    /// `[traditions]`: language → tradition (`ru = "orthodox"`), over the
+    /// built-in el → orthodox, hy → armenian, he → jewish, en → western.
+    #[serde(default)]
+    traditions: BTreeMap<String, Spanned<String>>,
 }
 
 /// The words of a salutation in one language; `{name}` stands for the
@@ -423,6 +427,8 @@ struct RawOccasion {
     kind: OccasionKind,
     template: Option<String>,
     segment: Option<Spanned<String>>,
+    /// For `kind = "holiday"`: the feast family (`christmas`, `easter`, …).
+    feast: Option<Spanned<String>>,
 }
 
 fn default_time_zone() -> Spanned<String> {
@@ -484,6 +490,17 @@ pub enum OccasionKind {
     Nameday,
     /// Everyone eligible, when the owner runs it.
     Campaign,
+    /// A feast (`feast = "christmas"`, …): each customer on the day their
+    /// own tradition keeps it ([`crate::feast`]).
+    Holiday,
+}
+
+impl OccasionKind {
+    /// Sent on the customer's own day (birthday, anniversary, name day,
+    /// holiday), keyed by that date; a campaign is sent when run, keyed by the year.
+    pub fn is_dated(self) -> bool {
+        self != OccasionKind::Campaign
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -525,6 +542,8 @@ pub struct Occasion {
     pub segment: Option<String>,
     /// Where the segment expression starts in greet.toml (line, column).
     pub segment_at: (u64, u64),
+    /// The feast of a `kind = "holiday"` occasion (always set for those).
+    pub feast: Option<crate::feast::Feast>,
 }
 
 /// The checked configuration; paths are resolved against the config file's folder.
@@ -558,6 +577,10 @@ pub struct Config {
     pub dkim: Option<DkimSettings>,
     /// `[unsubscribe]`: the links every greeting carries.
     pub unsubscribe: crate::unsubscribe::Unsubscribe,
+    /// Language (primary subtag) → tradition: the built-in ones with
+    /// `[traditions]` over them. A customer without a `tradition` cell keeps
+    /// the tradition of their language (the default language when blank).
+    pub traditions: BTreeMap<String, crate::feast::Tradition>,
 }
 
 /// A bad row of the name-day file ("line 3, column 2: …") as `file:3:2: …`.
@@ -585,6 +608,7 @@ pub const COLUMNS: &[&str] = &[
     "birthday",
     "customer_since",
     "opt_out",
+    "tradition",
 ];
 
 /// Where the keys of a table stand in the file.
@@ -1870,16 +1894,85 @@ impl Config {
                     ));
                 }
             }
+            let feast = match (&occ.feast, occ.kind) {
+                (None, OccasionKind::Holiday) => {
+                    problems.push(at(
+                        span.clone(),
+                        format!(
+                            "occasion \"{name}\": kind = \"holiday\" needs a feast, one of {}",
+                            feast_names()
+                        ),
+                    ));
+                    None
+                }
+                (None, _) => None,
+                (Some(f), OccasionKind::Holiday) => {
+                    let feast = crate::feast::Feast::parse(f.get_ref());
+                    if feast.is_none() {
+                        problems.push(at(
+                            f.span(),
+                            format!(
+                                "occasion \"{name}\": feast \"{}\" is not one greet knows; use one of {}",
+                                f.get_ref(),
+                                feast_names()
+                            ),
+                        ));
+                    }
+                    feast
+                }
+                (Some(f), _) => {
+                    problems.push(at(
+                        f.span(),
+                        format!("occasion \"{name}\": feast is only for kind = \"holiday\""),
+                    ));
+                    None
+                }
+            };
+            // A holiday's own template is its feast's, whatever the
+            // occasion is called: the shipped templates serve any name.
+            let template = occ
+                .template
+                .or_else(|| feast.map(crate::feast::Feast::template))
+                .unwrap_or_else(|| name.clone());
             occasions.insert(
                 name.clone(),
                 Occasion {
-                    template: occ.template.unwrap_or_else(|| name.clone()),
+                    template,
                     name,
                     kind: occ.kind,
                     segment: occ.segment.map(Spanned::into_inner),
                     segment_at,
+                    feast,
                 },
             );
+        }
+        let mut traditions: BTreeMap<String, crate::feast::Tradition> = ["el", "hy", "he", "en"]
+            .into_iter()
+            .filter_map(|l| Some((l.to_string(), crate::feast::Tradition::of_language(l)?)))
+            .collect();
+        for (lang, value) in raw.traditions {
+            let key = lang.trim().to_ascii_lowercase();
+            if !is_language_tag(&key) {
+                problems.push(at(
+                    value.span(),
+                    format!(
+                        "[traditions] \"{lang}\" is not a language code such as el, hy, he or en"
+                    ),
+                ));
+                continue;
+            }
+            match crate::feast::Tradition::parse(value.get_ref()) {
+                Some(t) => {
+                    traditions.insert(key, t);
+                }
+                None => problems.push(at(
+                    value.span(),
+                    format!(
+                        "[traditions] {key} = \"{}\" is not a tradition; use orthodox, armenian, jewish or western",
+                        value.get_ref()
+                    ),
+                )),
+            }
         }
         if occasions.is_empty() {
             problems.push(Problem::error(
@@ -1922,7 +2015,15 @@ impl Config {
             namedays: std::sync::Arc::new(namedays),
             dkim,
             unsubscribe,
+            traditions,
         })
+    }
+
+    /// The tradition of a customer who has no `tradition` cell: that of
+    /// their language, else (no language given) of the default language.
+    pub fn tradition_of_language(&self, lang: Option<&str>) -> Option<crate::feast::Tradition> {
+        let lang = lang.unwrap_or(&self.default_language);
+        self.traditions.get(lang).copied()
     }
 
     /// The occasion by name, or a message listing the ones that exist.
@@ -2129,6 +2230,13 @@ impl Config {
                 .collect(),
         }
     }
+}
+
+/// The feast families, as a message lists them.
+fn feast_names() -> String {
+    crate::feast::Feast::ALL
+        .map(crate::feast::Feast::name)
+        .join(", ")
 }
 
 /// A BCP-47 primary language subtag: two or three ASCII letters.

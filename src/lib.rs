@@ -22,6 +22,7 @@ pub mod dispatch;
 pub mod dkim;
 pub mod doctor;
 pub mod exit;
+pub mod feast;
 pub mod i18n;
 pub mod imap;
 pub mod inbox;

@@ -15,6 +15,7 @@ mod customers;
 mod dkim;
 mod doctor;
 mod dovecot;
+mod holiday;
 mod inbox;
 mod init;
 mod interop;
