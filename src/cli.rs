@@ -55,6 +55,31 @@ pub enum Command {
     /// Read the shop's mailbox ([inbox]): bounces and unsubscribe replies
     /// update the ledger; each message is handled once.
     Inbox,
+    /// The year ahead, per day: which birthdays, name days, anniversaries and
+    /// holidays are due on which day, and for how many customers.
+    Calendar(CalendarArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    /// The calendar year to list (1 January to 31 December); default: the
+    /// twelve months from today.
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i32>,
+    /// Only this customer's days.
+    #[arg(long, value_name = "EMAIL")]
+    pub customer: Option<String>,
+    /// A table, or one JSON object per day.
+    #[arg(long, value_enum, default_value_t = CalendarFormat::Text)]
+    pub format: CalendarFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalendarFormat {
+    /// One line per day: date, weekday, greetings, per occasion.
+    Text,
+    /// One JSON object per line: date, total, occasions.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

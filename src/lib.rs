@@ -64,5 +64,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Dkim(args) => cmd::dkim::run(&cli, args),
         Command::Doctor(args) => cmd::doctor::run(&cli, args),
         Command::Inbox => cmd::inbox::run(&cli),
+        Command::Calendar(args) => cmd::calendar::run(&cli, args),
     }
 }

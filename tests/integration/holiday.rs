@@ -409,3 +409,150 @@ fn every_feast_in_every_language_matches_its_snapshot() {
     }
     assert_eq!(seen.len(), 24, "{seen:?}");
 }
+
+/// The holiday shop with a birthday occasion and three birthdays: one on a
+/// feast day, one on Armenian Christmas, one alone.
+fn calendar_shop() -> Shop {
+    let shop = shop();
+    shop.write(
+        "greet.toml",
+        &CONFIG.replace(
+            "[traditions]",
+            "[occasions.birthday]\nkind = \"birthday\"\n\n[occasions.loyal-thanks]\nkind = \"campaign\"\n\n[traditions]",
+        ),
+    );
+    let mut csv = String::new();
+    for (i, line) in CUSTOMERS.lines().enumerate() {
+        let birthday = match line.split(',').next().unwrap() {
+            _ if i == 0 => "birthday",
+            "EL" => "1990-12-25",
+            "HY" => "--01-06",
+            "FR" => "14/07/1985",
+            _ => "",
+        };
+        csv.push_str(&format!("{line},{birthday}\n"));
+    }
+    shop.write("customers.csv", &csv);
+    shop
+}
+
+/// (day, occasion) → how many, from the published feast days and the birthdays.
+fn calendar_2027() -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>
+{
+    let mut days: std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>> =
+        Default::default();
+    let births = [
+        "birthday-2027-12-25-EL",
+        "birthday-2027-01-06-HY",
+        "birthday-2027-07-14-FR",
+    ];
+    for name in expected_2027()
+        .iter()
+        .map(|n| n.trim_end_matches(".eml").to_string())
+        .chain(births.map(String::from))
+    {
+        let at = name.find("-2027-").unwrap();
+        let (occasion, day) = (&name[..at], &name[at + 1..at + 11]);
+        *days
+            .entry(day.to_string())
+            .or_default()
+            .entry(occasion.to_string())
+            .or_default() += 1;
+    }
+    days
+}
+
+#[test]
+fn the_calendar_lists_each_day_of_the_year_with_what_is_due_and_how_many() {
+    let shop = calendar_shop();
+    let expected = calendar_2027();
+    let mut want = String::new();
+    let mut totals: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (day, occasions) in &expected {
+        let date = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").unwrap();
+        let total: usize = occasions.values().sum();
+        let listing: Vec<String> = occasions.iter().map(|(o, n)| format!("{o} {n}")).collect();
+        want.push_str(&format!(
+            "{day}  {}  {total:>6}  {}\n",
+            chrono::Datelike::weekday(&date),
+            listing.join(" · ")
+        ));
+        for (o, n) in occasions {
+            *totals.entry(o).or_default() += n;
+        }
+    }
+    let total: usize = totals.values().sum();
+    let listing: Vec<String> = totals.iter().map(|(o, n)| format!("{o} {n}")).collect();
+    want.push_str(&format!(
+        "2027-01-01 – 2027-12-31  {total:>6}  {}\n",
+        listing.join(" · ")
+    ));
+    let out = shop.run(&["calendar", "--year", "2027"]).expect(0);
+    assert_eq!(out.stdout(), want);
+    assert!(out.stdout().starts_with(
+        "2027-01-01  Fri      10  new-year 10\n2027-01-06  Wed       3  birthday 1 · christmas 2\n"
+    ));
+
+    // JSON: one object per day, the same counts.
+    let json = shop
+        .run(&["calendar", "--year", "2027", "--format", "json"])
+        .expect(0)
+        .json();
+    assert_eq!(json.len(), expected.len());
+    for (line, (day, occasions)) in json.iter().zip(&expected) {
+        assert_eq!(line["date"], day.as_str());
+        assert_eq!(line["total"], occasions.values().sum::<usize>());
+        let got: std::collections::BTreeMap<String, usize> =
+            serde_json::from_value(line["occasions"].clone()).unwrap();
+        assert_eq!(&got, occasions);
+    }
+
+    // One customer's year: Aram's (Armenian) days.
+    let aram = shop
+        .run(&[
+            "calendar",
+            "--year",
+            "2027",
+            "--customer",
+            "ARAM@example.am",
+        ])
+        .expect(0)
+        .stdout();
+    assert_eq!(
+        aram,
+        "2027-01-01  Fri       1  new-year 1\n\
+         2027-01-06  Wed       2  birthday 1 · christmas 1\n\
+         2027-03-28  Sun       1  easter 1\n\
+         2027-01-01 – 2027-12-31       4  birthday 1 · christmas 1 · easter 1 · new-year 1\n"
+    );
+    let nobody = shop
+        .run(&["calendar", "--customer", "nobody@example.gr"])
+        .expect(2);
+    assert!(
+        nobody
+            .stderr()
+            .contains("customers.csv: no customer with the address nobody@example.gr"),
+        "{}",
+        nobody.stderr()
+    );
+}
+
+#[test]
+fn the_calendar_lists_the_good_rows_and_says_which_are_not() {
+    let shop = calendar_shop();
+    shop.edit("customers.csv", "fr,,14/07/1985", "fr,,31/02/1985");
+    let out = shop.run(&["calendar", "--year", "2027"]).expect(0);
+    assert!(
+        out.stderr().contains("customers.csv:9:7: birthday"),
+        "{}",
+        out.stderr()
+    );
+    // Dominique's row is left out: nine for New Year, no birthday in July.
+    assert!(
+        out.stdout()
+            .starts_with("2027-01-01  Fri       9  new-year 9\n"),
+        "{}",
+        out.stdout()
+    );
+    assert!(!out.stdout().contains("2027-07-14"));
+}
