@@ -3,9 +3,11 @@
 //! for how many customers. Campaigns have no day: they go when the owner
 //! runs them, so they are not listed.
 //!
-//! The list is streamed: each customer's days are computed and counted
-//! ([`crate::occasion::days_in`]), and only the counts — a year of days times
-//! the occasions — are kept, however long the list.
+//! The list is read twice, as `preview` reads it: the roster scan (row
+//! problems, duplicated keys: 16 bytes a customer), then a stream in which
+//! each customer's days are computed and counted
+//! ([`crate::occasion::days_in`]); only the counts — a year of days times
+//! the occasions — are kept.
 use std::io::Write;
 
 use chrono::{Datelike, Days, NaiveDate};
@@ -13,7 +15,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use super::load_config;
 use crate::cli::{CalendarArgs, CalendarFormat, Cli};
 use crate::config::Occasion;
-use crate::customer::{CustomerReader, email};
+use crate::customer::{CustomerReader, email, key_digest};
 use crate::exit::{Exit, Halt};
 use crate::occasion::days_in;
 use crate::problem::fail_on;
@@ -39,26 +41,16 @@ pub fn run(cli: &Cli, args: &CalendarArgs) -> anyhow::Result<Exit> {
     // counts[day][occasion], day 0 = `from`.
     let days = usize::try_from((to - from).num_days() + 1).unwrap_or(0);
     let mut counts = vec![vec![0usize; occasions.len()]; days];
-    let reader = CustomerReader::open(&config).map_err(fail_on)?;
-    let file = reader.file().to_string();
-    // The first few row problems and how many there are: memory stays flat.
-    let (mut shown, mut errors, mut warnings) = (Vec::new(), 0usize, 0usize);
-    let (mut found, mut opted_out) = (false, false);
-    for item in reader {
-        let customer = match item {
-            Ok(c) => c,
-            Err(p) => {
-                if p.is_error() {
-                    errors += 1;
-                } else {
-                    warnings += 1;
-                }
-                if shown.len() < 5 {
-                    shown.push(p);
-                }
-                continue;
-            }
-        };
+    // The first pass, as `preview` and `send` make it: the row problems, and
+    // the duplicated keys, of which neither row is greeted.
+    let roster = crate::customer::scan(&config).map_err(fail_on)?;
+    let file = config.customers.display().to_string();
+    let mut err = std::io::stderr().lock();
+    if !cli.quiet {
+        report::list_head(&roster.problems, &file, 5, &mut err)?;
+    }
+    let (mut found, mut kept_out) = (false, None);
+    for customer in CustomerReader::open(&config).map_err(fail_on)?.flatten() {
         if only
             .as_ref()
             .is_some_and(|o| email::key(&customer.email) != *o)
@@ -67,7 +59,11 @@ pub fn run(cli: &Cli, args: &CalendarArgs) -> anyhow::Result<Exit> {
         }
         found = true;
         if customer.opt_out {
-            opted_out = true;
+            kept_out = Some("has opted out");
+            continue;
+        }
+        if !roster.duplicates.is_empty() && roster.duplicates.contains(&key_digest(&customer.key)) {
+            kept_out = Some("shares its key or mailbox with another row (`greet check`)");
             continue;
         }
         for (i, occasion) in occasions.iter().enumerate() {
@@ -85,25 +81,14 @@ pub fn run(cli: &Cli, args: &CalendarArgs) -> anyhow::Result<Exit> {
             }
         }
     }
-    let mut err = std::io::stderr().lock();
-    if !cli.quiet && errors + warnings > 0 {
-        report::list_head(&shown, &file, 5, &mut err)?;
-        if errors + warnings > shown.len() {
-            writeln!(
-                err,
-                "  ({} row problems in all; `greet check` lists them all)",
-                errors + warnings
-            )?;
-        }
-    }
     if let Some(address) = &args.customer {
         if !found {
             return Err(Halt::invalid(format!(
                 "{file}: no customer with the address {address}"
             )));
         }
-        if opted_out {
-            writeln!(err, "{address} has opted out: greet sends them nothing")?;
+        if let Some(why) = kept_out {
+            writeln!(err, "{address} {why}: greet sends them nothing")?;
         }
     }
 

@@ -541,18 +541,37 @@ fn the_calendar_lists_each_day_of_the_year_with_what_is_due_and_how_many() {
 fn the_calendar_lists_the_good_rows_and_says_which_are_not() {
     let shop = calendar_shop();
     shop.edit("customers.csv", "fr,,14/07/1985", "fr,,31/02/1985");
+    // Emma twice, under another id: neither row is greeted.
+    let csv = shop.read("customers.csv");
+    shop.write(
+        "customers.csv",
+        &format!("{csv}EN2,Emma@Example.com,Emma,f,en,,\n"),
+    );
     let out = shop.run(&["calendar", "--year", "2027"]).expect(0);
+    let err = out.stderr();
+    assert!(err.contains("customers.csv:9:7: birthday"), "{err}");
+    assert!(err.contains("customers.csv:5:"), "{err}");
+    assert!(err.contains("customers.csv:12:"), "{err}");
+    // Dominique's row and both of Emma's are left out: eight for New Year,
+    // no birthday in July, Western Easter for Aram, Noa and Anna only.
+    let text = out.stdout();
     assert!(
-        out.stderr().contains("customers.csv:9:7: birthday"),
-        "{}",
-        out.stderr()
+        text.starts_with("2027-01-01  Fri       8  new-year 8\n"),
+        "{text}"
     );
-    // Dominique's row is left out: nine for New Year, no birthday in July.
+    assert!(!text.contains("2027-07-14"), "{text}");
     assert!(
-        out.stdout()
-            .starts_with("2027-01-01  Fri       9  new-year 9\n"),
-        "{}",
-        out.stdout()
+        text.contains("\n2027-03-28  Sun       3  easter 3\n"),
+        "{text}"
     );
-    assert!(!out.stdout().contains("2027-07-14"));
+    let emma = shop
+        .run(&["calendar", "--customer", "emma@example.com"])
+        .expect(0);
+    assert!(
+        emma.stderr()
+            .contains("emma@example.com shares its key or mailbox with another row"),
+        "{}",
+        emma.stderr()
+    );
+    assert_eq!(emma.stdout().lines().count(), 1, "{}", emma.stdout());
 }
