@@ -890,6 +890,7 @@ impl RowParser {
             first_name: OnceCell::new(),
             birthday: OnceCell::new(),
             customer_since: OnceCell::new(),
+            tradition: OnceCell::new(),
         }
     }
 
@@ -902,6 +903,7 @@ impl RowParser {
             first_name: OnceCell::from(Hint::Is(c.first_name.clone())),
             birthday: OnceCell::from(Hint::Is(c.birthday)),
             customer_since: OnceCell::from(Hint::Is(c.customer_since)),
+            tradition: OnceCell::from(Hint::Is(c.tradition)),
         }
     }
 
@@ -939,6 +941,7 @@ pub struct Quick<'r> {
     first_name: OnceCell<Hint<Cow<'r, str>>>,
     birthday: OnceCell<Hint<Option<dates::Birthday>>>,
     customer_since: OnceCell<Hint<Option<NaiveDate>>>,
+    tradition: OnceCell<Hint<Option<Tradition>>>,
 }
 
 impl<'r> Quick<'r> {
@@ -975,6 +978,40 @@ impl<'r> Quick<'r> {
         *self
             .customer_since
             .get_or_init(|| self.date_cell(self.parser.at.customer_since, dates::parse_date))
+    }
+
+    /// The tradition as [`Customer::tradition`] would be: the `tradition`
+    /// cell, else the language's (the default language's when blank);
+    /// unsure when a cell cannot be read here or is not valid (the full
+    /// parse reports it).
+    pub fn tradition(&self) -> Hint<Option<Tradition>> {
+        *self.tradition.get_or_init(|| {
+            let parser = self.parser;
+            let Some(cell) = self.raw(parser.at.tradition).map(code_cell) else {
+                return Hint::Unsure;
+            };
+            if !cell.is_empty() {
+                return match Tradition::parse(&cell) {
+                    Some(t) => Hint::Is(Some(t)),
+                    None => Hint::Unsure,
+                };
+            }
+            let Some(lang) = self.raw(parser.at.language).map(code_cell) else {
+                return Hint::Unsure;
+            };
+            if lang.is_empty() {
+                return Hint::Is(parser.default_tradition);
+            }
+            let primary = lang
+                .split(['-', '_'])
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if !is_language_tag(&primary) {
+                return Hint::Unsure;
+            }
+            Hint::Is(parser.traditions.get(&primary).copied())
+        })
     }
 
     /// A date cell read by `parse`: `Is(None)` when empty, unsure when it
