@@ -287,6 +287,31 @@ fn a_bad_tradition_cell_is_located_and_only_that_row_is_left_out() {
 }
 
 #[test]
+fn check_names_the_customers_whose_language_has_no_tradition() {
+    let shop = shop();
+    let out = shop.run(&["check"]).expect(0);
+    let stdout = out.stdout();
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("no tradition"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "customers.csv:9: warning: no tradition for language \"fr\": not greeted for christmas, easter, hanukkah, passover, rosh-hashanah; fill in the tradition column, or add [traditions] fr = \"orthodox\" (armenian, jewish, western) to greet.toml"
+        ]
+    );
+    // With a tradition for French, nothing to say.
+    shop.edit(
+        "greet.toml",
+        "ru = \"orthodox\"",
+        "ru = \"orthodox\"\nfr = \"western\"",
+    );
+    let out = shop.run(&["check"]).expect(0);
+    assert!(!out.stdout().contains("no tradition"), "{}", out.stdout());
+}
+
+#[test]
 fn bad_holiday_config_is_located() {
     let cases = [
         (
