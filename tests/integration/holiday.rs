@@ -222,6 +222,15 @@ fn missed_feast_days_are_caught_up_as_belated_once() {
         .collect();
     assert_eq!(got, want, "{}", run.stderr());
     assert_eq!(run.sent(), want.len());
+    // Late, the Hanukkah wish no longer says "tonight".
+    let bytes = std::fs::read(shop.path("outbox/hanukkah-2027-12-24-ENJ.eml")).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&bytes).unwrap();
+    let late = msg.body_text(0).unwrap();
+    assert!(
+        late.contains("The Hanukkah candles are already burning"),
+        "{late}"
+    );
+    assert!(!late.contains("Tonight"), "{late}");
     send_due(&shop, day(12, 27), &["--catch-up", "3"]).expect(0);
     assert_eq!(outbox(&shop), want);
 }
