@@ -146,6 +146,13 @@ pub fn run(cli: &Cli, args: &CalendarArgs) -> anyhow::Result<Exit> {
 /// The days covered: the calendar year `year`, else a year from `today`.
 fn span(year: Option<i32>, today: NaiveDate) -> anyhow::Result<(NaiveDate, NaiveDate)> {
     let range = match year {
+        // The calendars are computed for these years (the Gregorian
+        // computus and the Hebrew calendar's range both hold well beyond).
+        Some(y) if !(1900..=9999).contains(&y) => {
+            return Err(Halt::invalid(format!(
+                "--year {y}: give a year from 1900 to 9999"
+            )));
+        }
         Some(y) => NaiveDate::from_ymd_opt(y, 1, 1).zip(NaiveDate::from_ymd_opt(y, 12, 31)),
         // Up to the day before the same date next year (1 March after a
         // 29 February).
@@ -154,7 +161,7 @@ fn span(year: Option<i32>, today: NaiveDate) -> anyhow::Result<(NaiveDate, Naive
             .and_then(|next| next.pred_opt())
             .map(|end| (today, end)),
     };
-    range.ok_or_else(|| Halt::invalid(format!("--year {year:?} is out of range")))
+    range.ok_or_else(|| Halt::invalid("the year from today is out of range"))
 }
 
 /// `birthday 3 · christmas 12`: the occasions with any count, in order.
@@ -183,6 +190,8 @@ mod tests {
             span(None, d(2026, 12, 3)).unwrap(),
             (d(2026, 12, 3), d(2027, 12, 2))
         );
+        assert!(span(Some(262_142), d(2026, 12, 3)).is_err());
+        assert!(span(Some(1899), d(2026, 12, 3)).is_err());
         assert_eq!(
             span(None, d(2028, 2, 29)).unwrap(),
             (d(2028, 2, 29), d(2029, 2, 28))
