@@ -60,6 +60,9 @@ pub enum Command {
     /// can be (or now was) redeemed; 1: it cannot (unknown, not sent,
     /// expired or redeemed before); 2: not a gift code, or mistyped.
     Gift(GiftArgs),
+    /// The year ahead, per day: which birthdays, name days, anniversaries and
+    /// holidays are due on which day, and for how many customers.
+    Calendar(CalendarArgs),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +74,28 @@ pub struct GiftArgs {
     /// Mark the gift redeemed now; a second redeem is refused.
     #[arg(long)]
     pub redeem: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    /// The calendar year to list (1 January to 31 December); default: the
+    /// twelve months from today.
+    #[arg(long, value_name = "YEAR")]
+    pub year: Option<i32>,
+    /// Only this customer's days.
+    #[arg(long, value_name = "EMAIL")]
+    pub customer: Option<String>,
+    /// A table, or one JSON object per day.
+    #[arg(long, value_enum, default_value_t = CalendarFormat::Text)]
+    pub format: CalendarFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalendarFormat {
+    /// One line per day: date, weekday, greetings, per occasion.
+    Text,
+    /// One JSON object per line: date, total, occasions.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,7 +155,7 @@ pub struct SendArgs {
     #[arg(required_unless_present_any = ["due", "batch"], conflicts_with_all = ["due", "batch"])]
     pub occasion: Option<String>,
 
-    /// Every dated occasion due today (birthday, anniversary, nameday) in one
+    /// Every dated occasion due today (birthday, anniversary, nameday, holiday) in one
     /// run, one connection, one summary: the daily command for cron or systemd.
     #[arg(long, conflicts_with = "batch")]
     pub due: bool,

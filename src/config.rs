@@ -51,6 +51,10 @@ struct RawConfig {
     inbox: Option<Spanned<RawInbox>>,
     /// `[gifts]`: the secret gift codes are made with.
     gifts: Option<Spanned<RawGifts>>,
+    /// `[traditions]`: language → tradition (`ru = "orthodox"`), over the
+    /// built-in el → orthodox, hy → armenian, he → jewish, en → western.
+    #[serde(default)]
+    traditions: BTreeMap<String, Spanned<String>>,
 }
 
 /// `[gifts]` as written.
@@ -436,6 +440,8 @@ struct RawOccasion {
     gift_days: Option<Spanned<u32>>,
     /// The offer, per language: `gift = { el = "…", en = "…" }`.
     gift: Option<Spanned<BTreeMap<String, String>>>,
+    /// For `kind = "holiday"`: the feast family (`christmas`, `easter`, …).
+    feast: Option<Spanned<String>>,
 }
 
 fn default_time_zone() -> Spanned<String> {
@@ -497,6 +503,17 @@ pub enum OccasionKind {
     Nameday,
     /// Everyone eligible, when the owner runs it.
     Campaign,
+    /// A feast (`feast = "christmas"`, …): each customer on the day their
+    /// own tradition keeps it ([`crate::feast`]).
+    Holiday,
+}
+
+impl OccasionKind {
+    /// Sent on the customer's own day (birthday, anniversary, name day,
+    /// holiday), keyed by that date; a campaign is sent when run, keyed by the year.
+    pub fn is_dated(self) -> bool {
+        self != OccasionKind::Campaign
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -540,6 +557,8 @@ pub struct Occasion {
     pub segment_at: (u64, u64),
     /// The gift its greetings carry (`gift_days` and `gift`), if any.
     pub gift: Option<OccasionGift>,
+    /// The feast of a `kind = "holiday"` occasion (always set for those).
+    pub feast: Option<crate::feast::Feast>,
 }
 
 /// An occasion's gift: how long a code stays valid and the offer.
@@ -594,6 +613,10 @@ pub struct Config {
     pub unsubscribe: crate::unsubscribe::Unsubscribe,
     /// `[gifts] secret_file`, read: gift codes are made with it.
     pub gift_secret: Option<crate::gift::Secret>,
+    /// Language (primary subtag) → tradition: the built-in ones with
+    /// `[traditions]` over them. A customer without a `tradition` cell keeps
+    /// the tradition of their language (the default language when blank).
+    pub traditions: BTreeMap<String, crate::feast::Tradition>,
 }
 
 /// A bad row of the name-day file ("line 3, column 2: …") as `file:3:2: …`.
@@ -621,6 +644,7 @@ pub const COLUMNS: &[&str] = &[
     "birthday",
     "customer_since",
     "opt_out",
+    "tradition",
 ];
 
 /// Where the keys of a table stand in the file.
@@ -2003,17 +2027,86 @@ impl Config {
                     ),
                 ));
             }
+            let feast = match (&occ.feast, occ.kind) {
+                (None, OccasionKind::Holiday) => {
+                    problems.push(at(
+                        span.clone(),
+                        format!(
+                            "occasion \"{name}\": kind = \"holiday\" needs a feast, one of {}",
+                            feast_names()
+                        ),
+                    ));
+                    None
+                }
+                (None, _) => None,
+                (Some(f), OccasionKind::Holiday) => {
+                    let feast = crate::feast::Feast::parse(f.get_ref());
+                    if feast.is_none() {
+                        problems.push(at(
+                            f.span(),
+                            format!(
+                                "occasion \"{name}\": feast \"{}\" is not one greet knows; use one of {}",
+                                f.get_ref(),
+                                feast_names()
+                            ),
+                        ));
+                    }
+                    feast
+                }
+                (Some(f), _) => {
+                    problems.push(at(
+                        f.span(),
+                        format!("occasion \"{name}\": feast is only for kind = \"holiday\""),
+                    ));
+                    None
+                }
+            };
+            // A holiday's own template is its feast's, whatever the
+            // occasion is called: the shipped templates serve any name.
+            let template = occ
+                .template
+                .or_else(|| feast.map(crate::feast::Feast::template))
+                .unwrap_or_else(|| name.clone());
             occasions.insert(
                 name.clone(),
                 Occasion {
-                    template: occ.template.unwrap_or_else(|| name.clone()),
+                    template,
                     name,
                     kind: occ.kind,
                     segment: occ.segment.map(Spanned::into_inner),
                     segment_at,
                     gift,
+                    feast,
                 },
             );
+        }
+        let mut traditions: BTreeMap<String, crate::feast::Tradition> = ["el", "hy", "he", "en"]
+            .into_iter()
+            .filter_map(|l| Some((l.to_string(), crate::feast::Tradition::of_language(l)?)))
+            .collect();
+        for (lang, value) in raw.traditions {
+            let key = lang.trim().to_ascii_lowercase();
+            if !is_language_tag(&key) {
+                problems.push(at(
+                    value.span(),
+                    format!(
+                        "[traditions] \"{lang}\" is not a language code such as el, hy, he or en"
+                    ),
+                ));
+                continue;
+            }
+            match crate::feast::Tradition::parse(value.get_ref()) {
+                Some(t) => {
+                    traditions.insert(key, t);
+                }
+                None => problems.push(at(
+                    value.span(),
+                    format!(
+                        "[traditions] {key} = \"{}\" is not a tradition; use orthodox, armenian, jewish or western",
+                        value.get_ref()
+                    ),
+                )),
+            }
         }
         if occasions.is_empty() {
             problems.push(Problem::error(
@@ -2066,7 +2159,15 @@ impl Config {
             dkim,
             unsubscribe,
             gift_secret,
+            traditions,
         })
+    }
+
+    /// The tradition of a customer who has no `tradition` cell: that of
+    /// their language, else (no language given) of the default language.
+    pub fn tradition_of_language(&self, lang: Option<&str>) -> Option<crate::feast::Tradition> {
+        let lang = lang.unwrap_or(&self.default_language);
+        self.traditions.get(lang).copied()
     }
 
     /// The occasion by name, or a message listing the ones that exist.
@@ -2273,6 +2374,13 @@ impl Config {
                 .collect(),
         }
     }
+}
+
+/// The feast families, as a message lists them.
+fn feast_names() -> String {
+    crate::feast::Feast::ALL
+        .map(crate::feast::Feast::name)
+        .join(", ")
 }
 
 /// A BCP-47 primary language subtag: two or three ASCII letters.

@@ -41,6 +41,11 @@ impl Shared {
         occ.insert("kind".into(), Value::from_serializable(&occasion.kind));
         occ.insert("date".into(), Value::from(date.to_string()));
         occ.insert("belated".into(), Value::from(belated));
+        // A holiday's feast family (`christmas`, `rosh_hashanah`, …); "" for other kinds.
+        occ.insert(
+            "feast".into(),
+            Value::from(occasion.feast.map_or("", crate::feast::Feast::name)),
+        );
         let senders = languages
             .into_iter()
             .map(|lang| {
@@ -91,6 +96,8 @@ struct CustomerView<'a> {
     language: &'a str,
     birthday: Option<String>,
     customer_since: Option<&'a str>,
+    /// `orthodox`, `armenian`, `jewish`, `western`, or "".
+    tradition: &'static str,
     extra: &'a std::collections::BTreeMap<String, String>,
 }
 
@@ -110,6 +117,7 @@ pub fn context(config: &Config, g: &Greeting<'_>) -> Context {
         language: c.language.as_deref().unwrap_or(&config.default_language),
         birthday: c.birthday.map(|b| b.iso()),
         customer_since: since.as_deref(),
+        tradition: c.tradition.map_or("", crate::feast::Tradition::name),
         extra: &c.extra,
     };
     // Serialised straight into one Tera map (building a Map and converting

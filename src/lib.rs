@@ -5,6 +5,7 @@
 //! 1. [`config`]   — `greet.toml` → a checked [`config::Config`]
 //! 2. [`customer`] — the CSV list → [`customer::Customer`]s and located [`problem::Problem`]s, streamed
 //! 3. [`occasion`] — (occasion, customer, date) → is it due, and which occurrence
+//!    ([`feast`]: the day each tradition keeps each holiday)
 //! 4. [`context`]  — what templates see; [`i18n`] holds the pure language rules
 //! 5. [`render`]   — Tera, loaded once → subject, text and HTML
 //! 6. [`message`]  — a standards-correct MIME message with a stable Message-ID
@@ -22,6 +23,7 @@ pub mod dispatch;
 pub mod dkim;
 pub mod doctor;
 pub mod exit;
+pub mod feast;
 pub mod gift;
 pub mod i18n;
 pub mod imap;
@@ -65,5 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Doctor(args) => cmd::doctor::run(&cli, args),
         Command::Inbox => cmd::inbox::run(&cli),
         Command::Gift(args) => cmd::gift::run(&cli, args),
+        Command::Calendar(args) => cmd::calendar::run(&cli, args),
     }
 }

@@ -72,7 +72,65 @@ pub fn due_on(
             occurrence: date.year().to_string(),
             age: None,
         }),
+        // The customer's own tradition's day: the occurrence is that day,
+        // so each customer is greeted once a year for each feast.
+        OccasionKind::Holiday => occasion
+            .feast?
+            .falls_on(customer.tradition, date)
+            .then(|| Due {
+                occurrence: date.to_string(),
+                age: None,
+            }),
     }
+}
+
+/// The days from `from` to `to` (inclusive) on which `customer` is due for
+/// `occasion`, in order: the few candidate days each kind computes (the
+/// birthday in each year, the name's feasts, the tradition's feast day),
+/// each confirmed by [`due_on`], so the answer is exactly the days `due_on`
+/// finds, without asking it of every day. Campaigns have no days.
+pub fn days_in(
+    occasion: &Occasion,
+    customer: &Customer,
+    (from, to): (NaiveDate, NaiveDate),
+    leap: LeapDay,
+    namedays: &Calendar,
+) -> Vec<NaiveDate> {
+    // One year more on each side: a name day that moves with Easter may
+    // come from the neighbouring year's Easter.
+    let years = (from.year() - 1)..=(to.year() + 1);
+    let mut days: Vec<NaiveDate> = match occasion.kind {
+        OccasionKind::Campaign => Vec::new(),
+        OccasionKind::Birthday => match customer.birthday {
+            Some(b) => years
+                .filter_map(|y| celebrated_in(y, b.month, b.day, leap))
+                .collect(),
+            None => Vec::new(),
+        },
+        OccasionKind::Anniversary => match customer.customer_since {
+            Some(s) => years
+                .filter_map(|y| celebrated_in(y, s.month(), s.day(), leap))
+                .collect(),
+            None => Vec::new(),
+        },
+        OccasionKind::Nameday => namedays
+            .feasts(&customer.first_name)
+            .into_iter()
+            .flat_map(|f| years.clone().map(move |y| f.date_in(y)))
+            .collect(),
+        OccasionKind::Holiday => match occasion.feast {
+            Some(f) => years
+                .filter_map(|y| f.wished_on(customer.tradition, y))
+                .collect(),
+            None => Vec::new(),
+        },
+    };
+    days.retain(|d| {
+        (from..=to).contains(d) && due_on(occasion, customer, *d, leap, namedays).is_some()
+    });
+    days.sort_unstable();
+    days.dedup();
+    days
 }
 
 /// Could the row behind `quick` be due for `occasion` on `date`? A cheap
@@ -106,6 +164,13 @@ pub fn may_be_due(
             Hint::Unsure => true,
         },
         OccasionKind::Campaign => true,
+        // The row's tradition's day; unsure: any tradition's day (on the
+        // other days, nobody is due).
+        OccasionKind::Holiday => match (occasion.feast, quick.tradition()) {
+            (None, _) => true,
+            (Some(f), Hint::Is(t)) => f.falls_on(t, date),
+            (Some(f), Hint::Unsure) => f.anyone_on(date),
+        },
     }
 }
 
@@ -219,6 +284,7 @@ mod tests {
             birthday: Some(Birthday { year, month, day }),
             customer_since: None,
             opt_out: false,
+            tradition: None,
             extra: Default::default(),
         }
     }
@@ -231,6 +297,7 @@ mod tests {
             segment: None,
             segment_at: (0, 0),
             gift: None,
+            feast: None,
         }
     }
 
@@ -300,6 +367,90 @@ mod tests {
         assert_eq!(tenure(d(2019, 3, 14), d(2026, 3, 14)), (7, 0));
         assert_eq!(tenure(d(2019, 3, 15), d(2026, 3, 14)), (6, 11));
         assert_eq!(tenure(d(2027, 1, 1), d(2026, 3, 14)), (0, 0));
+    }
+
+    #[test]
+    fn the_days_of_a_year_are_the_days_due_on_finds() {
+        use crate::feast::{Feast, Tradition};
+        let namedays = Calendar::builtin();
+        let mut customers = Vec::new();
+        for (name, tradition) in [
+            ("Γιώργος", Some(Tradition::Orthodox)),
+            ("Αναστασία", Some(Tradition::Armenian)),
+            ("Λάζαρος", Some(Tradition::Jewish)),
+            ("James", Some(Tradition::Western)),
+            ("Ραφαήλ", None),
+        ] {
+            let mut c = born(2, 29, Some(1992));
+            c.first_name = name.into();
+            c.tradition = tradition;
+            c.customer_since = Some(d(2020, 12, 31));
+            customers.push(c);
+        }
+        let mut occasions: Vec<Occasion> = [
+            OccasionKind::Birthday,
+            OccasionKind::Anniversary,
+            OccasionKind::Nameday,
+            OccasionKind::Campaign,
+        ]
+        .map(occ)
+        .into();
+        for f in Feast::ALL {
+            let mut o = occ(OccasionKind::Holiday);
+            o.feast = Some(f);
+            occasions.push(o);
+        }
+        for (from, to) in [
+            (d(2027, 1, 1), d(2027, 12, 31)),
+            (d(2026, 12, 3), d(2027, 12, 2)),
+            (d(2028, 1, 1), d(2028, 12, 31)),
+        ] {
+            for leap in [LeapDay::Feb28, LeapDay::Mar1] {
+                for c in &customers {
+                    for o in &occasions {
+                        let every: Vec<NaiveDate> = from
+                            .iter_days()
+                            .take_while(|day| *day <= to)
+                            .filter(|_| o.kind != OccasionKind::Campaign)
+                            .filter(|day| due_on(o, c, *day, leap, &namedays).is_some())
+                            .collect();
+                        let days = days_in(o, c, (from, to), leap, &namedays);
+                        assert_eq!(
+                            days, every,
+                            "{} {:?} {:?} {from}",
+                            c.first_name, o.kind, o.feast
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn holidays_are_due_on_the_customers_own_day_keyed_by_it() {
+        use crate::feast::{Feast, Tradition};
+        let mut christmas = occ(OccasionKind::Holiday);
+        christmas.feast = Some(Feast::Christmas);
+        let mut c = born(1, 1, None);
+        let cal = Calendar::builtin();
+        c.tradition = Some(Tradition::Armenian);
+        assert!(due_on(&christmas, &c, d(2026, 12, 25), LeapDay::Feb28, &cal).is_none());
+        let due = due_on(&christmas, &c, d(2027, 1, 6), LeapDay::Feb28, &cal).unwrap();
+        assert_eq!(due.occurrence, "2027-01-06");
+        c.tradition = Some(Tradition::Western);
+        let due = due_on(&christmas, &c, d(2026, 12, 25), LeapDay::Feb28, &cal).unwrap();
+        assert_eq!(due.occurrence, "2026-12-25");
+        c.tradition = Some(Tradition::Jewish);
+        assert!(
+            d(2026, 1, 1).iter_days().take(365).all(|day| due_on(
+                &christmas,
+                &c,
+                day,
+                LeapDay::Feb28,
+                &cal
+            )
+            .is_none())
+        );
     }
 
     #[test]
@@ -482,6 +633,59 @@ mod pre_filter {
         }
     }
 
+    #[test]
+    fn holiday_rows_pass_the_pre_filter_on_every_day_they_are_due() {
+        use crate::feast::Feast;
+        let csv = "email,first_name,language,tradition\n\
+                   a@x.gr,A,el,\nb@x.am,B,hy,\nc@x.il,C,he,\nd@x.com,D,en,\n\
+                   e@x.com,E,en,jewish\nf@x.il,F,he,ARMENIAN\ng@x.fr,G,fr,\nh@x.gr,H,,\n\
+                   i@x.ru,I,ru,\u{200b} orthodox\nj@x.gr,J,\"el\n\",\nk@x.gr,K,EL-gr,\n\
+                   l@x.ru,L,\u{feff}ru,\nm@x.gr,M,el,bogus\nn@x.gr,N,e1,\no@x.am,O,hy,\"jew\nish\"\n\
+                   last@x.gr,Last,,\n";
+        let config = Config::parse(
+            "default_language = \"hy\"\n[sender]\nname = \"S\"\nemail = \"s@example.gr\"\n\
+             [customers]\npath = \"c.csv\"\n[occasions.b]\nkind = \"birthday\"\n\
+             [traditions]\nru = \"orthodox\"\nen = \"jewish\"\n",
+            std::path::Path::new("greet.toml"),
+        )
+        .unwrap();
+        let reader = CustomerReader::from_reader(
+            Box::new(std::io::Cursor::new(csv.as_bytes().to_vec())),
+            "c.csv".into(),
+            &config,
+        )
+        .unwrap();
+        let (parser, raw) = reader.into_raw();
+        let mut unsure = 0;
+        let mut due_days = 0;
+        for row in raw {
+            let row = row.unwrap();
+            let quick = parser.quick(&row);
+            unsure += usize::from(quick.tradition() == Hint::Unsure);
+            let Ok(Some(customer)) = parser.parse(&row, &mut Vec::new()) else {
+                continue;
+            };
+            for f in Feast::ALL {
+                let mut o = occ(OccasionKind::Holiday);
+                o.feast = Some(f);
+                for day in d(2026, 1, 1).unwrap().iter_days().take(366 * 3) {
+                    let due = due_on(&o, &customer, day, config.leap_day, &config.namedays);
+                    let may = may_be_due(&o, &quick, day, config.leap_day, &config.namedays);
+                    assert!(may || due.is_none(), "line {}: {f:?} on {day}", row.line);
+                    // A row whose cells read cheaply is told exactly.
+                    if quick.tradition() != Hint::Unsure {
+                        assert_eq!(may, due.is_some(), "line {}: {f:?} on {day}", row.line);
+                    }
+                    due_days += usize::from(due.is_some());
+                }
+            }
+        }
+        // The rows with a line break in a cell, a bad language and a bad
+        // tradition are left to the full parse.
+        assert_eq!(unsure, 4);
+        assert!(due_days > 9 * 3, "{due_days}");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(96))]
         #[test]
@@ -529,7 +733,7 @@ mod pre_filter {
                         OccasionKind::Birthday => quick.birthday() == Hint::Unsure,
                         OccasionKind::Anniversary => quick.customer_since() == Hint::Unsure,
                         OccasionKind::Nameday => *quick.first_name() == Hint::Unsure,
-                        OccasionKind::Campaign => false,
+                        OccasionKind::Campaign | OccasionKind::Holiday => false,
                     };
                     for &day in &days {
                         let due = due_on(&occ(kind), &customer, day, config.leap_day, namedays).is_some();

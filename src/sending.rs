@@ -282,6 +282,7 @@ mod tests {
             segment: None,
             segment_at: (0, 0),
             gift: None,
+            feast: None,
         };
         let today = NaiveDate::from_ymd_opt(2026, 3, 14).unwrap();
         let days = |catch_up, first: &str| -> Vec<(String, bool)> {

@@ -52,7 +52,8 @@ impl Unsubscribe {
     /// Whether greetings of this kind carry the links: campaigns always;
     /// dated occasions unless the owner switched them off.
     pub fn applies_to(&self, kind: OccasionKind) -> bool {
-        kind == OccasionKind::Campaign || self.dated_occasions
+        // A holiday goes to the whole list, like a campaign.
+        matches!(kind, OccasionKind::Campaign | OccasionKind::Holiday) || self.dated_occasions
     }
 
     /// The links of one greeting, or `None` when its kind goes without.
@@ -403,6 +404,8 @@ mod tests {
             assert!(settings(None).for_greeting(kind, &key).is_some());
         }
         assert!(off.for_greeting(OccasionKind::Campaign, &key).is_some());
+        // A holiday goes to the whole list: it carries them like a campaign.
+        assert!(off.for_greeting(OccasionKind::Holiday, &key).is_some());
     }
 
     #[test]

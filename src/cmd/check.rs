@@ -65,6 +65,15 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
     if let Some(roster) = &roster {
         problems.extend(roster.problems.iter().cloned());
     }
+    // Holidays a customer without a tradition is never greeted for (New
+    // Year is for everyone): said once per customer, by line.
+    let needs_tradition: Vec<&str> = config
+        .occasions
+        .values()
+        .filter(|o| o.feast.is_some_and(|f| f != crate::feast::Feast::NewYear))
+        .map(|o| o.name.as_str())
+        .collect();
+    let mut without_tradition = BTreeMap::<u64, String>::new();
     if let (Some(renderer), Some(roster)) = (&renderer, &roster) {
         // One pass over the list for every occasion.
         let targets = config
@@ -82,6 +91,19 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
                     Ok((item, ())) => {
                         if item.status == Status::Due {
                             rendered += 1;
+                        }
+                        if !needs_tradition.is_empty()
+                            && item.customer.tradition.is_none()
+                            && !item.customer.opt_out
+                        {
+                            without_tradition
+                                .entry(item.customer.line)
+                                .or_insert_with(|| {
+                                    item.customer
+                                        .language
+                                        .clone()
+                                        .unwrap_or_else(|| config.default_language.clone())
+                                });
                         }
                         if item.fell_back {
                             let wanted = item
@@ -119,6 +141,18 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> anyhow::Result<Exit> {
                     format!(
                         "no \"{wanted}\" template for {}; this customer is greeted in \"{used}\"",
                         occ.join(", ")
+                    ),
+                )
+                .at(line, None),
+            );
+        }
+        for (line, lang) in without_tradition {
+            problems.push(
+                Problem::warning(
+                    &file,
+                    format!(
+                        "no tradition for language \"{lang}\": not greeted for {}; fill in the tradition column, or add [traditions] {lang} = \"orthodox\" (armenian, jewish, western) to greet.toml",
+                        needs_tradition.join(", ")
                     ),
                 )
                 .at(line, None),

@@ -1,4 +1,5 @@
 //! One file per subcommand: wiring only; the work is in the pipeline stages.
+pub mod calendar;
 pub mod check;
 pub mod dkim;
 pub mod doctor;

@@ -229,10 +229,7 @@ pub fn run(cli: &Cli, args: &ScheduleArgs) -> anyhow::Result<Exit> {
     let dated: Vec<&str> = config
         .occasions
         .values()
-        .filter(|o| {
-            use crate::config::OccasionKind::*;
-            matches!(o.kind, Birthday | Anniversary | Nameday)
-        })
+        .filter(|o| o.kind.is_dated())
         .map(|o| o.name.as_str())
         .collect();
     let what = if dated.is_empty() {

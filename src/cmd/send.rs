@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{fail_on, load_config};
 use crate::cli::{Cli, SendArgs};
-use crate::config::{Config, Occasion, OccasionKind};
+use crate::config::{Config, Occasion};
 use crate::dispatch::{self, Dispatcher, Flow, Greeting, Policy, RealClock, Stop, Watch};
 use crate::exit::{Exit, Halt};
 use crate::ledger::{Ledger, View};
@@ -55,16 +55,11 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
         let dated: Vec<&Occasion> = config
             .occasions
             .values()
-            .filter(|o| {
-                matches!(
-                    o.kind,
-                    OccasionKind::Birthday | OccasionKind::Anniversary | OccasionKind::Nameday
-                )
-            })
+            .filter(|o| o.kind.is_dated())
             .collect();
         if dated.is_empty() {
             return Err(Halt::invalid(format!(
-                "{}: --due sends the dated occasions (kind birthday, anniversary or nameday), and there are none",
+                "{}: --due sends the dated occasions (kind birthday, anniversary, nameday or holiday), and there are none",
                 config.path.display()
             )));
         }

@@ -84,6 +84,10 @@ pub struct Customer {
     pub birthday: Option<Birthday>,
     pub customer_since: Option<NaiveDate>,
     pub opt_out: bool,
+    /// The `tradition` cell, else the tradition of the customer's language
+    /// (see [`crate::config::Config::tradition_of_language`]); `None`: no
+    /// feast but New Year.
+    pub tradition: Option<crate::feast::Tradition>,
     /// Every other column, by its normalised header name (`Favourite Product` → `favourite_product`).
     pub extra: BTreeMap<String, String>,
 }

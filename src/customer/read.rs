@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::decode::{self, Detected};
 use super::{Customer, Gender, dates, email, invisible};
 use crate::config::{COLUMNS, Config, DateOrder, is_language_tag};
+use crate::feast::Tradition;
 use crate::problem::Problem;
 
 /// Where each known column is, by 0-based field index.
@@ -60,6 +61,7 @@ struct At {
     birthday: Option<usize>,
     customer_since: Option<usize>,
     opt_out: Option<usize>,
+    tradition: Option<usize>,
 }
 
 impl At {
@@ -75,6 +77,7 @@ impl At {
             birthday: at("birthday"),
             customer_since: at("customer_since"),
             opt_out: at("opt_out"),
+            tradition: at("tradition"),
         }
     }
 }
@@ -119,6 +122,7 @@ fn alias(squashed: &str) -> Option<&'static str> {
         "birthday" | "birthdate" | "dateofbirth" | "dob" => "birthday",
         "customersince" | "since" | "firstpurchase" | "joined" => "customer_since",
         "optout" | "unsubscribed" | "donotemail" => "opt_out",
+        "tradition" => "tradition",
         _ => return None,
     })
 }
@@ -213,6 +217,10 @@ pub struct RowParser {
     delimiter: char,
     /// The run's today in the business's time zone: no birthday is after it.
     today: NaiveDate,
+    /// Language → tradition, for rows without a `tradition` cell.
+    traditions: BTreeMap<String, Tradition>,
+    /// The tradition of a row with neither a tradition nor a language.
+    default_tradition: Option<Tradition>,
 }
 
 /// One row as the CSV reader found it: its line and its bytes, owned.
@@ -526,6 +534,8 @@ impl CustomerReader {
                 date_order: config.date_order,
                 delimiter: char::from(delimiter),
                 today,
+                traditions: config.traditions.clone(),
+                default_tradition: config.tradition_of_language(None),
             },
             queue: VecDeque::new(),
         })
@@ -555,6 +565,7 @@ struct Checked<'a> {
     birthday: Option<dates::Birthday>,
     customer_since: Option<NaiveDate>,
     opt_out: bool,
+    tradition: Option<Tradition>,
     cells: &'a [Cow<'a, str>],
     extra: &'a [(usize, String)],
 }
@@ -580,6 +591,7 @@ impl Checked<'_> {
             birthday: self.birthday,
             customer_since: self.customer_since,
             opt_out: self.opt_out,
+            tradition: self.tradition,
             extra,
         }
     }
@@ -775,6 +787,22 @@ impl RowParser {
             }
             Some(primary)
         };
+        let (ti, tradition_cell) = get(self.at.tradition);
+        let tradition = if tradition_cell.is_empty() {
+            match &language {
+                Some(lang) => self.traditions.get(lang.as_ref()).copied(),
+                None => self.default_tradition,
+            }
+        } else {
+            Some(Tradition::parse(&tradition_cell).ok_or_else(|| {
+                at(
+                    ti,
+                    format!(
+                        "tradition \"{tradition_cell}\" is not orthodox, armenian, jewish or western (blank: from the language)"
+                    ),
+                )
+            })?)
+        };
         let (bi, bday) = get(self.at.birthday);
         let birthday = if bday.is_empty() {
             None
@@ -843,6 +871,7 @@ impl RowParser {
             birthday,
             customer_since,
             opt_out,
+            tradition,
             cells: &cells,
             extra: &cols.extra,
         })))
@@ -861,6 +890,7 @@ impl RowParser {
             first_name: OnceCell::new(),
             birthday: OnceCell::new(),
             customer_since: OnceCell::new(),
+            tradition: OnceCell::new(),
         }
     }
 
@@ -873,6 +903,7 @@ impl RowParser {
             first_name: OnceCell::from(Hint::Is(c.first_name.clone())),
             birthday: OnceCell::from(Hint::Is(c.birthday)),
             customer_since: OnceCell::from(Hint::Is(c.customer_since)),
+            tradition: OnceCell::from(Hint::Is(c.tradition)),
         }
     }
 
@@ -910,6 +941,7 @@ pub struct Quick<'r> {
     first_name: OnceCell<Hint<Cow<'r, str>>>,
     birthday: OnceCell<Hint<Option<dates::Birthday>>>,
     customer_since: OnceCell<Hint<Option<NaiveDate>>>,
+    tradition: OnceCell<Hint<Option<Tradition>>>,
 }
 
 impl<'r> Quick<'r> {
@@ -946,6 +978,40 @@ impl<'r> Quick<'r> {
         *self
             .customer_since
             .get_or_init(|| self.date_cell(self.parser.at.customer_since, dates::parse_date))
+    }
+
+    /// The tradition as [`Customer::tradition`] would be: the `tradition`
+    /// cell, else the language's (the default language's when blank);
+    /// unsure when a cell cannot be read here or is not valid (the full
+    /// parse reports it).
+    pub fn tradition(&self) -> Hint<Option<Tradition>> {
+        *self.tradition.get_or_init(|| {
+            let parser = self.parser;
+            let Some(cell) = self.raw(parser.at.tradition).map(code_cell) else {
+                return Hint::Unsure;
+            };
+            if !cell.is_empty() {
+                return match Tradition::parse(&cell) {
+                    Some(t) => Hint::Is(Some(t)),
+                    None => Hint::Unsure,
+                };
+            }
+            let Some(lang) = self.raw(parser.at.language).map(code_cell) else {
+                return Hint::Unsure;
+            };
+            if lang.is_empty() {
+                return Hint::Is(parser.default_tradition);
+            }
+            let primary = lang
+                .split(['-', '_'])
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            if !is_language_tag(&primary) {
+                return Hint::Unsure;
+            }
+            Hint::Is(parser.traditions.get(&primary).copied())
+        })
     }
 
     /// A date cell read by `parse`: `Is(None)` when empty, unsure when it

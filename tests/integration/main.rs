@@ -16,6 +16,7 @@ mod dkim;
 mod doctor;
 mod dovecot;
 mod gift;
+mod holiday;
 mod inbox;
 mod init;
 mod interop;
