@@ -49,6 +49,16 @@ struct RawConfig {
     unsubscribe: Option<Spanned<RawUnsubscribe>>,
     /// `[inbox]`: the mailbox `greet inbox` reads.
     inbox: Option<Spanned<RawInbox>>,
+    /// `[spacing]`: how far apart greetings to one customer must be.
+    spacing: Option<Spanned<RawSpacing>>,
+}
+
+/// `[spacing]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpacing {
+    min_days_between: Option<Spanned<u32>>,
+    precedence: Option<Vec<Spanned<String>>>,
 }
 
 /// The words of a salutation in one language; `{name}` stands for the
@@ -558,6 +568,8 @@ pub struct Config {
     pub dkim: Option<DkimSettings>,
     /// `[unsubscribe]`: the links every greeting carries.
     pub unsubscribe: crate::unsubscribe::Unsubscribe,
+    /// `[spacing]`: at most one greeting to a customer within so many days.
+    pub spacing: crate::spacing::Spacing,
 }
 
 /// A bad row of the name-day file ("line 3, column 2: …") as `file:3:2: …`.
@@ -1257,6 +1269,89 @@ fn unsubscribe(
     resolved
 }
 
+/// The longest `min_days_between` taken: a year (more would space out a
+/// customer's every greeting after the first for good).
+const MAX_MIN_DAYS: u32 = 366;
+
+/// `[spacing]` checked and resolved. Every occasion that is not a campaign
+/// takes part: those named in `precedence` first, in its order, then the
+/// others — birthdays, name days, anniversaries, then any other kind —
+/// in the order greet.toml lists them. Each problem is located at its key.
+fn spacing(
+    raw: Option<Spanned<RawSpacing>>,
+    occasions: &BTreeMap<String, Occasion>,
+    written: &[&str],
+    text: &str,
+    shown: &str,
+    problems: &mut Vec<Problem>,
+) -> crate::spacing::Spacing {
+    let raw = raw.map(Spanned::into_inner).unwrap_or_default();
+    let mut at = |span: std::ops::Range<usize>, msg: String| {
+        let (l, c) = line_col(text, span.start);
+        problems.push(Problem::error(shown, msg).at(l, Some(c)));
+    };
+    let min_days = match raw.min_days_between {
+        None => crate::spacing::DEFAULT_MIN_DAYS,
+        Some(n) if *n.get_ref() > MAX_MIN_DAYS => {
+            at(
+                n.span(),
+                format!(
+                    "[spacing] min_days_between = {} is more than a year; use at most {MAX_MIN_DAYS} (0 switches spacing off)",
+                    n.get_ref()
+                ),
+            );
+            crate::spacing::DEFAULT_MIN_DAYS
+        }
+        Some(n) => *n.get_ref(),
+    };
+    let mut ranked: Vec<&str> = Vec::new();
+    for name in raw.precedence.iter().flatten() {
+        let n = name.get_ref().as_str();
+        match occasions.get(n) {
+            None => {
+                let known: Vec<&str> = written.to_vec();
+                at(
+                    name.span(),
+                    format!(
+                        "[spacing] precedence names \"{n}\", which is not an occasion of this config; the config has: {}",
+                        known.join(", ")
+                    ),
+                );
+            }
+            Some(o) if o.kind == OccasionKind::Campaign => at(
+                name.span(),
+                format!(
+                    "[spacing] precedence names \"{n}\", a campaign: campaigns are sent when you run them and are never spaced; list only dated occasions"
+                ),
+            ),
+            Some(_) if ranked.contains(&n) => at(
+                name.span(),
+                format!("[spacing] precedence names \"{n}\" twice"),
+            ),
+            Some(_) => ranked.push(n),
+        }
+    }
+    let kind_order = |k: OccasionKind| match k {
+        OccasionKind::Birthday => 0,
+        OccasionKind::Nameday => 1,
+        OccasionKind::Anniversary => 2,
+        _ => 3,
+    };
+    let mut rest: Vec<&str> = written
+        .iter()
+        .copied()
+        .filter(|n| !ranked.contains(n))
+        .filter(|n| {
+            occasions
+                .get(*n)
+                .is_some_and(|o| o.kind != OccasionKind::Campaign)
+        })
+        .collect();
+    rest.sort_by_key(|n| occasions.get(*n).map_or(3, |o| kind_order(o.kind)));
+    ranked.extend(rest);
+    crate::spacing::Spacing::new(min_days, &ranked)
+}
+
 impl Config {
     /// What this machine must provide for the transport to work: the
     /// password's environment variable or 0600 file, a readable CA file,
@@ -1848,6 +1943,13 @@ impl Config {
         let mut tiers = raw.tiers;
         tiers.sort_by_key(|t| t.from_years);
         let mut occasions = BTreeMap::new();
+        // Where each occasion is written: unlisted occasions rank in this order.
+        let mut written: Vec<(usize, String)> = raw
+            .occasions
+            .iter()
+            .map(|(n, o)| (o.span().start, n.clone()))
+            .collect();
+        written.sort();
         for (name, spanned) in raw.occasions {
             let span = spanned.span();
             let occ = spanned.into_inner();
@@ -1887,6 +1989,15 @@ impl Config {
                 "no occasions: add one, e.g. [occasions.birthday] with kind = \"birthday\"",
             ));
         }
+        let written: Vec<&str> = written.iter().map(|(_, n)| n.as_str()).collect();
+        let spacing = spacing(
+            raw.spacing,
+            &occasions,
+            &written,
+            text,
+            &shown,
+            &mut problems,
+        );
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -1922,6 +2033,7 @@ impl Config {
             namedays: std::sync::Arc::new(namedays),
             dkim,
             unsubscribe,
+            spacing,
         })
     }
 

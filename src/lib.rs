@@ -39,6 +39,7 @@ pub mod render;
 pub mod report;
 pub mod review;
 pub mod sending;
+pub mod spacing;
 pub mod staged;
 pub mod transport;
 pub mod unsubscribe;

@@ -217,6 +217,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
             Status::Failed,
             Status::OptedOut,
             Status::Invalid,
+            Status::Spaced,
         ] {
             let n = skipped.iter().filter(|(s, _, _)| *s == status).count();
             if n > 0 {
@@ -273,6 +274,8 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
                 .str("date", &run.targets[0].date_text)
                 .str("occurrence", &item.key.occurrence)
                 .str("status", item.status.code())
+                .opt("gave_way_to", item.gave_way_to.as_deref())
+                .opt("combined", item.combined.as_deref())
                 .opt("subject", r.map(|r| r.subject.as_str()))
                 .opt("text", r.map(|r| r.text.as_str()))
                 .opt("html", r.and_then(|r| r.html.as_deref()))

@@ -816,7 +816,11 @@ fn send_due_reads_the_mailbox_first_and_skips_an_address_that_bounced() {
             &gmail_bounce("kate@example.com", &sent["kate@example.com"]),
         );
     }
-    shop.edit("greet.toml", "\n[inbox]\n", "\n[inbox]\nbefore_send = true\n");
+    shop.edit(
+        "greet.toml",
+        "\n[inbox]\n",
+        "\n[inbox]\nbefore_send = true\n",
+    );
     let before = shop.eml_files("outbox");
     let mut cmd = shop.command(&["send", "--due", "--date", "2026-03-15", "--yes"]);
     cmd.env("GREET_TEST_IMAP_PASSWORD", PASSWORD);
