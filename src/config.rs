@@ -2277,6 +2277,60 @@ kind = "birthday"
     }
 
     #[test]
+    fn spacing_ranks_the_named_occasions_first_then_by_kind_then_as_written() {
+        let occasions = "
+[occasions.zz-anniversary]
+kind = \"anniversary\"
+[occasions.xmas]
+kind = \"campaign\"
+[occasions.names]
+kind = \"nameday\"
+[occasions.late-birthday]
+kind = \"birthday\"
+";
+        let text = format!("{MINIMAL}{occasions}");
+        let c = Config::parse(&text, Path::new("greet.toml")).unwrap();
+        assert_eq!(c.spacing.min_days, crate::spacing::DEFAULT_MIN_DAYS);
+        // Unnamed: birthdays, name days, anniversaries; each kind as written.
+        assert_eq!(
+            c.spacing.order(),
+            ["birthday", "late-birthday", "names", "zz-anniversary"]
+        );
+        assert_eq!(c.spacing.rank("xmas"), None, "campaigns are exempt");
+        let text = format!(
+            "{MINIMAL}{occasions}[spacing]\nmin_days_between = 0\nprecedence = [\"zz-anniversary\", \"names\"]\n"
+        );
+        let c = Config::parse(&text, Path::new("greet.toml")).unwrap();
+        assert_eq!(
+            c.spacing.order(),
+            ["zz-anniversary", "names", "birthday", "late-birthday"]
+        );
+        assert!(!c.spacing.is_on());
+    }
+
+    #[test]
+    fn a_spacing_mistake_is_located_at_its_place() {
+        let text =
+            format!("{MINIMAL}[spacing]\nprecedence = [\"birthday\", \"birthday\", \"namday\"]\n");
+        let problems = Config::parse(&text, Path::new("greet.toml")).unwrap_err();
+        let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("precedence"))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            said,
+            [
+                format!("greet.toml:{line}:27: [spacing] precedence names \"birthday\" twice"),
+                format!(
+                    "greet.toml:{line}:39: [spacing] precedence names \"namday\", which is not an occasion of this config; the config has: birthday"
+                ),
+            ]
+        );
+    }
+
+    #[test]
     fn signature_may_be_given_per_language() {
         let text = MINIMAL.replace(
             "email = \"hello@shop.gr\"",

@@ -196,7 +196,92 @@ mod tests {
         assert!(!Spacing::new(0, &["birthday"]).is_on());
     }
 
+    /// Runs of `send --due` over `days` days: `events[k]` is the day of
+    /// occasion k (its rank is its index modulo 3); greet runs on the days
+    /// in `runs`, each covering the days since the run before (catch-up).
+    /// Returns the greetings sent, as (event, day).
+    fn simulate(min_days: u32, events: &[i64], runs: &[i64]) -> Vec<(usize, i64)> {
+        let mut sent: Vec<(usize, i64)> = Vec::new();
+        let mut handled = vec![false; events.len()];
+        let mut covered_to = -1;
+        for &today in runs {
+            // What the run weighs: its candidates (the days it covers), the
+            // ledger around them, and the greetings of the days ahead.
+            let mut weighed = Vec::new();
+            let mut which = Vec::new();
+            for (k, &d) in events.iter().enumerate() {
+                if !handled[k] && d > covered_to && d <= today {
+                    weighed.push(w(k % 3, d, false));
+                    which.push(Some(k));
+                }
+            }
+            let candidates = weighed.len();
+            for &(k, d) in &sent {
+                weighed.push(w(k % 3, d, true));
+                which.push(None);
+            }
+            for (k, &d) in events.iter().enumerate() {
+                if d > today && d < today + i64::from(min_days) {
+                    weighed.push(w(k % 3, d, false));
+                    which.push(None);
+                }
+            }
+            let got = decide(min_days, &weighed);
+            for n in 0..candidates {
+                let k = which[n].unwrap();
+                handled[k] = true;
+                if got[n].is_none() {
+                    sent.push((k, events[k]));
+                }
+            }
+            covered_to = today;
+        }
+        sent
+    }
+
     proptest! {
+        /// Day after day, with days missed and caught up: what was sent
+        /// over the whole time is spaced, as the ledger would show it, and
+        /// with the rule off every greeting of a covered day goes.
+        #[test]
+        fn runs_day_after_day_never_send_two_greetings_closer_than_min_days(
+            min_days in 0u32..9,
+            events in proptest::collection::vec(0i64..60, 0..8),
+            gaps in proptest::collection::vec(1i64..4, 30..60),
+        ) {
+            let mut runs = Vec::new();
+            let mut day = 0;
+            for g in gaps {
+                runs.push(day);
+                day += g;
+            }
+            let last = *runs.last().unwrap();
+            let sent = simulate(min_days, &events, &runs);
+            for (n, a) in sent.iter().enumerate() {
+                for b in &sent[n + 1..] {
+                    prop_assert!((a.1 - b.1).unsigned_abs() >= u64::from(min_days), "{a:?} {b:?} in {sent:?}");
+                }
+            }
+            if min_days == 0 {
+                prop_assert_eq!(sent.len(), events.iter().filter(|&&d| d <= last).count());
+            }
+            // Nothing is lost for nothing: every greeting of a covered day
+            // not sent has one sent within reach, or one of higher
+            // precedence that was due within reach (and itself gave way).
+            for (k, &d) in events.iter().enumerate() {
+                if d > last || sent.iter().any(|&(s, _)| s == k) {
+                    continue;
+                }
+                let near = |o: i64| (o - d).unsigned_abs() < u64::from(min_days);
+                prop_assert!(
+                    sent.iter().any(|&(_, s)| near(s))
+                        || events.iter().enumerate().any(|(o, &od)| o != k && near(od)),
+                    "event {k} on day {d} left out with nothing near: {sent:?}"
+                );
+            }
+        }
+
+
         /// Whatever the greetings, ranks and days: no greeting that goes is
         /// closer than min_days to another that goes or that went out; every
         /// greeting that went out stays; each spaced greeting names a kept

@@ -334,6 +334,7 @@ fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyho
         name: item.customer.full_name(),
         to: item.customer.email.clone(),
         status: item.status,
+        why: item.gave_way_to.clone(),
     };
     match sink {
         Sink::Text(w) => {

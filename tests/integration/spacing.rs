@@ -127,8 +127,14 @@ fn a_name_day_two_days_before_the_birthday_gives_way_to_it_and_says_so() {
     ])
     .expect(0);
     let page = shop.read("review.html");
-    assert!(page.contains("Spaced out"), "no spaced section in the page");
-    assert!(page.contains("kostas@example.gr"));
+    assert!(
+        page.contains("Spaced out (1)"),
+        "no spaced section in the page"
+    );
+    assert!(
+        page.contains("&lt;kostas@example.gr&gt; — spaced out: birthday on 2026-05-23, to come"),
+        "the page says why"
+    );
 
     // The day's run sends hers only, and keeps his as spaced in the ledger.
     let out = send_due(&shop, "2026-05-21", &[]);
