@@ -313,6 +313,8 @@ fn around(
 /// and nothing per greeting.
 pub struct View {
     conn: Option<std::sync::Mutex<Connection>>,
+    /// The ledger's schema (an older one is read as it is).
+    schema: i32,
     occasions: std::collections::HashSet<String>,
     suppressed: std::collections::HashMap<String, Suppression>,
 }
@@ -322,6 +324,7 @@ impl View {
     pub fn empty() -> View {
         View {
             conn: None,
+            schema: SCHEMA_VERSION,
             occasions: Default::default(),
             suppressed: Default::default(),
         }
@@ -344,6 +347,7 @@ impl View {
             .map(|s| (suppression_key(&s.email), s))
             .collect();
         Ok(View {
+            schema: schema_of(&conn)?,
             conn: Some(std::sync::Mutex::new(conn)),
             occasions,
             suppressed,
@@ -383,10 +387,10 @@ impl View {
         let conn = conn
             .lock()
             .map_err(|_| anyhow::anyhow!("the ledger view was poisoned"))?;
-        if schema_of(&conn)? < 3 {
+        if self.schema < 3 {
             // An older ledger, before a run of this build migrated it: no
-            // index by customer, so no range scan (and nothing spaced yet).
-            return around_unindexed(&conn, customer, from, to);
+            // index by customer, so one primary-key range per occasion.
+            return around_unindexed(&conn, &self.occasions, customer, from, to);
         }
         around(&conn, customer, from, to)
     }
@@ -417,14 +421,11 @@ fn state_of(conn: &Connection, key: &GreetingKey) -> anyhow::Result<Option<State
 /// key, one lookup per occasion.
 fn around_unindexed(
     conn: &Connection,
+    occasions: &std::collections::HashSet<String>,
     customer: &str,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
 ) -> anyhow::Result<Vec<Near>> {
-    let occasions: Vec<String> = conn
-        .prepare_cached("SELECT DISTINCT occasion FROM greetings")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for occasion in occasions {
         let mut stmt = conn.prepare_cached(
@@ -1128,14 +1129,14 @@ fn greeting_by_token(conn: &Connection, token: &str) -> anyhow::Result<Option<Gr
 }
 
 /// The most recent greeting sent to this address (compared as the
-/// suppression list compares addresses).
+/// suppression list compares addresses). A spaced greeting was never sent.
 fn greeting_to(conn: &Connection, email: &str) -> anyhow::Result<Option<Greeted>> {
     let email = email.trim();
     if email.is_empty() {
         return Ok(None);
     }
     let sql = "SELECT occasion, customer, occurrence, recipient, message_id FROM greetings
-               WHERE recipient = ?1 COLLATE NOCASE AND state <> 'sending'
+               WHERE recipient = ?1 COLLATE NOCASE AND state NOT IN ('sending', 'spaced')
                ORDER BY updated_at DESC LIMIT 1";
     if let Some(g) = conn
         .prepare_cached(sql)?
@@ -1502,6 +1503,31 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn around_reads_an_older_ledger_as_it_is() {
+        // `preview` before any run of this build: schema 1, no index by customer.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        v1_ledger(&path);
+        let view = View::open(&path).unwrap();
+        assert_eq!(
+            view.around("C1", day("2026-03-10"), day("2026-12-31"))
+                .unwrap(),
+            [Near {
+                occasion: "birthday".into(),
+                day: day("2026-03-14"),
+                state: State::Sent,
+            }],
+            "the Christmas campaign (2026) is not among them"
+        );
+        assert!(
+            view.around("C2", day("2026-03-15"), day("2026-03-20"))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(schema_of(&Connection::open(&path).unwrap()).unwrap(), 1);
     }
 
     #[test]
