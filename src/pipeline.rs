@@ -534,8 +534,13 @@ impl<'a> Run<'a> {
         }
         let decided = decide(sp.min_days, &weighed);
         // Which greetings are sent combined, and from which template.
+        let spaced_before: Vec<(&str, NaiveDate, usize)> = near
+            .iter()
+            .filter(|n| n.state == crate::ledger::State::Spaced)
+            .filter_map(|n| Some((n.occasion.as_str(), n.day, sp.rank(&n.occasion)?)))
+            .collect();
         let combined: Vec<Option<String>> = (0..weighed.len())
-            .map(|w| self.combined(customer, &weighed, &who, &decided, w))
+            .map(|w| self.combined(customer, &weighed, &who, &decided, &spaced_before, w))
             .collect();
         let words = |j: usize| {
             let (name, went_out) = who[j];
@@ -564,30 +569,41 @@ impl<'a> Run<'a> {
     }
 
     /// The combined template greeting `w` is sent from, if any: when
-    /// greetings of its day gave way to it, and the templates hold one for
-    /// them all — the occasions joined with `+`, highest precedence first
-    /// (`birthday+nameday.el.txt`) — in the language the customer's
-    /// greeting for `w` is written in.
+    /// greetings of its day gave way to it — in this run, or in an earlier
+    /// one that kept them as spaced (`spaced_before`: occasion, day, rank)
+    /// — and the templates hold one for them all — the occasions joined
+    /// with `+`, highest precedence first (`birthday+nameday.el.txt`) — in
+    /// the language the customer's greeting for `w` is written in.
     fn combined(
         &self,
         customer: &Customer,
         weighed: &[crate::spacing::Weighed],
         who: &[(&str, bool)],
         decided: &[Option<usize>],
+        spaced_before: &[(&str, NaiveDate, usize)],
         w: usize,
     ) -> Option<String> {
         if who[w].1 || decided[w].is_some() {
             return None;
         }
-        let mut with: Vec<usize> = (0..weighed.len())
-            .filter(|&i| decided[i] == Some(w) && weighed[i].day == weighed[w].day)
+        let (day, rank) = (weighed[w].day, weighed[w].rank);
+        let mut with: Vec<(usize, &str)> = (0..weighed.len())
+            .filter(|&i| decided[i] == Some(w) && weighed[i].day == day)
+            .map(|i| (weighed[i].rank, who[i].0))
+            .chain(
+                spaced_before
+                    .iter()
+                    .filter(|&&(_, d, r)| d == day && r > rank)
+                    .map(|&(name, _, r)| (r, name)),
+            )
             .collect();
         if with.is_empty() {
             return None;
         }
-        with.push(w);
-        with.sort_by_key(|&i| weighed[i].rank);
-        let template = with.iter().map(|&i| who[i].0).collect::<Vec<_>>().join("+");
+        with.push((rank, who[w].0));
+        with.sort_unstable();
+        with.dedup();
+        let template = with.iter().map(|&(_, n)| n).collect::<Vec<_>>().join("+");
         let lang = customer.language.as_deref();
         let own = self.config.occasions.get(who[w].0)?;
         let (own_lang, _) = self.renderer.language_for(&own.template, lang)?;

@@ -385,3 +385,35 @@ fn the_same_day_without_a_combined_template_precedence_decides() {
         "{spaced:?}"
     );
 }
+
+#[test]
+fn a_name_day_sent_alone_first_leaves_the_birthday_of_its_day_to_be_sent_combined() {
+    // The owner sends the name day by name, then the birthday, the same day:
+    // the name day is kept as combined into the birthday, and the birthday
+    // is then written from the combined template.
+    let shop = shop_with_birthday("21/05/1980");
+    let out = shop
+        .run(&["send", "nameday", "--date", "2026-05-21", "--yes"])
+        .expect(0);
+    assert_eq!(out.summary(), "sent 1 · spaced out 1");
+    let spaced = history_lines(&shop, "spaced");
+    assert!(
+        spaced.len() == 1
+            && spaced[0].contains("sent with birthday on 2026-05-21 (birthday+nameday)"),
+        "{spaced:?}"
+    );
+    let lines = shop.preview_json("birthday", "2026-05-21");
+    assert_eq!(lines[0]["combined"], "birthday+nameday", "{}", lines[0]);
+    let out = shop
+        .run(&["send", "birthday", "--date", "2026-05-21", "--yes"])
+        .expect(0);
+    assert_eq!(out.summary(), "sent 1");
+    assert_eq!(
+        subject_to(&shop, "kostas@example.gr"),
+        lines[0]["subject"].as_str().unwrap()
+    );
+    assert!(
+        subject_to(&shop, "kostas@example.gr").contains("γιορτή και τα γενέθλιά σου"),
+        "the combined subject"
+    );
+}
