@@ -258,7 +258,12 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
         Format::Html => {}
         Format::Text => {
             if let Some(r) = r {
-                writeln!(out, "{} <{}> · {}", c.full_name(), c.email, item.lang)?;
+                write!(out, "{} <{}> · {}", c.full_name(), c.email, item.lang)?;
+                // Sent for several occasions of the day at once: say which.
+                match &item.combined {
+                    Some(t) => writeln!(out, " · {t}")?,
+                    None => writeln!(out)?,
+                }
                 writeln!(out, "Subject: {}\n", r.subject)?;
                 writeln!(out, "{}\n", r.text.trim_end())?;
             }

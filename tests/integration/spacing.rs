@@ -328,6 +328,15 @@ fn the_same_day_a_combined_template_sends_one_greeting_for_both() {
             lines[0]["text"].as_str().unwrap()
         )
     );
+    let text = shop
+        .run(&["preview", "birthday", "--date", "2026-05-21"])
+        .expect(0);
+    assert!(
+        text.stdout()
+            .contains("Κωνσταντίνος Αθανασίου <kostas@example.gr> · el · birthday+nameday\n"),
+        "{}",
+        text.stdout()
+    );
     let names = shop.preview_json("nameday", "2026-05-21");
     let kostas = names
         .iter()
