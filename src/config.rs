@@ -55,6 +55,8 @@ struct RawConfig {
     /// built-in el → orthodox, hy → armenian, he → jewish, en → western.
     #[serde(default)]
     traditions: BTreeMap<String, Spanned<String>>,
+    /// `[spacing]`: how far apart greetings to one customer must be.
+    spacing: Option<Spanned<RawSpacing>>,
 }
 
 /// `[gifts]` as written.
@@ -62,6 +64,14 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawGifts {
     secret_file: Spanned<PathBuf>,
+}
+
+/// `[spacing]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpacing {
+    min_days_between: Option<Spanned<u32>>,
+    precedence: Option<Vec<Spanned<String>>>,
 }
 
 /// The words of a salutation in one language; `{name}` stands for the
@@ -617,6 +627,8 @@ pub struct Config {
     /// `[traditions]` over them. A customer without a `tradition` cell keeps
     /// the tradition of their language (the default language when blank).
     pub traditions: BTreeMap<String, crate::feast::Tradition>,
+    /// `[spacing]`: at most one greeting to a customer within so many days.
+    pub spacing: crate::spacing::Spacing,
 }
 
 /// A bad row of the name-day file ("line 3, column 2: …") as `file:3:2: …`.
@@ -1317,6 +1329,89 @@ fn unsubscribe(
     resolved
 }
 
+/// The longest `min_days_between` taken: a year (more would space out a
+/// customer's every greeting after the first for good).
+const MAX_MIN_DAYS: u32 = 366;
+
+/// `[spacing]` checked and resolved. Every occasion that is not a campaign
+/// takes part: those named in `precedence` first, in its order, then the
+/// others — birthdays, name days, anniversaries, then any other kind —
+/// in the order greet.toml lists them. Each problem is located at its key.
+fn spacing(
+    raw: Option<Spanned<RawSpacing>>,
+    occasions: &BTreeMap<String, Occasion>,
+    written: &[&str],
+    text: &str,
+    shown: &str,
+    problems: &mut Vec<Problem>,
+) -> crate::spacing::Spacing {
+    let raw = raw.map(Spanned::into_inner).unwrap_or_default();
+    let mut at = |span: std::ops::Range<usize>, msg: String| {
+        let (l, c) = line_col(text, span.start);
+        problems.push(Problem::error(shown, msg).at(l, Some(c)));
+    };
+    let min_days = match raw.min_days_between {
+        None => crate::spacing::DEFAULT_MIN_DAYS,
+        Some(n) if *n.get_ref() > MAX_MIN_DAYS => {
+            at(
+                n.span(),
+                format!(
+                    "[spacing] min_days_between = {} is more than a year; use at most {MAX_MIN_DAYS} (0 switches spacing off)",
+                    n.get_ref()
+                ),
+            );
+            crate::spacing::DEFAULT_MIN_DAYS
+        }
+        Some(n) => *n.get_ref(),
+    };
+    let mut ranked: Vec<&str> = Vec::new();
+    for name in raw.precedence.iter().flatten() {
+        let n = name.get_ref().as_str();
+        match occasions.get(n) {
+            None => {
+                let known: Vec<&str> = written.to_vec();
+                at(
+                    name.span(),
+                    format!(
+                        "[spacing] precedence names \"{n}\", which is not an occasion of this config; the config has: {}",
+                        known.join(", ")
+                    ),
+                );
+            }
+            Some(o) if o.kind == OccasionKind::Campaign => at(
+                name.span(),
+                format!(
+                    "[spacing] precedence names \"{n}\", a campaign: campaigns are sent when you run them and are never spaced; list only dated occasions"
+                ),
+            ),
+            Some(_) if ranked.contains(&n) => at(
+                name.span(),
+                format!("[spacing] precedence names \"{n}\" twice"),
+            ),
+            Some(_) => ranked.push(n),
+        }
+    }
+    let kind_order = |k: OccasionKind| match k {
+        OccasionKind::Birthday => 0,
+        OccasionKind::Nameday => 1,
+        OccasionKind::Anniversary => 2,
+        _ => 3,
+    };
+    let mut rest: Vec<&str> = written
+        .iter()
+        .copied()
+        .filter(|n| !ranked.contains(n))
+        .filter(|n| {
+            occasions
+                .get(*n)
+                .is_some_and(|o| o.kind != OccasionKind::Campaign)
+        })
+        .collect();
+    rest.sort_by_key(|n| occasions.get(*n).map_or(3, |o| kind_order(o.kind)));
+    ranked.extend(rest);
+    crate::spacing::Spacing::new(min_days, &ranked)
+}
+
 impl Config {
     /// What this machine must provide for the transport to work: the
     /// password's environment variable or 0600 file, a readable CA file,
@@ -1994,6 +2089,13 @@ impl Config {
         let mut tiers = raw.tiers;
         tiers.sort_by_key(|t| t.from_years);
         let mut occasions = BTreeMap::new();
+        // Where each occasion is written: unlisted occasions rank in this order.
+        let mut written: Vec<(usize, String)> = raw
+            .occasions
+            .iter()
+            .map(|(n, o)| (o.span().start, n.clone()))
+            .collect();
+        written.sort();
         for (name, spanned) in raw.occasions {
             let span = spanned.span();
             let occ = spanned.into_inner();
@@ -2123,6 +2225,15 @@ impl Config {
                 })
                 .ok()
         });
+        let written: Vec<&str> = written.iter().map(|(_, n)| n.as_str()).collect();
+        let spacing = spacing(
+            raw.spacing,
+            &occasions,
+            &written,
+            text,
+            &shown,
+            &mut problems,
+        );
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -2160,6 +2271,7 @@ impl Config {
             unsubscribe,
             gift_secret,
             traditions,
+            spacing,
         })
     }
 
@@ -2414,6 +2526,60 @@ kind = "birthday"
         assert_eq!(c.tier_for(0), "new");
         assert_eq!(c.tier_for(7), "loyal");
         assert_eq!(c.sender.signature_for("el", "el"), "");
+    }
+
+    #[test]
+    fn spacing_ranks_the_named_occasions_first_then_by_kind_then_as_written() {
+        let occasions = "
+[occasions.zz-anniversary]
+kind = \"anniversary\"
+[occasions.xmas]
+kind = \"campaign\"
+[occasions.names]
+kind = \"nameday\"
+[occasions.late-birthday]
+kind = \"birthday\"
+";
+        let text = format!("{MINIMAL}{occasions}");
+        let c = Config::parse(&text, Path::new("greet.toml")).unwrap();
+        assert_eq!(c.spacing.min_days, crate::spacing::DEFAULT_MIN_DAYS);
+        // Unnamed: birthdays, name days, anniversaries; each kind as written.
+        assert_eq!(
+            c.spacing.order(),
+            ["birthday", "late-birthday", "names", "zz-anniversary"]
+        );
+        assert_eq!(c.spacing.rank("xmas"), None, "campaigns are exempt");
+        let text = format!(
+            "{MINIMAL}{occasions}[spacing]\nmin_days_between = 0\nprecedence = [\"zz-anniversary\", \"names\"]\n"
+        );
+        let c = Config::parse(&text, Path::new("greet.toml")).unwrap();
+        assert_eq!(
+            c.spacing.order(),
+            ["zz-anniversary", "names", "birthday", "late-birthday"]
+        );
+        assert!(!c.spacing.is_on());
+    }
+
+    #[test]
+    fn a_spacing_mistake_is_located_at_its_place() {
+        let text =
+            format!("{MINIMAL}[spacing]\nprecedence = [\"birthday\", \"birthday\", \"namday\"]\n");
+        let problems = Config::parse(&text, Path::new("greet.toml")).unwrap_err();
+        let said: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("precedence"))
+            .unwrap()
+            + 1;
+        assert_eq!(
+            said,
+            [
+                format!("greet.toml:{line}:27: [spacing] precedence names \"birthday\" twice"),
+                format!(
+                    "greet.toml:{line}:39: [spacing] precedence names \"namday\", which is not an occasion of this config; the config has: birthday"
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -241,6 +241,17 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
+    /// Keep a greeting the spacing rule left out as `spaced` in the ledger
+    /// (see [`Ledger::record_spaced`]).
+    pub fn record_spaced(
+        &self,
+        key: &GreetingKey,
+        recipient: &str,
+        why: &str,
+    ) -> anyhow::Result<bool> {
+        self.ledger.record_spaced(key, recipient, why)
+    }
+
     /// Connect (and authenticate) before the first greeting is marked as
     /// being sent: an unreachable server or a refused account changes nothing.
     pub fn start(&mut self) -> Flow {

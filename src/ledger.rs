@@ -21,6 +21,12 @@
 //! notices for the temporary-failure policy; `inbox_seen` keeps every
 //! mailbox message applied, written in the same transaction as its effect
 //! ([`Ledger::apply_inbox`]).
+//!
+//! Schema 3 (spacing, see [`crate::spacing`]): a greeting left out because
+//! another to the same customer went out too close to it is kept as
+//! `spaced` (its reply says which one), so history shows it and no later
+//! run sends it; and greetings are indexed by (customer, occurrence), so
+//! what went to one customer around a day is one cheap lookup.
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -31,7 +37,7 @@ use crate::inbox::{Bounce, Verdict};
 use crate::message::GreetingKey;
 
 /// The schema this build writes; older files are migrated on open.
-pub const SCHEMA_VERSION: i32 = 3;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Where a greeting stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +55,9 @@ pub enum State {
     /// Sent, and a delivery status notification came back for it (`greet
     /// inbox`); its status and diagnostic are kept with it. Never resent.
     Bounced,
+    /// Not sent: another greeting to the same customer went out (or goes)
+    /// too close to it ([`crate::spacing`]). Never sent later.
+    Spaced,
 }
 
 impl State {
@@ -60,6 +69,7 @@ impl State {
             State::Deferred => "deferred",
             State::Uncertain => "uncertain",
             State::Bounced => "bounced",
+            State::Spaced => "spaced",
         }
     }
 
@@ -71,6 +81,7 @@ impl State {
             "deferred" => State::Deferred,
             "uncertain" => State::Uncertain,
             "bounced" => State::Bounced,
+            "spaced" => State::Spaced,
             _ => return None,
         })
     }
@@ -234,8 +245,67 @@ pub fn may_go_again(state: State, retry_uncertain: bool) -> bool {
     match state {
         State::Deferred => true,
         State::Uncertain => retry_uncertain,
-        State::Sending | State::Sent | State::Failed | State::Bounced => false,
+        State::Sending | State::Sent | State::Failed | State::Bounced | State::Spaced => false,
     }
+}
+
+impl State {
+    /// The message went to the customer, or may have: it counts against
+    /// the spacing of the greetings around it.
+    pub fn went_out(self) -> bool {
+        matches!(
+            self,
+            State::Sent | State::Bounced | State::Uncertain | State::Sending
+        )
+    }
+}
+
+/// A greeting of a dated occasion the ledger has for a customer (what
+/// [`View::around`] finds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Near {
+    pub occasion: String,
+    pub day: chrono::NaiveDate,
+    pub state: State,
+}
+
+/// The ledger's greetings to `customer` whose day (their occurrence, for a
+/// dated occasion) is from `from` to `to`, both included: one range scan
+/// of the (customer, occurrence) index. Campaigns (occurrence `2026`) are
+/// never among them.
+fn around(
+    conn: &Connection,
+    customer: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> anyhow::Result<Vec<Near>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT occasion, occurrence, state FROM greetings
+         WHERE customer = ?1 AND occurrence BETWEEN ?2 AND ?3 AND length(occurrence) = 10",
+    )?;
+    let rows = stmt.query_map(params![customer, from.to_string(), to.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (occasion, occurrence, state) = row?;
+        let (Ok(day), Some(state)) = (
+            occurrence.parse::<chrono::NaiveDate>(),
+            State::parse(&state),
+        ) else {
+            continue;
+        };
+        out.push(Near {
+            occasion,
+            day,
+            state,
+        });
+    }
+    Ok(out)
 }
 
 /// A read-only view of the ledger for the rendering workers of `preview`,
@@ -245,6 +315,8 @@ pub fn may_go_again(state: State, retry_uncertain: bool) -> bool {
 /// and nothing per greeting.
 pub struct View {
     conn: Option<std::sync::Mutex<Connection>>,
+    /// The ledger's schema (an older one is read as it is).
+    schema: i32,
     occasions: std::collections::HashSet<String>,
     suppressed: std::collections::HashMap<String, Suppression>,
 }
@@ -254,6 +326,7 @@ impl View {
     pub fn empty() -> View {
         View {
             conn: None,
+            schema: SCHEMA_VERSION,
             occasions: Default::default(),
             suppressed: Default::default(),
         }
@@ -276,6 +349,7 @@ impl View {
             .map(|s| (suppression_key(&s.email), s))
             .collect();
         Ok(View {
+            schema: schema_of(&conn)?,
             conn: Some(std::sync::Mutex::new(conn)),
             occasions,
             suppressed,
@@ -299,6 +373,30 @@ impl View {
         self.suppression(email).is_some()
     }
 
+    /// The greetings to `customer` of the days `from` to `to` (spacing).
+    pub fn around(
+        &self,
+        customer: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<Near>> {
+        let Some(conn) = &self.conn else {
+            return Ok(Vec::new());
+        };
+        if self.occasions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = conn
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the ledger view was poisoned"))?;
+        if self.schema < 3 {
+            // An older ledger, before a run of this build migrated it: no
+            // index by customer, so one primary-key range per occasion.
+            return around_unindexed(&conn, &self.occasions, customer, from, to);
+        }
+        around(&conn, customer, from, to)
+    }
+
     /// Why this address is kept out, if it is.
     pub fn suppression(&self, email: &str) -> Option<&Suppression> {
         if self.suppressed.is_empty() {
@@ -318,6 +416,40 @@ fn state_of(conn: &Connection, key: &GreetingKey) -> anyhow::Result<Option<State
         })
         .optional()?;
     Ok(s.as_deref().and_then(State::parse))
+}
+
+/// [`around`] on a ledger of schema 1 or 2, opened read-only (`preview`
+/// before any run of this build): the same answer through the primary
+/// key, one lookup per occasion.
+fn around_unindexed(
+    conn: &Connection,
+    occasions: &std::collections::HashSet<String>,
+    customer: &str,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> anyhow::Result<Vec<Near>> {
+    let mut out = Vec::new();
+    for occasion in occasions {
+        let mut stmt = conn.prepare_cached(
+            "SELECT occurrence, state FROM greetings
+             WHERE occasion = ?1 AND customer = ?2 AND occurrence BETWEEN ?3 AND ?4 AND length(occurrence) = 10",
+        )?;
+        let rows = stmt.query_map(
+            params![occasion, customer, from.to_string(), to.to_string()],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )?;
+        for row in rows {
+            let (occurrence, state) = row?;
+            if let (Ok(day), Some(state)) = (occurrence.parse(), State::parse(&state)) {
+                out.push(Near {
+                    occasion: occasion.clone(),
+                    day,
+                    state,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Schema 1: greetings, the suppression list, meta.
@@ -394,11 +526,39 @@ const SCHEMA_2: &str = "
     CREATE INDEX inbox_seen_by_message_id ON inbox_seen(message_id);
 ";
 
-/// Schema 2 → 3 (gift codes): the code a greeting carried, the last day it
+/// Schema 2 → 3 (spacing): the state `spaced` (the CHECK again: the table
+/// is rebuilt, row for row) and the index by (customer, occurrence).
+const SCHEMA_3: &str = "
+    CREATE TABLE greetings_v3 (
+        occasion   TEXT NOT NULL,
+        customer   TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('sending','sent','failed','deferred','uncertain','bounced','spaced')),
+        recipient  TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        reply      TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+        bounce_status     TEXT,
+        bounce_diagnostic TEXT,
+        bounced_at        TEXT,
+        PRIMARY KEY (occasion, customer, occurrence)
+    );
+    INSERT INTO greetings_v3 SELECT occasion, customer, occurrence, state, recipient, message_id, reply,
+        attempts, updated_at, bounce_status, bounce_diagnostic, bounced_at FROM greetings;
+    DROP TABLE greetings;
+    ALTER TABLE greetings_v3 RENAME TO greetings;
+    CREATE INDEX greetings_by_state ON greetings(state);
+    CREATE INDEX greetings_by_message_id ON greetings(message_id);
+    CREATE INDEX greetings_by_recipient ON greetings(recipient COLLATE NOCASE);
+    CREATE INDEX greetings_by_customer ON greetings(customer, occurrence);
+";
+
+/// Schema 3 → 4 (gift codes): the code a greeting carried, the last day it
 /// can be redeemed, and when it was (NULL: not yet). Written with the
 /// reservation, so a greeting whose delivery is uncertain still has its code
 /// on record; a gift counts as given only once its greeting is sent.
-const SCHEMA_3: &str = "
+const SCHEMA_4: &str = "
     ALTER TABLE greetings ADD COLUMN gift_code TEXT;
     ALTER TABLE greetings ADD COLUMN gift_valid_until TEXT;
     ALTER TABLE greetings ADD COLUMN gift_redeemed_at TEXT;
@@ -439,6 +599,10 @@ fn migrate(conn: &Connection, path: &Path) -> anyhow::Result<()> {
         tx.execute_batch(SCHEMA_3)
             .with_context(|| format!("cannot bring {} to schema 3", path.display()))?;
     }
+    if version < 4 {
+        tx.execute_batch(SCHEMA_4)
+            .with_context(|| format!("cannot bring {} to schema 4", path.display()))?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     tx.commit()?;
     Ok(())
@@ -471,7 +635,7 @@ fn suppressions(conn: &Connection) -> anyhow::Result<Vec<Suppression>> {
 
 /// The greetings that carried `code` (compact form), sent ones first.
 fn gift_entries(conn: &Connection, code: &str) -> anyhow::Result<Vec<GiftEntry>> {
-    if schema_of(conn)? < 3 {
+    if schema_of(conn)? < 4 {
         return Ok(Vec::new());
     }
     let mut stmt = conn.prepare_cached(
@@ -750,6 +914,50 @@ impl Ledger {
         Ok(Reservation::Go)
     }
 
+    /// Keep a greeting that is spaced out ([`crate::spacing`]) as `spaced`,
+    /// with `why` (the greeting it gave way to) as its reply: a new row, or
+    /// a `deferred` one that will now not be retried. Returns whether the
+    /// ledger changed (a greeting it has in any other state is left alone).
+    pub fn record_spaced(
+        &self,
+        key: &GreetingKey,
+        recipient: &str,
+        why: &str,
+    ) -> anyhow::Result<bool> {
+        anyhow::ensure!(
+            self.lock.is_some(),
+            "the ledger must be locked before sending"
+        );
+        let n = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO greetings (occasion, customer, occurrence, state, recipient, message_id, reply, attempts)
+                 VALUES (?1, ?2, ?3, 'spaced', ?4, '', ?5, 0)
+                 ON CONFLICT (occasion, customer, occurrence) DO UPDATE
+                   SET state = 'spaced', reply = excluded.reply,
+                       updated_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')
+                   WHERE state = 'deferred'",
+            )?
+            .execute(params![
+                key.occasion,
+                key.customer,
+                key.occurrence,
+                recipient,
+                why
+            ])?;
+        Ok(n == 1)
+    }
+
+    /// The greetings to `customer` of the days `from` to `to` (spacing).
+    pub fn around(
+        &self,
+        customer: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> anyhow::Result<Vec<Near>> {
+        around(&self.conn, customer, from, to)
+    }
+
     /// How many greetings went to the transport in the last 24 hours — sent,
     /// or maybe sent — which is what counts against an account's daily
     /// limit, whichever run sent them.
@@ -779,12 +987,12 @@ impl Ledger {
     /// Every greeting, newest first, optionally of one occasion.
     pub fn history(&self, occasion: Option<&str>) -> anyhow::Result<Vec<Entry>> {
         let schema = schema_of(&self.conn)?;
-        let sql = if schema >= 3 {
+        let sql = if schema >= 4 {
             "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
                     bounce_status, bounce_diagnostic, bounced_at, gift_code, gift_redeemed_at
              FROM greetings WHERE ?1 IS NULL OR occasion = ?1
              ORDER BY updated_at DESC, occasion, customer"
-        } else if schema == 2 {
+        } else if schema >= 2 {
             "SELECT occasion, customer, occurrence, state, recipient, message_id, reply, attempts, updated_at,
                     bounce_status, bounce_diagnostic, bounced_at, NULL, NULL
              FROM greetings WHERE ?1 IS NULL OR occasion = ?1
@@ -1097,14 +1305,14 @@ fn greeting_by_token(conn: &Connection, token: &str) -> anyhow::Result<Option<Gr
 }
 
 /// The most recent greeting sent to this address (compared as the
-/// suppression list compares addresses).
+/// suppression list compares addresses). A spaced greeting was never sent.
 fn greeting_to(conn: &Connection, email: &str) -> anyhow::Result<Option<Greeted>> {
     let email = email.trim();
     if email.is_empty() {
         return Ok(None);
     }
     let sql = "SELECT occasion, customer, occurrence, recipient, message_id FROM greetings
-               WHERE recipient = ?1 COLLATE NOCASE AND state <> 'sending'
+               WHERE recipient = ?1 COLLATE NOCASE AND state NOT IN ('sending', 'spaced')
                ORDER BY updated_at DESC LIMIT 1";
     if let Some(g) = conn
         .prepare_cached(sql)?
@@ -1525,6 +1733,123 @@ mod tests {
         id
     }
 
+    // ------------------------------------------------------------ schema 3 and spacing
+
+    fn day(s: &str) -> chrono::NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn around_finds_a_customers_dated_greetings_by_the_index_and_never_a_campaign() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = locked(&dir);
+        sent(&l, "C1", "2026-12-28", "a@x.gr");
+        sent(&l, "C1", "2026-11-01", "a@x.gr");
+        sent(&l, "C2", "2026-12-30", "b@x.gr");
+        // A campaign's occurrence is its year: "2027" sorts between the days of the window.
+        let campaign = GreetingKey {
+            occasion: "new-year".into(),
+            customer: "C1".into(),
+            occurrence: "2027".into(),
+        };
+        l.reserve(&campaign, "a@x.gr", "<n@x>", false).unwrap();
+        let got = l
+            .around("C1", day("2026-12-25"), day("2027-01-03"))
+            .unwrap();
+        assert_eq!(
+            got,
+            [Near {
+                occasion: "birthday".into(),
+                day: day("2026-12-28"),
+                state: State::Sent,
+            }]
+        );
+        // One range scan of the (customer, occurrence) index, not the table.
+        let plan: Vec<String> = l
+            .conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT occasion, occurrence, state FROM greetings
+                 WHERE customer = ?1 AND occurrence BETWEEN ?2 AND ?3 AND length(occurrence) = 10",
+            )
+            .unwrap()
+            .query_map(params!["C1", "2026-12-25", "2027-01-03"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("greetings_by_customer")),
+            "{plan:?}"
+        );
+        // The read-only view answers the same.
+        drop(l);
+        let view = View::open(&dir.path().join("greet-ledger.sqlite")).unwrap();
+        assert_eq!(
+            view.around("C1", day("2026-12-25"), day("2027-01-03"))
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn around_reads_an_older_ledger_as_it_is() {
+        // `preview` before any run of this build: schema 1, no index by customer.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("greet-ledger.sqlite");
+        v1_ledger(&path);
+        let view = View::open(&path).unwrap();
+        assert_eq!(
+            view.around("C1", day("2026-03-10"), day("2026-12-31"))
+                .unwrap(),
+            [Near {
+                occasion: "birthday".into(),
+                day: day("2026-03-14"),
+                state: State::Sent,
+            }],
+            "the Christmas campaign (2026) is not among them"
+        );
+        assert!(
+            view.around("C2", day("2026-03-15"), day("2026-03-20"))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(schema_of(&Connection::open(&path).unwrap()).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_spaced_greeting_is_kept_once_never_sent_and_replaces_only_a_deferred_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = locked(&dir);
+        assert!(
+            l.record_spaced(&key("C1"), "a@x.gr", "birthday on 2026-03-13, sent")
+                .unwrap()
+        );
+        assert!(!l.record_spaced(&key("C1"), "a@x.gr", "again").unwrap());
+        assert_eq!(l.state(&key("C1")).unwrap(), Some(State::Spaced));
+        assert!(!may_go_again(State::Spaced, true));
+        assert!(!State::Spaced.went_out());
+        assert_eq!(
+            l.reserve(&key("C1"), "a@x.gr", "<1@x>", true).unwrap(),
+            Reservation::Skip(State::Spaced)
+        );
+        let h = l.history(None).unwrap();
+        assert_eq!(h[0].reply.as_deref(), Some("birthday on 2026-03-13, sent"));
+        // A deferred greeting becomes spaced; a sent one stays sent.
+        l.reserve(&key("C2"), "b@x.gr", "<2@x>", false).unwrap();
+        l.record(
+            &key("C2"),
+            &Outcome::Deferred {
+                reply: "451 later".into(),
+            },
+        )
+        .unwrap();
+        assert!(l.record_spaced(&key("C2"), "b@x.gr", "x").unwrap());
+        assert_eq!(l.state(&key("C2")).unwrap(), Some(State::Spaced));
+        sent(&l, "C3", "2026-03-14", "c@x.gr");
+        assert!(!l.record_spaced(&key("C3"), "c@x.gr", "x").unwrap());
+        assert_eq!(l.state(&key("C3")).unwrap(), Some(State::Sent));
+    }
+
     fn token(id: &str) -> String {
         crate::inbox::token_of(id).unwrap().to_string()
     }
@@ -1651,7 +1976,7 @@ mod tests {
                 &l,
                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'greetings_by_%'"
             ),
-            // state, message_id, recipient (schema 2), gift (schema 3)
+            // state, message_id, recipient (schema 2), customer (schema 3), gift (schema 4)
             4
         );
         assert_eq!(

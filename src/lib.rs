@@ -5,7 +5,8 @@
 //! 1. [`config`]   — `greet.toml` → a checked [`config::Config`]
 //! 2. [`customer`] — the CSV list → [`customer::Customer`]s and located [`problem::Problem`]s, streamed
 //! 3. [`occasion`] — (occasion, customer, date) → is it due, and which occurrence
-//!    ([`feast`]: the day each tradition keeps each holiday)
+//!    ([`feast`]: the day each tradition keeps each holiday);
+//!    [`spacing`] — which of a customer's greetings close together goes
 //! 4. [`context`]  — what templates see; [`i18n`] holds the pure language rules
 //! 5. [`render`]   — Tera, loaded once → subject, text and HTML
 //! 6. [`message`]  — a standards-correct MIME message with a stable Message-ID
@@ -42,6 +43,7 @@ pub mod render;
 pub mod report;
 pub mod review;
 pub mod sending;
+pub mod spacing;
 pub mod staged;
 pub mod transport;
 pub mod unsubscribe;

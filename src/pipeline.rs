@@ -31,10 +31,14 @@ pub enum Status {
     Invalid,
     /// A run died while sending it; resent only on request.
     Uncertain,
+    /// Another greeting to the same customer goes (or went) too close to
+    /// it: not sent, and kept in the ledger as such ([`crate::spacing`]).
+    Spaced,
 }
 
 impl Status {
-    /// The JSON name: `due`, `opted_out`, `already_sent`, `invalid`, `uncertain`.
+    /// The JSON name: `due`, `opted_out`, `already_sent`, `failed`,
+    /// `invalid`, `uncertain`, `spaced`.
     pub fn code(self) -> &'static str {
         match self {
             Status::Due => "due",
@@ -43,6 +47,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Invalid => "invalid",
             Status::Uncertain => "uncertain",
+            Status::Spaced => "spaced",
         }
     }
 
@@ -54,6 +59,7 @@ impl Status {
             Status::Failed => "failed before",
             Status::Invalid => "invalid row",
             Status::Uncertain => "uncertain",
+            Status::Spaced => "spaced out",
         }
     }
 }
@@ -73,6 +79,12 @@ pub struct Item {
     pub unsubscribe: Option<Links>,
     /// The gift the greeting carries (recorded in the ledger once sent).
     pub gift: Option<crate::gift::Gift>,
+    /// When spaced out by this run: the greeting it gives way to, in words
+    /// ("birthday on 2026-12-03, sent").
+    pub gave_way_to: Option<String>,
+    /// When sent together with greetings of the same day that gave way to
+    /// it: the combined template it is rendered from (`birthday+nameday`).
+    pub combined: Option<String>,
 }
 
 /// Narrowing of a run.
@@ -148,6 +160,9 @@ impl Item {
         {
             return s.describe();
         }
+        if let Some(other) = &self.gave_way_to {
+            return format!("{}: {other}", self.status.describe());
+        }
         self.status.describe().to_string()
     }
 
@@ -164,15 +179,18 @@ impl Item {
 }
 
 /// What becomes of a greeting, from everything that has a say: the list
-/// (a duplicated key, the opt-out column), the suppression list and the
-/// ledger. `preview`, `check`, `send` and the review page all ask this one
-/// function; the dispatcher's reservation applies the same ledger rule
-/// ([`may_go_again`]) atomically when the message is about to leave.
+/// (a duplicated key, the opt-out column), the suppression list, the ledger
+/// and the spacing rule (`spaced`: [`crate::spacing::decide`] gave it way
+/// to another greeting to the customer). `preview`, `check`, `send` and the
+/// review page all ask this one function; the dispatcher's reservation
+/// applies the same ledger rule ([`may_go_again`]) atomically when the
+/// message is about to leave.
 pub fn disposition(
     duplicated: bool,
     opted_out: bool,
     unsubscribed: bool,
     ledger: Option<State>,
+    spaced: bool,
     retry_uncertain: bool,
 ) -> Status {
     if duplicated {
@@ -182,11 +200,46 @@ pub fn disposition(
         return Status::OptedOut;
     }
     match ledger {
-        None => Status::Due,
-        Some(state) if may_go_again(state, retry_uncertain) => Status::Due,
-        Some(State::Sent) => Status::AlreadySent,
-        Some(State::Failed | State::Bounced) => Status::Failed,
-        Some(State::Uncertain | State::Sending | State::Deferred) => Status::Uncertain,
+        Some(state) if !may_go_again(state, retry_uncertain) => match state {
+            State::Sent => Status::AlreadySent,
+            State::Failed | State::Bounced => Status::Failed,
+            State::Spaced => Status::Spaced,
+            State::Uncertain | State::Sending | State::Deferred => Status::Uncertain,
+        },
+        _ if spaced => Status::Spaced,
+        _ => Status::Due,
+    }
+}
+
+/// What the spacing rule makes of one greeting.
+#[derive(Debug, Clone, Default)]
+struct Spaced {
+    /// Left out: the greeting it gives way to, in words.
+    gave_way_to: Option<String>,
+    /// Sent from this combined template, for greetings of its day that gave way to it.
+    combined: Option<String>,
+}
+
+/// A greeting of one target, before the spacing rule and rendering.
+struct Draft<'t, 'a> {
+    target: &'t Target<'a>,
+    item: Item,
+    ctx: tera::Context,
+    duplicated: bool,
+    unsubscribed: bool,
+    state: Option<State>,
+}
+
+impl Draft<'_, '_> {
+    fn status(&self, spaced: bool, retry_uncertain: bool) -> Status {
+        disposition(
+            self.duplicated,
+            self.item.customer.opt_out,
+            self.unsubscribed,
+            self.state,
+            spaced,
+            retry_uncertain,
+        )
     }
 }
 
@@ -309,11 +362,10 @@ impl<'a> Run<'a> {
                 return Ok(Vec::new());
             }
             let mut out = Vec::new();
-            for target in &self.targets {
-                match self.item(target, &customer) {
-                    Ok(None) => {}
+            for item in self.items(&customer) {
+                match item {
                     Err(p) => out.push(Err(p)),
-                    Ok(Some(mut item)) => {
+                    Ok(mut item) => {
                         let encoded = encode(&item)?;
                         // Encoded: the rendered text need not wait in the queue too.
                         if !self.keep_rendered {
@@ -335,8 +387,239 @@ impl<'a> Run<'a> {
         })
     }
 
-    /// The greeting for one customer on one target, if they are due then.
-    pub fn item(&self, target: &Target<'a>, customer: &Customer) -> Result<Option<Item>, Problem> {
+    /// The greetings to one customer, one for each target they are due on,
+    /// in target order: their status decided (spacing weighs them
+    /// together) and rendered when due.
+    pub fn items(&self, customer: &Customer) -> Vec<Result<Item, Problem>> {
+        let mut drafts: Vec<Result<Draft<'_, 'a>, Problem>> = Vec::new();
+        for target in &self.targets {
+            match self.draft(target, customer) {
+                Ok(None) => {}
+                Ok(Some(d)) => drafts.push(Ok(d)),
+                Err(p) => drafts.push(Err(p)),
+            }
+        }
+        let ok: Vec<&Draft<'_, 'a>> = drafts.iter().filter_map(|d| d.as_ref().ok()).collect();
+        let spaced = match self.spacing(customer, &ok) {
+            Ok(s) => s,
+            Err(p) => return vec![Err(p)],
+        };
+        let mut spaced = spaced.into_iter();
+        drafts
+            .into_iter()
+            .map(|d| {
+                let d = d?;
+                let Spaced {
+                    gave_way_to,
+                    combined,
+                } = spaced.next().unwrap_or_default();
+                let status = d.status(gave_way_to.is_some(), self.retry_uncertain);
+                let mut item = d.item;
+                item.status = status;
+                if item.status == Status::Spaced {
+                    item.gave_way_to = gave_way_to;
+                }
+                if item.status == Status::Due {
+                    let template = match &combined {
+                        Some(t) => t.as_str(),
+                        None => d.target.occasion.template.as_str(),
+                    };
+                    item.rendered = Some(self.renderer.render(template, &item.lang, &d.ctx)?);
+                    item.combined = combined;
+                }
+                Ok(item)
+            })
+            .collect()
+    }
+
+    /// For each draft of one customer, what the spacing rule makes of it.
+    /// Weighed together: the drafts that would go, what the ledger says
+    /// went out to the customer around their days, and the customer's
+    /// greetings of the days ahead that this run does not cover (a later
+    /// run sends them). Days before the run's first day count only through
+    /// the ledger. Then the combined greetings: see [`Run::combined`].
+    fn spacing(
+        &self,
+        customer: &Customer,
+        drafts: &[&Draft<'_, 'a>],
+    ) -> Result<Vec<Spaced>, Problem> {
+        use crate::spacing::{Weighed, decide};
+        let mut out = vec![Spaced::default(); drafts.len()];
+        let sp = &self.config.spacing;
+        if !sp.is_on() || self.every_customer {
+            return Ok(out);
+        }
+        // The drafts that would go and take part: (draft index, rank).
+        let candidates: Vec<(usize, usize)> = drafts
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.status(false, self.retry_uncertain) == Status::Due)
+            .filter_map(|(i, d)| sp.rank(&d.target.occasion.name).map(|r| (i, r)))
+            .collect();
+        let (Some(first), Some(last)) = (
+            candidates.iter().map(|&(i, _)| drafts[i].target.date).min(),
+            candidates.iter().map(|&(i, _)| drafts[i].target.date).max(),
+        ) else {
+            return Ok(out);
+        };
+        let (lo, _) = sp.window(first);
+        let (_, hi) = sp.window(last);
+        let near = self.ledger.around(&customer.key, lo, hi).map_err(|e| {
+            Problem::error(self.config.ledger.display().to_string(), format!("{e:#}"))
+        })?;
+        // Everything weighed, and for each: its occasion and whether it
+        // went out (a greeting that went out is never combined with).
+        let mut weighed = Vec::new();
+        let mut who: Vec<(&str, bool)> = Vec::new();
+        for &(i, rank) in &candidates {
+            let d = drafts[i];
+            weighed.push(Weighed {
+                rank,
+                day: d.target.date,
+                went_out: false,
+            });
+            who.push((d.target.occasion.name.as_str(), false));
+        }
+        let is_candidate = |occasion: &str, day: NaiveDate| {
+            candidates.iter().any(|&(i, _)| {
+                drafts[i].target.occasion.name == occasion && drafts[i].target.date == day
+            })
+        };
+        for n in &near {
+            if n.state.went_out() && !is_candidate(&n.occasion, n.day) {
+                weighed.push(Weighed {
+                    rank: sp.rank(&n.occasion).unwrap_or(usize::MAX),
+                    day: n.day,
+                    went_out: true,
+                });
+                who.push((n.occasion.as_str(), true));
+            }
+        }
+        // The days ahead: from the run's first day, those the run does not cover.
+        let start = self
+            .targets
+            .iter()
+            .map(|t| t.date)
+            .min()
+            .map_or(lo, |f| f.max(lo));
+        for name in sp.order() {
+            let Some(occasion) = self.config.occasions.get(name) else {
+                continue;
+            };
+            let rank = sp.rank(name).unwrap_or(usize::MAX);
+            for day in start.iter_days().take_while(|d| *d <= hi) {
+                let covered = self
+                    .targets
+                    .iter()
+                    .any(|t| t.occasion.name == name && t.date == day);
+                let known = near.iter().any(|n| n.occasion == name && n.day == day);
+                if covered || known {
+                    continue;
+                }
+                if due_on(
+                    occasion,
+                    customer,
+                    day,
+                    self.config.leap_day,
+                    &self.config.namedays,
+                )
+                .is_some()
+                {
+                    weighed.push(Weighed {
+                        rank,
+                        day,
+                        went_out: false,
+                    });
+                    who.push((occasion.name.as_str(), false));
+                }
+            }
+        }
+        let decided = decide(sp.min_days, &weighed);
+        // Which greetings are sent combined, and from which template.
+        let spaced_before: Vec<(&str, NaiveDate, usize)> = near
+            .iter()
+            .filter(|n| n.state == crate::ledger::State::Spaced)
+            .filter_map(|n| Some((n.occasion.as_str(), n.day, sp.rank(&n.occasion)?)))
+            .collect();
+        let combined: Vec<Option<String>> = (0..weighed.len())
+            .map(|w| self.combined(customer, &weighed, &who, &decided, &spaced_before, w))
+            .collect();
+        let words = |j: usize| {
+            let (name, went_out) = who[j];
+            let day = weighed[j].day;
+            if went_out {
+                let state = near
+                    .iter()
+                    .find(|n| n.occasion == name && n.day == day)
+                    .map_or("sent", |n| n.state.as_str());
+                format!("{name} on {day}, {state}")
+            } else if let Some(t) = &combined[j] {
+                format!("sent with {name} on {day} ({t})")
+            } else if j < candidates.len() {
+                format!("{name} on {day}")
+            } else {
+                format!("{name} on {day}, to come")
+            }
+        };
+        for (n, &(i, _)) in candidates.iter().enumerate() {
+            out[i] = Spaced {
+                gave_way_to: decided[n].map(words),
+                combined: combined[n].clone(),
+            };
+        }
+        Ok(out)
+    }
+
+    /// The combined template greeting `w` is sent from, if any: when
+    /// greetings of its day gave way to it — in this run, or in an earlier
+    /// one that kept them as spaced (`spaced_before`: occasion, day, rank)
+    /// — and the templates hold one for them all — the occasions joined
+    /// with `+`, highest precedence first (`birthday+nameday.el.txt`) — in
+    /// the language the customer's greeting for `w` is written in.
+    fn combined(
+        &self,
+        customer: &Customer,
+        weighed: &[crate::spacing::Weighed],
+        who: &[(&str, bool)],
+        decided: &[Option<usize>],
+        spaced_before: &[(&str, NaiveDate, usize)],
+        w: usize,
+    ) -> Option<String> {
+        if who[w].1 || decided[w].is_some() {
+            return None;
+        }
+        let (day, rank) = (weighed[w].day, weighed[w].rank);
+        let mut with: Vec<(usize, &str)> = (0..weighed.len())
+            .filter(|&i| decided[i] == Some(w) && weighed[i].day == day)
+            .map(|i| (weighed[i].rank, who[i].0))
+            .chain(
+                spaced_before
+                    .iter()
+                    .filter(|&&(_, d, r)| d == day && r > rank)
+                    .map(|&(name, _, r)| (r, name)),
+            )
+            .collect();
+        if with.is_empty() {
+            return None;
+        }
+        with.push((rank, who[w].0));
+        with.sort_unstable();
+        with.dedup();
+        let template = with.iter().map(|&(_, n)| n).collect::<Vec<_>>().join("+");
+        let lang = customer.language.as_deref();
+        let own = self.config.occasions.get(who[w].0)?;
+        let (own_lang, _) = self.renderer.language_for(&own.template, lang)?;
+        let (combined_lang, _) = self.renderer.language_for(&template, lang)?;
+        (own_lang == combined_lang).then_some(template)
+    }
+
+    /// The greeting for one customer on one target, if they are due then:
+    /// its ledger state read, not yet decided nor rendered.
+    fn draft<'t>(
+        &self,
+        target: &'t Target<'a>,
+        customer: &Customer,
+    ) -> Result<Option<Draft<'t, 'a>>, Problem> {
         let occasion = target.occasion;
         let due = match due_on(
             occasion,
@@ -387,24 +670,19 @@ impl<'a> Run<'a> {
         } else {
             self.ledger.state(&key).map_err(ledger_error)?
         };
-        let status = disposition(
-            duplicated,
-            customer.opt_out,
-            unsubscribed,
-            state,
-            self.retry_uncertain,
-        );
         let unsubscribe = self.config.unsubscribe.for_greeting(occasion.kind, &key);
         let gift = crate::gift::for_greeting(self.config, occasion, &key, target.date, &lang);
-        let mut item = Item {
+        let item = Item {
             key,
             customer: customer.clone(),
             lang,
             fell_back,
-            status,
+            status: Status::Due,
             rendered: None,
             unsubscribe,
             gift,
+            gave_way_to: None,
+            combined: None,
         };
         let greeting = Greeting {
             customer: &item.customer,
@@ -420,11 +698,14 @@ impl<'a> Run<'a> {
         if !self.renderer.in_segment(&occasion.name, &ctx)? {
             return Ok(None);
         }
-        if status != Status::Due {
-            return Ok(Some(item));
-        }
-        item.rendered = Some(self.renderer.render(&occasion.template, &item.lang, &ctx)?);
-        Ok(Some(item))
+        Ok(Some(Draft {
+            target,
+            item,
+            ctx,
+            duplicated,
+            unsubscribed,
+            state,
+        }))
     }
 }
 
@@ -443,37 +724,49 @@ mod tests {
             Some(Deferred),
             Some(Uncertain),
             Some(Bounced),
+            Some(Spaced),
         ];
         for duplicated in [false, true] {
             for opted_out in [false, true] {
                 for unsubscribed in [false, true] {
                     for state in states {
-                        for retry in [false, true] {
-                            let got =
-                                disposition(duplicated, opted_out, unsubscribed, state, retry);
-                            let want = if duplicated {
-                                Status::Invalid
-                            } else if opted_out || unsubscribed {
-                                Status::OptedOut
-                            } else {
-                                match state {
-                                    None | Some(Deferred) => Status::Due,
-                                    Some(Uncertain) if retry => Status::Due,
-                                    Some(Sent) => Status::AlreadySent,
-                                    Some(Failed | Bounced) => Status::Failed,
-                                    Some(Uncertain | Sending) => Status::Uncertain,
-                                }
-                            };
-                            assert_eq!(
-                                got, want,
-                                "duplicated {duplicated} opted out {opted_out} unsubscribed {unsubscribed} {state:?} retry {retry}"
-                            );
-                            // The ledger's reservation says "go" exactly when the disposition says due.
-                            if !duplicated && !opted_out && !unsubscribed {
-                                assert_eq!(
-                                    state.is_none_or(|s| may_go_again(s, retry)),
-                                    got == Status::Due
+                        for spaced in [false, true] {
+                            for retry in [false, true] {
+                                let got = disposition(
+                                    duplicated,
+                                    opted_out,
+                                    unsubscribed,
+                                    state,
+                                    spaced,
+                                    retry,
                                 );
+                                let want = if duplicated {
+                                    Status::Invalid
+                                } else if opted_out || unsubscribed {
+                                    Status::OptedOut
+                                } else {
+                                    match state {
+                                        None | Some(Deferred) if spaced => Status::Spaced,
+                                        Some(Uncertain) if retry && spaced => Status::Spaced,
+                                        None | Some(Deferred) => Status::Due,
+                                        Some(Uncertain) if retry => Status::Due,
+                                        Some(Sent) => Status::AlreadySent,
+                                        Some(Failed | Bounced) => Status::Failed,
+                                        Some(Spaced) => Status::Spaced,
+                                        Some(Uncertain | Sending) => Status::Uncertain,
+                                    }
+                                };
+                                assert_eq!(
+                                    got, want,
+                                    "duplicated {duplicated} opted out {opted_out} unsubscribed {unsubscribed} {state:?} spaced {spaced} retry {retry}"
+                                );
+                                // The ledger's reservation says "go" exactly when the disposition says due.
+                                if !duplicated && !opted_out && !unsubscribed && !spaced {
+                                    assert_eq!(
+                                        state.is_none_or(|s| may_go_again(s, retry)),
+                                        got == Status::Due
+                                    );
+                                }
                             }
                         }
                     }

@@ -58,6 +58,9 @@ pub struct Skipped {
     pub name: String,
     pub to: String,
     pub status: Status,
+    /// More than the status says, when there is more: for a spaced-out
+    /// greeting, the one it gave way to ("birthday on 2026-05-23, to come").
+    pub why: Option<String>,
 }
 
 pub struct Review {
@@ -353,6 +356,8 @@ struct Person<'a> {
     search: String,
     name: &'a str,
     to: &'a str,
+    /// Why this one is not greeted, in words.
+    why: String,
 }
 
 /// Name and address in lower case, what the search box looks in.
@@ -457,6 +462,10 @@ impl Review {
                             search: search_key(&s.name, &s.to),
                             name: &s.name,
                             to: &s.to,
+                            why: match &s.why {
+                                Some(why) => format!("{}: {why}", status.describe()),
+                                None => status.describe().to_string(),
+                            },
                         })
                         .collect(),
                 })
@@ -579,6 +588,7 @@ mod tests {
                     name: bad.to_string(),
                     to: bad.to_string(),
                     status: Status::OptedOut,
+                    why: None,
                 }],
                 vec![format!("customers.csv:3:2: {bad}")],
             );
@@ -734,6 +744,7 @@ mod tests {
                 name: "Ann".into(),
                 to: "ann@b.gr".into(),
                 status: Status::OptedOut,
+                why: None,
             }],
             vec!["customers.csv:3:2: bad".into()],
         )
@@ -910,6 +921,7 @@ mod tests {
             name: format!("N{i}"),
             to: format!("n{i}@b.gr"),
             status,
+            why: None,
         })
         .collect();
         let page = page(&review(

@@ -13,11 +13,12 @@ use lettre::address::Envelope;
 use crate::config::{Config, Occasion};
 use crate::dispatch::{Dispatcher, Flow, Greeting};
 use crate::exit::Halt;
-use crate::ledger::View;
+use crate::ledger::{Ledger, View};
 use crate::message::{compose, eml_name, into_parts};
 use crate::pipeline::{Filter, Item, Run, Status};
 use crate::problem::Problem;
 use crate::report;
+use crate::spacing::{Spacing, Weighed, decide};
 
 /// Greetings a run leaves alone, by reason.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -27,6 +28,8 @@ pub struct Skips {
     pub invalid: usize,
     pub uncertain: usize,
     pub failed: usize,
+    /// Spaced out: another greeting to the customer goes or went too close.
+    pub spaced: usize,
     /// Customers the inbox put on the suppression list (a bounce, a reply
     /// asking to stop), each with why: "Maria <maria@example.gr> · bounced
     /// 5.1.1 on 2026-12-01". The owner's own unsubscribes are not listed.
@@ -42,6 +45,7 @@ impl Skips {
             Status::Invalid => self.invalid += 1,
             Status::Uncertain => self.uncertain += 1,
             Status::Failed => self.failed += 1,
+            Status::Spaced => self.spaced += 1,
         }
     }
 
@@ -213,6 +217,9 @@ pub fn send(
             };
             let Some((envelope, bytes)) = composed else {
                 passed.skips.count(item.status);
+                if let Some(why) = &item.gave_way_to {
+                    dispatcher.record_spaced(&item.key, &item.customer.email, why)?;
+                }
                 return Ok(true);
             };
             let flow = dispatcher.offer(Greeting {
@@ -231,24 +238,95 @@ pub fn send(
     Ok(passed)
 }
 
+/// A run that sends nothing (every greeting of the day is spaced out,
+/// already sent or skipped) still keeps the spaced ones in the ledger: one
+/// more pass, which renders nothing, records them.
+pub fn record_spaced(run: &Run<'_>, ledger: &Ledger) -> anyhow::Result<usize> {
+    let mut n = 0;
+    run.for_each(
+        &Filter::default(),
+        |_| Ok(()),
+        |result| {
+            if let Ok((item, ())) = result
+                && let Some(why) = &item.gave_way_to
+                && ledger.record_spaced(&item.key, &item.customer.email, why)?
+            {
+                n += 1;
+            }
+            Ok(true)
+        },
+    )?;
+    Ok(n)
+}
+
+/// Does a greeting of a reviewed batch give way to one that went out to
+/// the same customer too close to it (the ledger's say)? The batch is one
+/// occasion on one day, so nothing in it spaces another of it.
+fn batch_spaced(
+    spacing: &Spacing,
+    view: &View,
+    key: &crate::message::GreetingKey,
+) -> anyhow::Result<Option<String>> {
+    let (true, Some(rank), Ok(day)) = (
+        spacing.is_on(),
+        spacing.rank(&key.occasion),
+        key.occurrence.parse::<NaiveDate>(),
+    ) else {
+        return Ok(None);
+    };
+    let (lo, hi) = spacing.window(day);
+    let mut weighed = vec![Weighed {
+        rank,
+        day,
+        went_out: false,
+    }];
+    let mut words = vec![String::new()];
+    for n in view.around(&key.customer, lo, hi)? {
+        if n.state.went_out() && !(n.occasion == key.occasion && n.day == day) {
+            weighed.push(Weighed {
+                rank: spacing.rank(&n.occasion).unwrap_or(usize::MAX),
+                day: n.day,
+                went_out: true,
+            });
+            words.push(format!("{} on {}, {}", n.occasion, n.day, n.state.as_str()));
+        }
+    }
+    Ok(decide(spacing.min_days, &weighed)[0].map(|j| words[j].clone()))
+}
+
 /// The greetings of a reviewed batch that are due now (the ledger's say,
-/// through [`crate::pipeline::disposition`]), and the others counted.
+/// through [`crate::pipeline::disposition`]), and the others counted; those
+/// the spacing rule leaves out are recorded as such in `ledger`.
 pub fn batch_queue(
     greetings: Vec<crate::batch::Verified>,
     view: &View,
     retry_uncertain: bool,
+    spacing: &Spacing,
+    ledger: &Ledger,
 ) -> anyhow::Result<(Vec<crate::batch::Verified>, Skips)> {
     let mut skips = Skips::default();
     let mut queue = Vec::new();
     for g in greetings {
         let state = view.state(&g.key)?;
+        let suppressed = view.is_suppressed(&g.to);
+        let spaced = if suppressed {
+            None
+        } else {
+            batch_spaced(spacing, view, &g.key)?
+        };
         let status = crate::pipeline::disposition(
             false,
             false,
-            view.is_suppressed(&g.to),
+            suppressed,
             state,
+            spaced.is_some(),
             retry_uncertain,
         );
+        if status == Status::Spaced
+            && let Some(why) = &spaced
+        {
+            ledger.record_spaced(&g.key, &g.to, why)?;
+        }
         if status == Status::Due {
             queue.push(g);
         } else {

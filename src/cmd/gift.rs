@@ -100,7 +100,7 @@ fn describe(code: &Code, e: &GiftEntry, today: &str) {
             "maybe sent ({}): a run stopped while handing it over; the code is genuine",
             e.updated_at
         ),
-        State::Failed | State::Deferred => {
+        State::Failed | State::Deferred | State::Spaced => {
             format!("not sent ({}): this code was never given", e.state.as_str())
         }
     };

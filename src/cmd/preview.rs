@@ -217,6 +217,7 @@ pub fn run(cli: &Cli, args: &PreviewArgs) -> anyhow::Result<Exit> {
             Status::Failed,
             Status::OptedOut,
             Status::Invalid,
+            Status::Spaced,
         ] {
             let n = skipped.iter().filter(|(s, _, _)| *s == status).count();
             if n > 0 {
@@ -257,7 +258,12 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
         Format::Html => {}
         Format::Text => {
             if let Some(r) = r {
-                writeln!(out, "{} <{}> · {}", c.full_name(), c.email, item.lang)?;
+                write!(out, "{} <{}> · {}", c.full_name(), c.email, item.lang)?;
+                // Sent for several occasions of the day at once: say which.
+                match &item.combined {
+                    Some(t) => writeln!(out, " · {t}")?,
+                    None => writeln!(out)?,
+                }
                 writeln!(out, "Subject: {}\n", r.subject)?;
                 writeln!(out, "{}\n", r.text.trim_end())?;
             }
@@ -273,6 +279,8 @@ fn encode(format: Format, item: &Item, run: &Run<'_>) -> anyhow::Result<Vec<u8>>
                 .str("date", &run.targets[0].date_text)
                 .str("occurrence", &item.key.occurrence)
                 .str("status", item.status.code())
+                .opt("gave_way_to", item.gave_way_to.as_deref())
+                .opt("combined", item.combined.as_deref())
                 .opt("subject", r.map(|r| r.subject.as_str()))
                 .opt("text", r.map(|r| r.text.as_str()))
                 .opt("html", r.and_then(|r| r.html.as_deref()))
@@ -331,6 +339,7 @@ fn write_item(sink: &mut Sink, item: &Item, bytes: &[u8], index: usize) -> anyho
         name: item.customer.full_name(),
         to: item.customer.email.clone(),
         status: item.status,
+        why: item.gave_way_to.clone(),
     };
     match sink {
         Sink::Text(w) => {

@@ -146,6 +146,9 @@ pub fn run(cli: &Cli, args: &SendArgs) -> anyhow::Result<Exit> {
     let queue = plan.due.min(cap);
     let mut transport = open_transport(&config)?;
     if queue == 0 {
+        if plan.skips.spaced > 0 {
+            sending::record_spaced(&run_over(View::open(&config.ledger)?), &ledger)?;
+        }
         if cli.verbose {
             reads(&file, targets.len(), &mut err)?;
         }
@@ -470,7 +473,13 @@ fn send_batch(
     let ledger = lock_ledger(config, err)?;
     // What the ledger already has is left out before the question.
     let view = View::open(&config.ledger)?;
-    let (queue, skips) = sending::batch_queue(greetings, &view, args.retry_uncertain)?;
+    let (queue, skips) = sending::batch_queue(
+        greetings,
+        &view,
+        args.retry_uncertain,
+        &config.spacing,
+        &ledger,
+    )?;
     if !cli.quiet {
         kept_out(&skips, err)?;
     }
@@ -611,6 +620,7 @@ fn summary(
         (t.uncertain.len(), "uncertain"),
         (skips.uncertain + t.skipped, "uncertain, not resent"),
         (skips.failed, "failed before, not retried"),
+        (skips.spaced, "spaced out"),
     ] {
         if n > 0 {
             parts.push(format!("{label} {n}"));

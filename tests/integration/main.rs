@@ -27,4 +27,5 @@ mod render;
 mod schedule;
 mod send;
 mod smtp_server;
+mod spacing;
 mod unsubscribe;

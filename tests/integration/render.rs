@@ -364,6 +364,13 @@ fn a_full_birthday_and_anniversary_per_language_and_gender_match_their_snapshots
         ));
     }
     let shop = Shop::with_customers(&csv);
+    // Birthday and anniversary fall on the same day: both rendered, so
+    // spacing (which would leave the anniversary out) is off here.
+    let config = shop.read("greet.toml");
+    shop.write(
+        "greet.toml",
+        &format!("{config}\n[spacing]\nmin_days_between = 0\n"),
+    );
     for lang in ["el", "he", "hy", "en"] {
         let mut all = String::new();
         for occasion in ["birthday", "anniversary"] {
