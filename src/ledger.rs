@@ -1977,7 +1977,7 @@ mod tests {
                 "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'greetings_by_%'"
             ),
             // state, message_id, recipient (schema 2), customer (schema 3), gift (schema 4)
-            4
+            5
         );
         assert_eq!(
             l.first_run_recorded().unwrap().as_deref(),

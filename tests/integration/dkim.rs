@@ -333,6 +333,9 @@ fn sign_with(shop: &Shop, ed25519: bool) -> Dns {
         ));
         section.push_str("ed25519_key_file = \"dkim/greet-ed25519.key\"\n");
     }
+    // Birthdays and anniversaries of one day are both signed and checked
+    // here: spacing, which would leave the anniversaries out, is off.
+    section.push_str("\n[spacing]\nmin_days_between = 0\n");
     let config = shop.read("greet.toml");
     shop.write("greet.toml", &format!("{config}{section}"));
     Dns::serve(shop.dir.path(), &records)

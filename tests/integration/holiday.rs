@@ -47,6 +47,11 @@ feast = "passover"
 [traditions]
 ru = "orthodox"
 
+# Off here, where each test looks at one feast at a time; the year's run
+# below switches it back on (the default, 7 days).
+[spacing]
+min_days_between = 0
+
 [transport]
 kind = "file"
 dir = "outbox"
@@ -147,9 +152,54 @@ fn send_due(shop: &Shop, day: chrono::NaiveDate, extra: &[&str]) -> crate::suppo
     )
 }
 
+/// The feasts of `expected_2027` that the spacing rule leaves out: per
+/// customer, feasts taken in order of precedence (greet.toml's order of the
+/// holiday occasions), each kept unless a kept one is fewer than `min`
+/// days from it.
+fn spaced_out(feasts: &BTreeSet<String>, min: i64) -> BTreeSet<String> {
+    let order = [
+        "christmas",
+        "easter",
+        "new-year",
+        "rosh-hashanah",
+        "hanukkah",
+        "passover",
+    ];
+    let parse = |n: &str| {
+        let at = n.find("-2027-").unwrap();
+        let occasion = &n[..at];
+        let day = chrono::NaiveDate::parse_from_str(&n[at + 1..at + 11], "%Y-%m-%d").unwrap();
+        let customer = n[at + 12..].trim_end_matches(".eml").to_string();
+        let rank = order.iter().position(|o| *o == occasion).unwrap();
+        (customer, rank, day, n.to_string())
+    };
+    let mut all: Vec<_> = feasts.iter().map(|n| parse(n)).collect();
+    all.sort_by_key(|(c, rank, day, _)| (c.clone(), *rank, *day));
+    let mut kept: Vec<(String, chrono::NaiveDate)> = Vec::new();
+    let mut out = BTreeSet::new();
+    for (customer, _, day, name) in all {
+        let close = kept
+            .iter()
+            .any(|(c, d)| *c == customer && (*d - day).num_days().abs() < min);
+        if close {
+            out.insert(name);
+        } else {
+            kept.push((customer, day));
+        }
+    }
+    out
+}
+
 #[test]
 fn a_year_of_daily_runs_greets_every_customer_on_their_own_feasts_once() {
     let shop = shop();
+    // Spacing on, at its default: two greetings to one customer at least 7
+    // days apart (the Armenians' New Year gives way to their Christmas on
+    // 6 January).
+    shop.edit("greet.toml", "[spacing]\nmin_days_between = 0\n", "");
+    let spaced = spaced_out(&expected_2027(), 7);
+    assert!(!spaced.is_empty(), "the year has feasts close together");
+    let sent_2027: BTreeSet<String> = expected_2027().difference(&spaced).cloned().collect();
     let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
     let mut sent = 0;
     for day in start.iter_days().take(365) {
@@ -164,8 +214,49 @@ fn a_year_of_daily_runs_greets_every_customer_on_their_own_feasts_once() {
         sent += new.len();
     }
     let got = outbox(&shop);
-    assert_eq!(got, expected_2027());
+    assert_eq!(got, sent_2027);
     assert_eq!(sent, got.len());
+    // The rule held: no two greetings to one customer fewer than 7 days
+    // apart, and every feast left out is in the ledger as spaced out.
+    let day_of = |n: &str| {
+        let at = n.find("-2027-").unwrap() + 1;
+        chrono::NaiveDate::parse_from_str(&n[at..at + 10], "%Y-%m-%d").unwrap()
+    };
+    let customer_of = |n: &str| {
+        n.rsplit('-')
+            .next()
+            .unwrap()
+            .trim_end_matches(".eml")
+            .to_string()
+    };
+    for a in &got {
+        for b in got
+            .iter()
+            .filter(|b| *b != a && customer_of(b) == customer_of(a))
+        {
+            assert!(
+                (day_of(a) - day_of(b)).num_days().abs() >= 7,
+                "{a} and {b} are fewer than 7 days apart"
+            );
+        }
+    }
+    let conn = rusqlite::Connection::open(shop.path("greet-ledger.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT occasion, occurrence, customer FROM greetings WHERE state = 'spaced'")
+        .unwrap();
+    let in_ledger: BTreeSet<String> = stmt
+        .query_map([], |r| {
+            Ok(format!(
+                "{}-{}-{}.eml",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(in_ledger, spaced);
 
     // Run again on every feast day: nothing more.
     let days: BTreeSet<String> = got
@@ -180,7 +271,7 @@ fn a_year_of_daily_runs_greets_every_customer_on_their_own_feasts_once() {
         let again = send_due(&shop, day, &[]).expect(0);
         assert_eq!(again.sent(), 0, "{day}: {}", again.stderr());
     }
-    assert_eq!(outbox(&shop), expected_2027());
+    assert_eq!(outbox(&shop), sent_2027);
 
     // The greeting speaks the customer's feast in their language: the
     // Jewish English speaker's Seder-eve wish, the Armenian's 6 January;
