@@ -391,3 +391,23 @@ fn a_full_birthday_and_anniversary_per_language_and_gender_match_their_snapshots
         insta::assert_snapshot!(format!("full-{lang}"), all);
     }
 }
+
+/// The README's first screen shows what its first command prints, exactly.
+#[test]
+fn the_readme_shows_the_real_output_of_its_first_command() {
+    let readme = std::fs::read_to_string(format!("{REPO}/README.md")).unwrap();
+    assert!(
+        readme.contains("--config samples/greet.toml preview birthday --date 2026-03-14\n"),
+        "the README's first command changed: update this test"
+    );
+    let shown = readme
+        .split_once("```text\n")
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("a text block after the commands");
+    let out = Shop::samples()
+        .run(&["preview", "birthday", "--date", "2026-03-14"])
+        .expect(0);
+    // The greetings on stdout, the summary on stderr, as a terminal shows them.
+    assert_eq!(shown, format!("{}{}", out.stdout(), out.stderr()));
+}
