@@ -4,6 +4,7 @@
 //! messages greet sends and on the real ledger.
 use std::collections::BTreeMap;
 
+use crate::send::via_smtp;
 use crate::smtp_server::SmtpServer;
 use crate::support::{HEADER, Shop};
 
@@ -72,22 +73,6 @@ fn shop() -> Shop {
     );
     secret(&shop, 0o600);
     shop
-}
-
-fn via_smtp(shop: &Shop, server: &SmtpServer) {
-    shop.edit(
-        "greet.toml",
-        "kind = \"file\"\ndir = \"outbox\"",
-        &format!(
-            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\ntimeout = 5",
-            server.port
-        ),
-    );
-    shop.edit(
-        "greet.toml",
-        "rate = \"30/minute\"",
-        "rate = \"1000/second\"",
-    );
 }
 
 /// The gift codes in a text (`XXXX-XXXX-XXX` in the code alphabet).

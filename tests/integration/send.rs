@@ -10,6 +10,13 @@ pub const SARAH: &str = "sarah.cohen@example.co.il";
 
 pub fn shop_for(server: &SmtpServer) -> Shop {
     let shop = Shop::samples();
+    via_smtp(&shop, server);
+    shop
+}
+
+/// A shop's transport switched from the outbox to `server`, at a rate that
+/// does not slow the tests down.
+pub fn via_smtp(shop: &Shop, server: &SmtpServer) {
     shop.edit(
         "greet.toml",
         "kind = \"file\"\ndir = \"outbox\"",
@@ -23,7 +30,6 @@ pub fn shop_for(server: &SmtpServer) -> Shop {
         "rate = \"30/minute\"",
         "rate = \"1000/second\"",
     );
-    shop
 }
 
 /// `greet send birthday` for 14 March. Retries within the run wait 10 ms
