@@ -63,7 +63,7 @@ fn kept_since(shop: &Shop, email: &str) -> String {
 /// Sarah's birthday greeting bounced (a Postfix notice, permanent 5.1.1).
 fn sarah_bounced(shop: &Shop) {
     let notice = aimed(
-        "bounce-postfix-user-unknown.eml",
+        "bounce-postfix-user-unknown.msg",
         &[
             ("maria@example.gr", SARAH),
             (MARIA_TOKEN, &token_to(shop, SARAH)),
@@ -195,14 +195,14 @@ fn replies_asking_to_stop_keep_the_greeted_customer_out_and_a_stranger_changes_n
     let shop = greeted();
     // Narek answers his birthday greeting with the Armenian word.
     assert_eq!(
-        apply(&shop, 10, &aimed("unsub-hy-word-caps.eml", &[])),
+        apply(&shop, 10, &aimed("unsub-hy-word-caps.msg", &[])),
         Applied::Unsubscribed {
             email: NAREK.into()
         }
     );
     // The List-Unsubscribe mailto of Stamatis's greeting, sent from another address.
     let mailto = aimed(
-        "unsub-token-mailto.eml",
+        "unsub-token-mailto.msg",
         &[(MARIA_TOKEN, &token_to(&shop, STAMATIS))],
     );
     assert_eq!(
@@ -213,7 +213,7 @@ fn replies_asking_to_stop_keep_the_greeted_customer_out_and_a_stranger_changes_n
     );
     // "STOP" from someone greet never greeted: nothing.
     assert_eq!(
-        apply(&shop, 12, &aimed("unsub-en-stop-subject.eml", &[])),
+        apply(&shop, 12, &aimed("unsub-en-stop-subject.msg", &[])),
         Applied::Unmatched
     );
     // Thanks that quote the footer, and an out-of-office: nothing.
@@ -222,14 +222,14 @@ fn replies_asking_to_stop_keep_the_greeted_customer_out_and_a_stranger_changes_n
             &shop,
             13,
             &aimed(
-                "reply-hy-thanks-quoting-footer.eml",
+                "reply-hy-thanks-quoting-footer.msg",
                 &[("armen@example.am", NAREK)]
             )
         ),
         Applied::Replied { from: NAREK.into() }
     );
     assert_eq!(
-        apply(&shop, 14, &aimed("auto-x-autoreply.eml", &[])),
+        apply(&shop, 14, &aimed("auto-x-autoreply.msg", &[])),
         Applied::Ignored
     );
 

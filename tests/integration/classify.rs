@@ -62,7 +62,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
     vec![
         // ---- bounces: RFC 3464 reports
         (
-            "bounce-postfix-user-unknown.eml",
+            "bounce-postfix-user-unknown.msg",
             bounce(
                 "maria@example.gr",
                 "5.1.1",
@@ -72,7 +72,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-postfix-delayed.eml",
+            "bounce-postfix-delayed.msg",
             bounce(
                 "nikos@example.com",
                 "4.4.1",
@@ -82,7 +82,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-postfix-gave-up-temporary.eml",
+            "bounce-postfix-gave-up-temporary.msg",
             bounce(
                 "nikos@example.com",
                 "4.2.2",
@@ -92,7 +92,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-postfix-no-original-headers.eml",
+            "bounce-postfix-no-original-headers.msg",
             bounce(
                 "Stamatis@Example.GR",
                 "5.1.1",
@@ -102,7 +102,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-postfix-smtputf8-global.eml",
+            "bounce-postfix-smtputf8-global.msg",
             bounce(
                 "μαρία@παράδειγμα.ελ",
                 "5.1.1",
@@ -112,7 +112,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-exchange-online.eml",
+            "bounce-exchange-online.msg",
             bounce(
                 "nikos@contoso.example",
                 "5.1.10",
@@ -122,7 +122,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-gmail-address-not-found.eml",
+            "bounce-gmail-address-not-found.msg",
             bounce(
                 "eleni.k@gmail.example",
                 "5.1.1",
@@ -132,7 +132,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-gmail-delayed.eml",
+            "bounce-gmail-delayed.msg",
             bounce(
                 "armen@example.am",
                 "4.7.0",
@@ -142,7 +142,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-exim.eml",
+            "bounce-exim.msg",
             bounce(
                 "giorgos@example.org",
                 "5.2.1",
@@ -153,7 +153,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
         ),
         // ---- bounces: text only
         (
-            "bounce-exchange-onprem-text.eml",
+            "bounce-exchange-onprem-text.msg",
             bounce(
                 "nikos.papas@contoso.example",
                 "5.1.1",
@@ -163,7 +163,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-gmail-legacy-text.eml",
+            "bounce-gmail-legacy-text.msg",
             bounce(
                 "sarah.cohen@example.co.il",
                 "5.1.1",
@@ -173,7 +173,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-qmail.eml",
+            "bounce-qmail.msg",
             bounce(
                 "kostas@example.net",
                 "5.1.1",
@@ -183,7 +183,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-qmail-local-no-mailbox.eml",
+            "bounce-qmail-local-no-mailbox.msg",
             bounce(
                 "kostas@example.net",
                 "5.1.1",
@@ -193,7 +193,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-yahoo.eml",
+            "bounce-yahoo.msg",
             bounce(
                 "anna.l@yahoo.example",
                 "5.0.0",
@@ -203,7 +203,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-exim-text-only.eml",
+            "bounce-exim-text-only.msg",
             bounce(
                 "giorgos@example.org",
                 "5.7.1",
@@ -213,7 +213,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-exim-delay-warning.eml",
+            "bounce-exim-delay-warning.msg",
             bounce(
                 "tamar@example.co.il",
                 "4.7.1",
@@ -223,7 +223,7 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         (
-            "bounce-exchange-subject-only-text.eml",
+            "bounce-exchange-subject-only-text.msg",
             bounce(
                 "nikos.papas@contoso.example",
                 "5.2.2",
@@ -233,115 +233,115 @@ pub fn expected() -> Vec<(&'static str, Verdict)> {
             ),
         ),
         // A report that the message was delivered: nothing to do.
-        ("report-delivered-success.eml", Verdict::AutoReply),
+        ("report-delivered-success.msg", Verdict::AutoReply),
         // ---- the List-Unsubscribe mailto, token in the subject
         (
-            "unsub-token-mailto.eml",
+            "unsub-token-mailto.msg",
             unsubscribe("maria@example.gr", Some(MARIA)),
         ),
         (
-            "unsub-token-gmail-button.eml",
+            "unsub-token-gmail-button.msg",
             unsubscribe("nikos.k@gmail.example", Some(NIKOS)),
         ),
         (
-            "unsub-token-percent-encoded.eml",
+            "unsub-token-percent-encoded.msg",
             unsubscribe("kostas@example.net", Some(KOSTAS)),
         ),
         // ---- plain words, above the quote, four languages
         (
-            "unsub-en-remove-me-quoted.eml",
+            "unsub-en-remove-me-quoted.msg",
             unsubscribe("maria@example.gr", None),
         ),
         (
-            "unsub-en-stop-subject.eml",
+            "unsub-en-stop-subject.msg",
             unsubscribe("kostas@example.net", None),
         ),
         (
-            "unsub-en-unsubscribe-top-posted-outlook.eml",
+            "unsub-en-unsubscribe-top-posted-outlook.msg",
             unsubscribe("anna.l@yahoo.example", None),
         ),
         (
-            "unsub-el-diagrafi-qp.eml",
+            "unsub-el-diagrafi-qp.msg",
             unsubscribe("eleni.k@gmail.example", None),
         ),
         (
-            "unsub-el-caps-no-tonos.eml",
+            "unsub-el-caps-no-tonos.msg",
             unsubscribe("giorgos@example.org", None),
         ),
         (
-            "unsub-el-windows-1253.eml",
+            "unsub-el-windows-1253.msg",
             unsubscribe("stamatis@example.gr", None),
         ),
         (
-            "unsub-el-html-gmail-quote.eml",
+            "unsub-el-html-gmail-quote.msg",
             unsubscribe("eleni.k@gmail.example", None),
         ),
         (
-            "unsub-he-quoted.eml",
+            "unsub-he-quoted.msg",
             unsubscribe("sarah.cohen@example.co.il", None),
         ),
         (
-            "unsub-he-subject-word.eml",
+            "unsub-he-subject-word.msg",
             unsubscribe("tamar@example.co.il", None),
         ),
         (
-            "unsub-he-niqqud.eml",
+            "unsub-he-niqqud.msg",
             unsubscribe("tamar@example.co.il", None),
         ),
         (
-            "unsub-en-bottom-posted.eml",
+            "unsub-en-bottom-posted.msg",
             unsubscribe("anna.l@yahoo.example", None),
         ),
-        ("unsub-hy-quoted.eml", unsubscribe("armen@example.am", None)),
+        ("unsub-hy-quoted.msg", unsubscribe("armen@example.am", None)),
         (
-            "unsub-hy-word-caps.eml",
+            "unsub-hy-word-caps.msg",
             unsubscribe("narek@example.am", None),
         ),
         // ---- replies that quote the footer (its unsubscribe words) but ask nothing
         (
-            "reply-en-thanks-quoting-footer.eml",
+            "reply-en-thanks-quoting-footer.msg",
             reply("maria@example.gr"),
         ),
         (
-            "reply-el-outlook-unmarked-quote.eml",
+            "reply-el-outlook-unmarked-quote.msg",
             reply("nikos@contoso.example"),
         ),
         (
-            "reply-he-thanks-quoting-footer.eml",
+            "reply-he-thanks-quoting-footer.msg",
             reply("sarah.cohen@example.co.il"),
         ),
         (
-            "reply-hy-thanks-quoting-footer.eml",
+            "reply-hy-thanks-quoting-footer.msg",
             reply("armen@example.am"),
         ),
-        ("reply-el-html-iphone.eml", reply("maria@example.gr")),
-        ("reply-en-dont-stop.eml", reply("anna.l@yahoo.example")),
+        ("reply-el-html-iphone.msg", reply("maria@example.gr")),
+        ("reply-en-dont-stop.msg", reply("anna.l@yahoo.example")),
         (
-            "reply-en-bottom-posted-thanks.eml",
+            "reply-en-bottom-posted-thanks.msg",
             reply("anna.l@yahoo.example"),
         ),
         // Our own subject quoted back ("Re: …") is not the customer's request.
         (
-            "reply-en-campaign-subject-says-stop.eml",
+            "reply-en-campaign-subject-says-stop.msg",
             reply("kostas@example.net"),
         ),
-        ("reply-en-question.eml", reply("kostas@example.net")),
-        ("reply-el-thanks-plain.eml", reply("stamatis@example.gr")),
+        ("reply-en-question.msg", reply("kostas@example.net")),
+        ("reply-el-thanks-plain.msg", reply("stamatis@example.gr")),
         // A customer's own "delivery failure" (and a phone number with 550 in it) is not a notice.
         (
-            "reply-en-subject-sounds-like-a-bounce.eml",
+            "reply-en-subject-sounds-like-a-bounce.msg",
             reply("maria@example.gr"),
         ),
-        ("reply-he-question.eml", reply("sarah.cohen@example.co.il")),
+        ("reply-he-question.msg", reply("sarah.cohen@example.co.il")),
         // ---- auto-replies, whatever words they carry
-        ("auto-exchange-out-of-office.eml", Verdict::AutoReply),
-        ("auto-gmail-vacation-greek.eml", Verdict::AutoReply),
-        ("auto-x-autoreply.eml", Verdict::AutoReply),
-        ("auto-precedence-auto-reply-hebrew.eml", Verdict::AutoReply),
-        ("auto-vacation-precedence-bulk.eml", Verdict::AutoReply),
-        ("auto-subject-only-out-of-office.eml", Verdict::AutoReply),
-        ("auto-armenian-subject.eml", Verdict::AutoReply),
-        ("auto-replied-says-unsubscribe.eml", Verdict::AutoReply),
+        ("auto-exchange-out-of-office.msg", Verdict::AutoReply),
+        ("auto-gmail-vacation-greek.msg", Verdict::AutoReply),
+        ("auto-x-autoreply.msg", Verdict::AutoReply),
+        ("auto-precedence-auto-reply-hebrew.msg", Verdict::AutoReply),
+        ("auto-vacation-precedence-bulk.msg", Verdict::AutoReply),
+        ("auto-subject-only-out-of-office.msg", Verdict::AutoReply),
+        ("auto-armenian-subject.msg", Verdict::AutoReply),
+        ("auto-replied-says-unsubscribe.msg", Verdict::AutoReply),
     ]
 }
 
@@ -374,7 +374,7 @@ fn every_file_in_the_inbox_fixtures_has_an_expected_verdict() {
     let mut on_disk = std::collections::BTreeSet::new();
     for entry in std::fs::read_dir(fixtures()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".eml") {
+        if name.ends_with(".msg") {
             on_disk.insert(name);
         }
     }

@@ -1017,7 +1017,7 @@ fn every_inbox_fixture_is_put_where_its_verdict_and_the_ledger_say_and_the_ledge
     let mut names: Vec<_> = std::fs::read_dir(crate::classify::fixtures())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+        .filter(|p| p.extension().is_some_and(|x| x == "msg"))
         .collect();
     names.sort();
     assert!(names.len() > 40, "{names:?}");
