@@ -395,16 +395,16 @@ struct Session {
     pipelining: bool,
 }
 
-/// The SMTP password: from the environment variable or the file the config
-/// names — never from the command line. A file readable by others is refused
-/// (`Config::transport_problems` has said so before anything was touched;
-/// this is the last guard).
-fn password(source: &PasswordSource) -> anyhow::Result<Option<String>> {
+/// A password (`table`: `[transport]` or `[inbox]`): from the environment
+/// variable or the file the config names — never from the command line. A
+/// file readable by others is refused (the config check has said so before
+/// anything was touched; this is the last guard).
+pub fn password(source: &PasswordSource, table: &str) -> anyhow::Result<Option<String>> {
     match source {
         PasswordSource::None => Ok(None),
         PasswordSource::Env(var) => {
             let pw = std::env::var(var).with_context(|| {
-                format!("[transport] password_env names {var}, which is not set in the environment")
+                format!("{table} password_env names {var}, which is not set in the environment")
             })?;
             Ok(Some(pw))
         }
@@ -450,7 +450,7 @@ impl Smtp {
                 signer: Box::new(crate::oauth::Signer::new(oauth, user)),
             },
             (Some(user), None) => {
-                let pw = password(&s.password)?
+                let pw = password(&s.password, "[transport]")?
                     .context("[transport] username is set: name password_env or password_file")?;
                 Login::Password(Credentials::new(user.clone(), pw))
             }

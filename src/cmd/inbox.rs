@@ -14,7 +14,7 @@ use std::io::Write;
 
 use super::{fail_on, load_config};
 use crate::cli::Cli;
-use crate::config::{Config, PasswordSource};
+use crate::config::Config;
 use crate::exit::{Exit, Halt};
 use crate::imap::{Login, Mailbox, OpenError};
 use crate::inbox::{Verdict, classify};
@@ -197,22 +197,9 @@ fn login(config: &Config) -> anyhow::Result<Login> {
             signer: Box::new(crate::oauth::Signer::new(oauth, &inbox.username)),
         });
     }
-    let password = match &inbox.password {
-        PasswordSource::None => {
-            return Err(Halt::invalid(
-                "[inbox]: no password to sign in to the mailbox with",
-            ));
-        }
-        PasswordSource::Env(var) => std::env::var(var).map_err(|_| {
-            Halt::invalid(format!(
-                "password_env names {var}, which is not set in the environment"
-            ))
-        })?,
-        PasswordSource::File(path) => std::fs::read_to_string(path)
-            .map_err(|e| Halt::invalid(format!("cannot read {}: {e}", path.display())))?
-            .trim_end_matches(['\r', '\n'])
-            .to_string(),
-    };
+    let password = crate::transport::password(&inbox.password, "[inbox]")
+        .map_err(|e| Halt::invalid(format!("{e:#}")))?
+        .ok_or_else(|| Halt::invalid("[inbox]: no password to sign in to the mailbox with"))?;
     Ok(Login::Password {
         user: inbox.username.clone(),
         password,

@@ -753,7 +753,7 @@ const NAME_DAYS: &[(Feast, &str)] = &[
 ];
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashMap;
 
     use super::*;
@@ -762,26 +762,29 @@ mod tests {
         NaiveDate::from_ymd_opt(year, month, day).unwrap()
     }
 
+    /// Orthodox Easter as the Church of Greece publishes it (year, month, day).
+    pub(crate) const PUBLISHED_ORTHODOX_EASTER: [(i32, u32, u32); 16] = [
+        (2020, 4, 19),
+        (2021, 5, 2),
+        (2022, 4, 24),
+        (2023, 4, 16),
+        (2024, 5, 5),
+        (2025, 4, 20),
+        (2026, 4, 12),
+        (2027, 5, 2),
+        (2028, 4, 16),
+        (2029, 4, 8),
+        (2030, 4, 28),
+        (2031, 4, 13),
+        (2032, 5, 2),
+        (2033, 4, 24),
+        (2034, 4, 9),
+        (2035, 4, 29),
+    ];
+
     #[test]
     fn orthodox_easter_2020_to_2035() {
-        let published = [
-            (2020, 4, 19),
-            (2021, 5, 2),
-            (2022, 4, 24),
-            (2023, 4, 16),
-            (2024, 5, 5),
-            (2025, 4, 20),
-            (2026, 4, 12),
-            (2027, 5, 2),
-            (2028, 4, 16),
-            (2029, 4, 8),
-            (2030, 4, 28),
-            (2031, 4, 13),
-            (2032, 5, 2),
-            (2033, 4, 24),
-            (2034, 4, 9),
-            (2035, 4, 29),
-        ];
+        let published = PUBLISHED_ORTHODOX_EASTER;
         for (year, month, day) in published {
             assert_eq!(orthodox_easter(year), ymd(year, month, day), "{year}");
         }

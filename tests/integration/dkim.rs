@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::send::shop_for;
 use crate::smtp_server::SmtpServer;
-use crate::support::{REPO, Shop, on_path};
+use crate::support::{REPO, Shop, chmod, on_path, openssl, python};
 
 const DOMAIN: &str = "fournos-marinas.example.gr";
 const SIGNED: &[&str] = &[
@@ -39,35 +39,6 @@ C2,narek@example.am,Նարեկ,Սարգսյան,m,hy,2001-03-14,2020-03-14
 C3,sarah.cohen@example.co.il,שרה,כהן,f,he,1986-03-14,2017-03-14
 C4,emma.obrien@example.com,Emma,O'Brien,f,en,1987-03-14,2013-03-14
 ";
-
-fn python() -> PathBuf {
-    let python = std::env::var_os("GREET_INTEROP_PYTHON").map_or_else(
-        || Path::new(REPO).join(".ci/venv/bin/python"),
-        PathBuf::from,
-    );
-    assert!(
-        python.exists() || python.components().count() == 1,
-        "no interop python at {}: run .ci/run once (it makes .ci/venv with dkimpy), or set GREET_INTEROP_PYTHON",
-        python.display()
-    );
-    python
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stderr(Stdio::null())
-        .output()
-        .expect("openssl (apt install openssl)");
-    assert!(out.status.success(), "openssl {args:?}");
-    out.stdout
-}
-
-fn chmod(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-}
 
 /// A TXT record's value as DNS strings of at most 255 bytes.
 fn strings(value: &str) -> Vec<String> {

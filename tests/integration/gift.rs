@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::send::via_smtp;
 use crate::smtp_server::SmtpServer;
-use crate::support::{HEADER, Shop};
+use crate::support::{HEADER, Shop, chmod};
 
 const DAY: &str = "2026-03-14";
 /// 14 March plus `gift_days = 30`.
@@ -36,18 +36,13 @@ const SHOW: [(&str, &str); 4] = [
 ];
 
 fn secret(shop: &Shop, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
     // Random bytes, as `head -c 32 /dev/urandom` makes: not text.
     std::fs::write(
         shop.path("gift-secret"),
         b"\xff\x00a secret of the shop\x80\x81, 32 bytes",
     )
     .unwrap();
-    std::fs::set_permissions(
-        shop.path("gift-secret"),
-        std::fs::Permissions::from_mode(mode),
-    )
-    .unwrap();
+    secret_mode(shop, mode);
 }
 
 /// The birthday greeting gives a gift valid 30 days; the secret is 0600.
@@ -603,12 +598,7 @@ fn gift_settings_that_cannot_work_are_refused_with_their_place() {
 }
 
 fn secret_mode(shop: &Shop, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        shop.path("gift-secret"),
-        std::fs::Permissions::from_mode(mode),
-    )
-    .unwrap();
+    chmod(&shop.path("gift-secret"), mode);
 }
 
 #[test]

@@ -5,34 +5,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::support::{REPO, Run, Shop};
-
-/// The python with aiosmtpd: `GREET_INTEROP_PYTHON`, or the venv `.ci/run`
-/// makes. Where the build found none (or no openssl), these tests are
-/// ignored with that reason (see build.rs); under CI, which sets them up,
-/// they run and a missing one fails them here.
-fn python() -> PathBuf {
-    let python = std::env::var_os("GREET_INTEROP_PYTHON").map_or_else(
-        || Path::new(REPO).join(".ci/venv/bin/python"),
-        PathBuf::from,
-    );
-    assert!(
-        python.exists() || python.components().count() == 1,
-        "no interop python at {}: run .ci/run once (it makes .ci/venv with aiosmtpd), or set GREET_INTEROP_PYTHON",
-        python.display()
-    );
-    python
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success(), "openssl {args:?}");
-}
+use crate::support::{REPO, Run, Shop, openssl, python};
 
 /// A test CA and a server certificate for 127.0.0.1 (CA:FALSE, with a SAN, as rustls requires).
 pub(crate) fn make_certs(dir: &Path) {

@@ -31,6 +31,7 @@ use serde_json::Value;
 
 use crate::interop::make_certs;
 use crate::support::REPO;
+pub use crate::support::python;
 
 /// The public client (no secret), as greet registers with Microsoft.
 pub const CLIENT: &str = "greet-cli";
@@ -44,22 +45,6 @@ pub const SCOPES: &str = "openid offline_access SMTP.Send";
 pub const ACCOUNT: &str = "shop@example.test";
 /// The grant type of the device flow (RFC 8628).
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
-
-/// The python the interop suite uses: `GREET_INTEROP_PYTHON`, or the venv
-/// `.ci/run` makes (aiosmtpd for the SMTP server; client.py needs only the
-/// standard library).
-pub fn python() -> PathBuf {
-    let python = std::env::var_os("GREET_INTEROP_PYTHON").map_or_else(
-        || Path::new(REPO).join(".ci/venv/bin/python"),
-        PathBuf::from,
-    );
-    assert!(
-        python.exists() || python.components().count() == 1,
-        "no interop python at {}: run .ci/run once (it makes .ci/venv with aiosmtpd), or set GREET_INTEROP_PYTHON",
-        python.display()
-    );
-    python
-}
 
 /// The Node 22 `npm ci` installs in tests/oauth.
 fn node() -> PathBuf {

@@ -291,3 +291,38 @@ pub fn birthday_parts(field: &str) -> Option<(Option<u32>, u32, u32)> {
 /// A minimal customer list header used by tests that write their own rows.
 pub const HEADER: &str =
     "id,email,first_name,last_name,gender,language,birthday,customer_since,opt_out,favourite\n";
+
+/// The interop python (aiosmtpd, dkimpy, dnspython, pynacl): `GREET_INTEROP_PYTHON`,
+/// or the venv `.ci/run` makes. Where the build found none, the tests that need it
+/// are ignored with that reason (see build.rs); under CI, which sets it up, they
+/// run and a missing one fails them here.
+pub fn python() -> PathBuf {
+    let python = std::env::var_os("GREET_INTEROP_PYTHON").map_or_else(
+        || Path::new(REPO).join(".ci/venv/bin/python"),
+        PathBuf::from,
+    );
+    assert!(
+        python.exists() || python.components().count() == 1,
+        "no interop python at {}: run .ci/run once (it makes .ci/venv with aiosmtpd, dkimpy, dnspython and pynacl), or set GREET_INTEROP_PYTHON",
+        python.display()
+    );
+    python
+}
+
+/// `openssl ARGS` in `dir`; its standard output. Fails the test if it fails.
+pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .expect("openssl (apt install openssl)");
+    assert!(out.status.success(), "openssl {args:?}");
+    out.stdout
+}
+
+/// Set a file's permission bits.
+pub fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
